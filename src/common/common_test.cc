@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "common/assert.h"
+#include "common/checksum.h"
+#include "common/codec.h"
+#include "common/ids.h"
+
+namespace bw {
+namespace {
+
+TEST(Codec, RoundTripsEveryWidth) {
+  std::string buf;
+  ByteWriter w(&buf);
+  w.u8(7);
+  w.u32(0xdeadbeef);
+  w.u64(std::numeric_limits<uint64_t>::max());
+  w.varint(0);
+  w.varint(300);
+  w.varint(std::numeric_limits<uint64_t>::max());
+  w.bytes("hello");
+  ByteReader r(buf);
+  EXPECT_EQ(*r.u8(), 7);
+  EXPECT_EQ(*r.u32(), 0xdeadbeefu);
+  EXPECT_EQ(*r.u64(), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(*r.varint(), 0u);
+  EXPECT_EQ(*r.varint(), 300u);
+  EXPECT_EQ(*r.varint(), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(*r.bytes(16), "hello");
+  EXPECT_TRUE(r.done());
+}
+
+TEST(Codec, TruncationIsAnErrorNotACrash) {
+  std::string buf;
+  ByteWriter w(&buf);
+  w.u64(42);
+  w.bytes("payload");
+  for (size_t cut = 0; cut < buf.size(); ++cut) {
+    ByteReader r(std::string_view(buf).substr(0, cut));
+    auto a = r.u64();
+    if (!a.ok()) continue;
+    EXPECT_FALSE(r.bytes(100).ok()) << "cut at " << cut;
+  }
+}
+
+TEST(Codec, OversizedLengthIsRejected) {
+  std::string buf;
+  ByteWriter w(&buf);
+  w.bytes(std::string(100, 'x'));
+  ByteReader r(buf);
+  auto v = r.bytes(99);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("exceeds the limit"), std::string_view::npos);
+}
+
+TEST(Codec, OverlongVarintIsRejected) {
+  std::string buf(11, static_cast<char>(0xff));
+  ByteReader r(buf);
+  EXPECT_FALSE(r.varint().ok());
+}
+
+TEST(Checksum, IncrementalEqualsWhole) {
+  Checksummer c;
+  c.update("hello ");
+  c.update("world");
+  EXPECT_EQ(c.digest(), checksum64(std::string_view("hello world")));
+  EXPECT_NE(checksum64(std::string_view("hello world")),
+            checksum64(std::string_view("hello worle")));
+}
+
+TEST(Ids, CountersMoveAndCompare) {
+  LogIndex i(5);
+  EXPECT_EQ((i + 3).value(), 8u);
+  EXPECT_EQ(LogIndex(9) - LogIndex(4), 5u);
+  ++i;
+  EXPECT_EQ(i, LogIndex(6));
+  EXPECT_LT(Term(1), Term(2));
+  EXPECT_EQ(fmt::format("{}", NodeId(3)), "3");
+}
+
+TEST(AssertDeathTest, FailingAssertionPrintsContext) {
+  int term = 3;
+  EXPECT_DEATH(BW_ASSERT(term < 2, "term is {}", term), "term < 2.*term is 3");
+}
+
+}  // namespace
+}  // namespace bw
