@@ -1,0 +1,94 @@
+#include "kv/keyspace.h"
+
+#include "common/assert.h"
+#include "common/checksum.h"
+
+namespace bw::kv {
+
+namespace {
+// Bytes glibc malloc hands out for a request of n bytes (8-byte header, 16-byte granules).
+size_t malloc_bytes(size_t n) {
+  return n < 24 ? 32 : (n + 8 + 15) / 16 * 16;
+}
+// Heap bytes behind a std::string of `n` bytes (libstdc++ keeps up to 15 bytes inline).
+size_t string_heap_bytes(size_t n) {
+  return n <= 15 ? 0 : malloc_bytes(n + 1);
+}
+}  // namespace
+
+uint64_t key_hash(std::string_view key) {
+  return checksum64(key);
+}
+
+Record* Keyspace::find(std::string_view key) {
+  auto it = map_.find(HashKey{key_hash(key), key});
+  return it == map_.end() ? nullptr : it->second.get();
+}
+
+const Record* Keyspace::find(std::string_view key) const {
+  auto it = map_.find(HashKey{key_hash(key), key});
+  return it == map_.end() ? nullptr : it->second.get();
+}
+
+Record* Keyspace::insert(std::string_view key) {
+  auto rec = std::make_unique<Record>();
+  rec->key.assign(key);
+  Record* raw = rec.get();
+  auto [it, inserted] = map_.try_emplace(HashKey{key_hash(key), raw->key}, std::move(rec));
+  BW_ASSERT(inserted, "insert of a present key");
+  key_bytes_ += key.size();
+  return raw;
+}
+
+void Keyspace::erase(const Record* rec) {
+  if (rec->deadline_ms != 0) {
+    size_t n = deadlines_.erase(DeadlineRef{rec->deadline_ms, rec});
+    BW_ASSERT(n == 1);
+  }
+  value_bytes_ -= rec->value.size();
+  key_bytes_ -= rec->key.size();
+  // Erase by iterator: the lookup key points into the record the erase destroys.
+  auto it = map_.find(HashKey{key_hash(rec->key), rec->key});
+  BW_ASSERT(it != map_.end());
+  map_.erase(it);
+}
+
+void Keyspace::set_deadline(Record* rec, int64_t deadline_ms) {
+  BW_ASSERT(deadline_ms >= 0);
+  if (rec->deadline_ms == deadline_ms) return;
+  if (rec->deadline_ms != 0) {
+    size_t n = deadlines_.erase(DeadlineRef{rec->deadline_ms, rec});
+    BW_ASSERT(n == 1);
+  }
+  rec->deadline_ms = deadline_ms;
+  if (deadline_ms != 0) {
+    auto [it, inserted] = deadlines_.insert(DeadlineRef{deadline_ms, rec});
+    BW_ASSERT(inserted);
+  }
+}
+
+void Keyspace::clear() {
+  deadlines_.clear();
+  map_.clear();
+  value_bytes_ = 0;
+  key_bytes_ = 0;
+}
+
+Keyspace::const_iterator Keyspace::lower_bound(uint64_t hash) const {
+  return map_.lower_bound(HashKey{hash, std::string_view()});
+}
+
+size_t Keyspace::memory_bytes_estimate() const {
+  // Index slots at ~3/4 node fill; records and their strings as malloc chunks. Values and keys
+  // of 15 bytes or fewer live inside the record.
+  size_t per_record = malloc_bytes(sizeof(Record)) + (sizeof(Map::value_type) * 4 / 3);
+  size_t total = map_.size() * per_record + deadlines_.size() * (sizeof(DeadlineRef) * 4 / 3);
+  // Approximation: treat all bytes as if in one string per record on average.
+  if (!map_.empty()) {
+    total += map_.size() * (string_heap_bytes(value_bytes_ / map_.size()) +
+                            string_heap_bytes(key_bytes_ / map_.size()));
+  }
+  return total;
+}
+
+}  // namespace bw::kv

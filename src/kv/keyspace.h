@@ -1,0 +1,96 @@
+// The keyspace: string keys with a value, an absolute deadline and a version, ordered by
+// (64-bit hash, key) so SCAN can use the hash as a cursor that survives inserts and deletes, plus
+// an index of deadlines for active expiry. Knows nothing about commands or time.
+// Not thread safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+
+namespace bw::kv {
+
+struct Record {
+  std::string key;  // never changes while the record is in the keyspace (indexes point into it)
+  std::string value;
+  int64_t deadline_ms = 0;  // absolute unix ms; 0 = no deadline
+  uint64_t version = 0;     // log index of the last modification
+};
+
+// The hash that orders the keyspace and forms SCAN cursors: XXH3-64 of the key bytes, the same on
+// every node and release (cursors may be continued on another node).
+uint64_t key_hash(std::string_view key);
+
+class Keyspace {
+ public:
+  struct HashKey {
+    uint64_t hash;
+    std::string_view key;  // points into Record::key (or the caller's key for a lookup)
+  };
+  struct HashKeyLess {
+    bool operator()(const HashKey& a, const HashKey& b) const {
+      if (a.hash != b.hash) return a.hash < b.hash;
+      return a.key < b.key;
+    }
+  };
+  using Map = absl::btree_map<HashKey, std::unique_ptr<Record>, HashKeyLess>;
+  using const_iterator = Map::const_iterator;
+
+  Keyspace() = default;
+  Keyspace(const Keyspace&) = delete;
+  Keyspace& operator=(const Keyspace&) = delete;
+
+  // The record of `key` whatever its deadline, or null.
+  Record* find(std::string_view key);
+  const Record* find(std::string_view key) const;
+  // REQUIRES: `key` absent. Creates an empty record without deadline; the pointer stays valid
+  // until the key is erased or the keyspace cleared.
+  Record* insert(std::string_view key);
+  void erase(const Record* rec);
+  // Sets the deadline (0 = none), keeping the deadline index in step. Use instead of assigning.
+  void set_deadline(Record* rec, int64_t deadline_ms);
+  void clear();
+
+  size_t size() const { return map_.size(); }
+  size_t volatile_count() const { return deadlines_.size(); }
+  size_t value_bytes() const { return value_bytes_; }
+  // Rough heap footprint (records, strings, index nodes); see memory_bytes_estimate in store.h.
+  size_t memory_bytes_estimate() const;
+  // Call after changing rec->value's size so value_bytes() stays right.
+  void value_resized(size_t old_size, size_t new_size) {
+    value_bytes_ = value_bytes_ - old_size + new_size;
+  }
+
+  const_iterator begin() const { return map_.begin(); }
+  const_iterator end() const { return map_.end(); }
+  // First record with hash >= `hash`.
+  const_iterator lower_bound(uint64_t hash) const;
+
+  // Visits records with deadline <= now_ms, in deadline order starting after `after` (a deadline
+  // and key previously visited; deadline 0 = from the start), until `visit` returns false.
+  struct DeadlineRef {
+    int64_t deadline_ms;
+    const Record* rec;
+  };
+  struct DeadlineLess {
+    bool operator()(const DeadlineRef& a, const DeadlineRef& b) const {
+      if (a.deadline_ms != b.deadline_ms) return a.deadline_ms < b.deadline_ms;
+      return a.rec->key < b.rec->key;
+    }
+  };
+  using DeadlineSet = absl::btree_set<DeadlineRef, DeadlineLess>;
+  const DeadlineSet& deadlines() const { return deadlines_; }
+
+ private:
+  Map map_;
+  // Invariant: holds exactly the records with deadline_ms != 0, keyed by their deadline_ms.
+  DeadlineSet deadlines_;
+  size_t value_bytes_ = 0;
+  size_t key_bytes_ = 0;
+};
+
+}  // namespace bw::kv
