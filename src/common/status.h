@@ -2,8 +2,13 @@
 // Broken invariants are not errors; they are BW_ASSERT failures (assert.h).
 #pragma once
 
+#include <fmt/format.h>
+
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace bw {
 
@@ -15,7 +20,26 @@ inline Status OkStatus() {
   return absl::OkStatus();
 }
 
+// Debian's abseil is built with its own string_view type; convert where std:: is wanted.
+inline std::string_view to_std(absl::string_view s) {
+  return {s.data(), s.size()};
+}
+
 }  // namespace bw
+
+// Lets fmt/spdlog print Status::message() and Status directly.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  auto format(absl::string_view s, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+template <>
+struct fmt::formatter<absl::Status> : fmt::formatter<std::string_view> {
+  auto format(const absl::Status& s, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.ToString(), ctx);
+  }
+};
 
 #define BW_STATUS_CONCAT_INNER_(a, b) a##b
 #define BW_STATUS_CONCAT_(a, b) BW_STATUS_CONCAT_INNER_(a, b)

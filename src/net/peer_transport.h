@@ -1,0 +1,83 @@
+// Persistent TCP links between the nodes of a cluster.
+//
+// Each node keeps one outbound connection to every peer (reconnecting with capped exponential
+// backoff) and accepts inbound connections from peers on its peer address. A link carries frames
+// (net/frame.h); the first frame on a connection is kHello with the sender's cluster id and node
+// id, so a node from another cluster is refused. Frames queued for one peer while its link is
+// busy are written together with one gather write; the queue is bounded (queue_bytes_max) and
+// frames beyond the bound are dropped, which Raft tolerates as message loss.
+//
+// Thread safety: all methods and callbacks run on the io_context's single thread.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/ids.h"
+#include "net/frame.h"
+
+namespace bw::net {
+
+struct PeerTransportOptions {
+  std::string cluster_id;
+  NodeId self;
+  size_t queue_bytes_max = 64u << 20;
+  size_t frame_bytes_max = 80u << 20;
+  uint32_t reconnect_delay_ms_min = 20;
+  uint32_t reconnect_delay_ms_max = 1000;
+};
+
+struct PeerStats {
+  bool connected = false;
+  uint64_t frames_sent = 0;
+  uint64_t frames_dropped = 0;
+  uint64_t bytes_queued = 0;
+};
+
+class PeerTransport {
+ public:
+  using FrameHandler = std::function<void(NodeId from, FrameType type, std::string_view payload)>;
+
+  PeerTransport(asio::io_context& io, PeerTransportOptions options, FrameHandler on_frame);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Starts accepting peers on `endpoint`. Errors if the address cannot be bound.
+  Status listen(const asio::ip::tcp::endpoint& endpoint);
+  // Adds (or re-points) the address of a peer; connection is made lazily on first send.
+  void set_peer(NodeId id, asio::ip::tcp::endpoint endpoint);
+  void remove_peer(NodeId id);
+  // Queues one frame for `to`. Dropped (and counted) if the peer is unknown or its queue is full.
+  void send(NodeId to, FrameType type, std::string_view payload);
+  PeerStats stats(NodeId id) const;
+  // The bound peer address (useful after listening on port 0).
+  asio::ip::tcp::endpoint local_endpoint() const;
+  void close();
+
+ private:
+  class Outbound;
+  class Inbound;
+
+  asio::io_context& io_;
+  PeerTransportOptions options_;
+  FrameHandler on_frame_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::map<NodeId, std::shared_ptr<Outbound>> outbound_;
+  std::map<Inbound*, std::shared_ptr<Inbound>> inbound_;
+  bool closed_ = false;
+
+  void accept();
+  void drop_inbound(Inbound* in);
+  friend class Inbound;
+};
+
+// Parses "host:port" into an endpoint. Only numeric IPv4/IPv6 hosts and "localhost".
+Result<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
+
+}  // namespace bw::net
