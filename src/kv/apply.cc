@@ -1,0 +1,324 @@
+#include "kv/apply.h"
+
+#include <cmath>
+#include <string>
+
+#include "common/assert.h"
+#include "kv/numbers.h"
+
+namespace bw::kv {
+
+namespace {
+Reply not_integer() {
+  return Reply::error("ERR value is not an integer or out of range");
+}
+Reply too_big() {
+  return Reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+}
+}  // namespace
+
+Record* Applier::live(std::string_view key) {
+  Record* rec = keys_.find(key);
+  if (rec == nullptr) return nullptr;
+  if (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms_) {
+    remove(rec, "expired");
+    return nullptr;
+  }
+  return rec;
+}
+
+void Applier::emit(std::string_view key, std::string_view event) {
+  if (events_ != nullptr) events_->push_back(KeyEvent{std::string(key), std::string(event)});
+}
+
+void Applier::remove(Record* rec, std::string_view event) {
+  emit(rec->key, event);
+  keys_.erase(rec);
+}
+
+void Applier::assign(Record* rec, std::string value) {
+  keys_.value_resized(rec->value.size(), value.size());
+  rec->value = std::move(value);
+  rec->version = index_;
+}
+
+Record* Applier::store(std::string_view key, std::string_view value, WriteCmd::Ttl ttl,
+                       int64_t deadline_ms) {
+  Record* rec = live(key);
+  if (rec == nullptr) rec = keys_.insert(key);
+  assign(rec, std::string(value));
+  if (ttl == WriteCmd::Ttl::kClear) keys_.set_deadline(rec, 0);
+  if (ttl == WriteCmd::Ttl::kSet) keys_.set_deadline(rec, deadline_ms);
+  return rec;
+}
+
+Reply Applier::run(const WriteCmd& cmd) {
+  const auto& a = cmd.args;
+  switch (cmd.op) {
+    case Op::kSet:
+      return set(cmd);
+    case Op::kSetNx:
+      if (live(a[0]) != nullptr) return Reply::integer_value(0);
+      store(a[0], a[1], WriteCmd::Ttl::kClear, 0);
+      emit(a[0], "set");
+      return Reply::integer_value(1);
+    case Op::kSetEx:
+    case Op::kPSetEx:
+      store(a[0], a[2], WriteCmd::Ttl::kSet, cmd.deadline_ms);
+      emit(a[0], "set");
+      emit(a[0], "expire");
+      return Reply::ok();
+    case Op::kGetSet: {
+      Record* rec = live(a[0]);
+      Reply old = rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
+      store(a[0], a[1], WriteCmd::Ttl::kClear, 0);
+      emit(a[0], "set");
+      return old;
+    }
+    case Op::kGetDel: {
+      Record* rec = live(a[0]);
+      if (rec == nullptr) return Reply::null();
+      Reply old = Reply::bulk(rec->value);
+      remove(rec, "del");
+      return old;
+    }
+    case Op::kGetEx:
+      return getex(cmd);
+    case Op::kMSet:
+    case Op::kMSetNx:
+      return mset(cmd);
+    case Op::kDel:
+    case Op::kUnlink:
+      return del(cmd);
+    case Op::kIncr:
+    case Op::kDecr:
+    case Op::kIncrBy:
+    case Op::kDecrBy:
+      return incr(cmd);
+    case Op::kIncrByFloat:
+      return incrbyfloat(cmd);
+    case Op::kAppend:
+      return append(cmd);
+    case Op::kSetRange:
+      return setrange(cmd);
+    case Op::kExpire:
+    case Op::kPExpire:
+    case Op::kExpireAt:
+    case Op::kPExpireAt:
+      return expire(cmd);
+    case Op::kPersist:
+      return persist(cmd);
+    case Op::kRename:
+    case Op::kRenameNx:
+      return rename(cmd);
+    case Op::kFlushAll:
+    case Op::kFlushDb:
+      keys_.clear();
+      return Reply::ok();
+    default:
+      BW_UNREACHABLE("not a write opcode: {}", static_cast<int>(cmd.op));
+  }
+}
+
+Reply Applier::set(const WriteCmd& cmd) {
+  std::string_view key = cmd.args[0];
+  Record* rec = live(key);
+  Reply reply = Reply::ok();
+  if (cmd.get) reply = rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
+  bool found = rec != nullptr;
+  if ((cmd.cond == WriteCmd::Cond::kNx && found) || (cmd.cond == WriteCmd::Cond::kXx && !found)) {
+    return cmd.get ? reply : Reply::null();
+  }
+  rec = store(key, cmd.args[1], cmd.ttl, cmd.deadline_ms);
+  emit(key, "set");
+  if (cmd.ttl == WriteCmd::Ttl::kSet) {
+    emit(key, "expire");
+    // An absolute time already past: the key is gone as soon as it is written.
+    if (cmd.deadline_ms <= now_ms_) remove(rec, "expired");
+  }
+  return reply;
+}
+
+Reply Applier::getex(const WriteCmd& cmd) {
+  Record* rec = live(cmd.args[0]);
+  if (rec == nullptr) return Reply::null();
+  Reply reply = Reply::bulk(rec->value);
+  if (cmd.ttl == WriteCmd::Ttl::kSet) {
+    if (cmd.deadline_absolute && cmd.deadline_ms <= now_ms_) {
+      remove(rec, "del");
+    } else {
+      keys_.set_deadline(rec, cmd.deadline_ms);
+      rec->version = index_;
+      emit(rec->key, "expire");
+    }
+  } else if (cmd.ttl == WriteCmd::Ttl::kPersist && rec->deadline_ms != 0) {
+    keys_.set_deadline(rec, 0);
+    rec->version = index_;
+    emit(rec->key, "persist");
+  }
+  return reply;
+}
+
+Reply Applier::mset(const WriteCmd& cmd) {
+  const auto& a = cmd.args;
+  if (cmd.op == Op::kMSetNx) {
+    for (size_t i = 0; i < a.size(); i += 2) {
+      if (live(a[i]) != nullptr) return Reply::integer_value(0);
+    }
+  }
+  for (size_t i = 0; i < a.size(); i += 2) {
+    store(a[i], a[i + 1], WriteCmd::Ttl::kClear, 0);
+    emit(a[i], "set");
+  }
+  return cmd.op == Op::kMSetNx ? Reply::integer_value(1) : Reply::ok();
+}
+
+Reply Applier::del(const WriteCmd& cmd) {
+  int64_t deleted = 0;
+  for (std::string_view key : cmd.args) {
+    if (Record* rec = live(key)) {
+      remove(rec, "del");
+      ++deleted;
+    }
+  }
+  return Reply::integer_value(deleted);
+}
+
+Reply Applier::incr(const WriteCmd& cmd) {
+  std::string_view key = cmd.args[0];
+  Record* rec = live(key);
+  int64_t value = 0;
+  if (rec != nullptr) {
+    std::optional<int64_t> v = parse_int64(rec->value);
+    if (!v) return not_integer();
+    value = *v;
+  }
+  int64_t result = 0;
+  if (__builtin_add_overflow(value, cmd.amount, &result)) {
+    return Reply::error("ERR increment or decrement would overflow");
+  }
+  if (rec == nullptr) rec = keys_.insert(key);
+  assign(rec, std::to_string(result));  // INCR keeps the deadline
+  emit(key, "incrby");
+  return Reply::integer_value(result);
+}
+
+Reply Applier::incrbyfloat(const WriteCmd& cmd) {
+  std::string_view key = cmd.args[0];
+  Record* rec = live(key);
+  long double value = 0;
+  if (rec != nullptr) {
+    std::optional<long double> v = parse_long_double(rec->value);
+    if (!v) return Reply::error("ERR value is not a valid float");
+    value = *v;
+  }
+  value += cmd.float_amount;
+  if (std::isnan(value) || std::isinf(value)) {
+    return Reply::error("ERR increment would produce NaN or Infinity");
+  }
+  std::string text = format_long_double(value);
+  if (rec == nullptr) rec = keys_.insert(key);
+  assign(rec, text);
+  emit(key, "incrbyfloat");
+  return Reply::bulk(std::move(text));
+}
+
+Reply Applier::append(const WriteCmd& cmd) {
+  std::string_view key = cmd.args[0];
+  std::string_view tail = cmd.args[1];
+  Record* rec = live(key);
+  if (rec == nullptr) {
+    rec = store(key, tail, WriteCmd::Ttl::kClear, 0);
+  } else {
+    if (rec->value.size() + tail.size() > kValueBytesMax) return too_big();
+    keys_.value_resized(rec->value.size(), rec->value.size() + tail.size());
+    rec->value.append(tail);
+    rec->version = index_;
+  }
+  emit(key, "append");
+  return Reply::integer_value(static_cast<int64_t>(rec->value.size()));
+}
+
+Reply Applier::setrange(const WriteCmd& cmd) {
+  std::string_view key = cmd.args[0];
+  std::string_view piece = cmd.args[2];
+  auto offset = static_cast<size_t>(cmd.amount);
+  Record* rec = live(key);
+  if (piece.empty()) {
+    // Redis answers the current length and writes nothing, not even a zero-length key.
+    return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
+  }
+  if (rec == nullptr) rec = keys_.insert(key);
+  size_t old_size = rec->value.size();
+  if (offset + piece.size() > old_size) rec->value.resize(offset + piece.size(), '\0');
+  rec->value.replace(offset, piece.size(), piece);
+  keys_.value_resized(old_size, rec->value.size());
+  rec->version = index_;
+  emit(key, "setrange");
+  return Reply::integer_value(static_cast<int64_t>(rec->value.size()));
+}
+
+Reply Applier::expire(const WriteCmd& cmd) {
+  Record* rec = live(cmd.args[0]);
+  if (rec == nullptr) return Reply::integer_value(0);
+  const int64_t when = cmd.deadline_ms;
+  const int64_t current = rec->deadline_ms;  // 0 = none (Redis's -1)
+  const uint8_t f = cmd.expire_flags;
+  if ((f & kExpireNx) && current != 0) return Reply::integer_value(0);
+  if ((f & kExpireXx) && current == 0) return Reply::integer_value(0);
+  // No deadline counts as infinite: GT never wins over it, LT always does.
+  if ((f & kExpireGt) && (current == 0 || when <= current)) return Reply::integer_value(0);
+  if ((f & kExpireLt) && current != 0 && when >= current) return Reply::integer_value(0);
+  if (when <= now_ms_) {
+    remove(rec, "del");
+  } else {
+    keys_.set_deadline(rec, when);
+    rec->version = index_;
+    emit(rec->key, "expire");
+  }
+  return Reply::integer_value(1);
+}
+
+Reply Applier::persist(const WriteCmd& cmd) {
+  Record* rec = live(cmd.args[0]);
+  if (rec == nullptr || rec->deadline_ms == 0) return Reply::integer_value(0);
+  keys_.set_deadline(rec, 0);
+  rec->version = index_;
+  emit(rec->key, "persist");
+  return Reply::integer_value(1);
+}
+
+Reply Applier::rename(const WriteCmd& cmd) {
+  const bool nx = cmd.op == Op::kRenameNx;
+  std::string_view from = cmd.args[0];
+  std::string_view to = cmd.args[1];
+  Record* src = live(from);
+  if (src == nullptr) return Reply::error("ERR no such key");
+  if (from == to) return nx ? Reply::integer_value(0) : Reply::ok();
+  if (Record* dst = live(to)) {
+    if (nx) return Reply::integer_value(0);
+    keys_.erase(dst);  // Redis sends no "del" for the overwritten destination
+  }
+  Record* dst = keys_.insert(to);
+  // The bytes change owner, not count: value_bytes stays right once src is erased empty.
+  dst->value = std::move(src->value);
+  src->value.clear();
+  keys_.set_deadline(dst, src->deadline_ms);
+  dst->version = index_;
+  emit(from, "rename_from");
+  keys_.erase(src);
+  emit(to, "rename_to");
+  return nx ? Reply::integer_value(1) : Reply::ok();
+}
+
+Reply Applier::expire_key(std::string_view key, int64_t deadline_ms) {
+  Record* rec = keys_.find(key);
+  if (rec == nullptr || rec->deadline_ms == 0 || rec->deadline_ms != deadline_ms ||
+      rec->deadline_ms > now_ms_) {
+    return Reply::integer_value(0);
+  }
+  remove(rec, "expired");
+  return Reply::integer_value(1);
+}
+
+}  // namespace bw::kv

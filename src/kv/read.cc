@@ -1,0 +1,223 @@
+// Read-only commands: evaluated on the local keyspace, hiding keys whose deadline has passed.
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include "kv/apply.h"
+#include "kv/numbers.h"
+
+namespace bw::kv {
+
+namespace {
+
+Reply not_integer() {
+  return Reply::error("ERR value is not an integer or out of range");
+}
+
+const Record* live(const Keyspace& keys, std::string_view key, int64_t now_ms) {
+  const Record* rec = keys.find(key);
+  if (rec == nullptr) return nullptr;
+  if (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms) return nullptr;
+  return rec;
+}
+
+bool hidden(const Record& rec, int64_t now_ms) {
+  return rec.deadline_ms != 0 && rec.deadline_ms <= now_ms;
+}
+
+// Redis glob patterns through fnmatch(3) (no flags: '*' crosses '/', '\' escapes, [^...] and
+// [!...] negate). fnmatch sees C strings, so a key or pattern with a NUL byte matches only the
+// catch-all "*".
+bool glob_match(std::string_view pattern, std::string_view key) {
+  if (pattern == "*") return true;
+  if (pattern.find('\0') != std::string_view::npos) return false;
+  if (key.find('\0') != std::string_view::npos) return false;
+  return fnmatch(std::string(pattern).c_str(), std::string(key).c_str(), 0) == 0;
+}
+
+Reply ttl(const Keyspace& keys, std::string_view key, int64_t now_ms, bool ms, bool absolute) {
+  const Record* rec = live(keys, key, now_ms);
+  if (rec == nullptr) return Reply::integer_value(-2);
+  if (rec->deadline_ms == 0) return Reply::integer_value(-1);
+  if (absolute) return Reply::integer_value(ms ? rec->deadline_ms : rec->deadline_ms / 1000);
+  int64_t left = rec->deadline_ms - now_ms;
+  return Reply::integer_value(ms ? left : (left + 500) / 1000);
+}
+
+Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms) {
+  std::optional<int64_t> start = parse_int64(argv[2]);
+  std::optional<int64_t> end = parse_int64(argv[3]);
+  if (!start || !end) return not_integer();
+  const Record* rec = live(keys, argv[1], now_ms);
+  if (rec == nullptr) return Reply::bulk("");
+  // Redis's arithmetic, negative indexes counting from the end.
+  int64_t s = *start, e = *end;
+  auto len = static_cast<int64_t>(rec->value.size());
+  if (s < 0 && e < 0 && s > e) return Reply::bulk("");
+  if (s < 0) s += len;
+  if (e < 0) e += len;
+  if (s < 0) s = 0;
+  if (e < 0) e = 0;
+  if (e >= len) e = len - 1;
+  if (s > e || len == 0) return Reply::bulk("");
+  return Reply::bulk(rec->value.substr(static_cast<size_t>(s), static_cast<size_t>(e - s + 1)));
+}
+
+Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t now_ms) {
+  std::vector<Reply> out;
+  for (const auto& [hk, rec] : keys) {
+    if (!hidden(*rec, now_ms) && glob_match(pattern, rec->key)) {
+      out.push_back(Reply::bulk(rec->key));
+    }
+  }
+  return Reply::array(std::move(out));
+}
+
+// Redis's parseScanCursorOrReply: strtoul over the whole string, no leading space.
+std::optional<uint64_t> parse_cursor(std::string_view text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
+  std::string buf(text);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(buf.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE) return std::nullopt;
+  return v;
+}
+
+// SCAN over the (hash, key) order: the cursor is the next hash to visit, so every key present
+// for the whole scan is returned (keys sharing a hash are always visited together).
+Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms) {
+  std::optional<uint64_t> cursor = parse_cursor(argv[1]);
+  if (!cursor) return Reply::error("ERR invalid cursor");
+  int64_t count = 10;
+  std::string_view pattern = "*";
+  bool strings_only = true;
+  for (size_t i = 2; i < argv.size(); i += 2) {
+    bool has_value = i + 1 < argv.size();
+    if (equals_ignore_case(argv[i], "count") && has_value) {
+      std::optional<int64_t> c = parse_int64(argv[i + 1]);
+      if (!c) return not_integer();
+      if (*c < 1) return Reply::error("ERR syntax error");
+      count = *c;
+    } else if (equals_ignore_case(argv[i], "match") && has_value) {
+      pattern = argv[i + 1];
+    } else if (equals_ignore_case(argv[i], "type") && has_value) {
+      strings_only = equals_ignore_case(argv[i + 1], "string");  // the only type we hold
+    } else {
+      return Reply::error("ERR syntax error");
+    }
+  }
+  auto budget = static_cast<size_t>(std::min<int64_t>(count, kScanCountMax));
+  std::vector<Reply> found;
+  auto it = keys.lower_bound(*cursor);
+  size_t visited = 0;
+  uint64_t last_hash = 0;
+  while (it != keys.end() && (visited < budget || it->first.hash == last_hash)) {
+    const Record& rec = *it->second;
+    if (strings_only && !hidden(rec, now_ms) && glob_match(pattern, rec.key)) {
+      found.push_back(Reply::bulk(rec.key));
+    }
+    last_hash = it->first.hash;
+    ++visited;
+    ++it;
+  }
+  uint64_t next = it == keys.end() ? 0 : it->first.hash;
+  std::vector<Reply> reply;
+  reply.push_back(Reply::bulk(std::to_string(next)));
+  reply.push_back(Reply::array(std::move(found)));
+  return Reply::array(std::move(reply));
+}
+
+Reply randomkey(const Keyspace& keys, int64_t now_ms, uint64_t random) {
+  if (keys.size() == 0) return Reply::null();
+  auto it = keys.lower_bound(random);
+  for (size_t probe = 0; probe < kRandomKeyProbesMax && probe < keys.size(); ++probe) {
+    if (it == keys.end()) it = keys.begin();
+    if (!hidden(*it->second, now_ms)) return Reply::bulk(it->second->key);
+    ++it;
+  }
+  return Reply::null();
+}
+
+Reply evaluate(const Keyspace& keys, Op op, std::span<const std::string_view> argv, int64_t now_ms,
+               uint64_t random) {
+  switch (op) {
+    case Op::kGet: {
+      const Record* rec = live(keys, argv[1], now_ms);
+      return rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
+    }
+    case Op::kMGet: {
+      std::vector<Reply> out;
+      out.reserve(argv.size() - 1);
+      for (size_t i = 1; i < argv.size(); ++i) {
+        const Record* rec = live(keys, argv[i], now_ms);
+        out.push_back(rec == nullptr ? Reply::null() : Reply::bulk(rec->value));
+      }
+      return Reply::array(std::move(out));
+    }
+    case Op::kExists: {
+      int64_t n = 0;
+      for (size_t i = 1; i < argv.size(); ++i) n += live(keys, argv[i], now_ms) != nullptr;
+      return Reply::integer_value(n);
+    }
+    case Op::kStrLen: {
+      const Record* rec = live(keys, argv[1], now_ms);
+      return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
+    }
+    case Op::kGetRange:
+      return getrange(keys, argv, now_ms);
+    case Op::kTtl:
+      return ttl(keys, argv[1], now_ms, false, false);
+    case Op::kPTtl:
+      return ttl(keys, argv[1], now_ms, true, false);
+    case Op::kExpireTime:
+      return ttl(keys, argv[1], now_ms, false, true);
+    case Op::kPExpireTime:
+      return ttl(keys, argv[1], now_ms, true, true);
+    case Op::kType:
+      return Reply::simple(live(keys, argv[1], now_ms) == nullptr ? "none" : "string");
+    case Op::kKeys:
+      return keys_cmd(keys, argv[1], now_ms);
+    case Op::kScan:
+      return scan(keys, argv, now_ms);
+    case Op::kRandomKey:
+      return randomkey(keys, now_ms, random);
+    case Op::kDbSize:
+      // Like Redis, counts keys whose deadline passed but that are not removed yet.
+      return Reply::integer_value(static_cast<int64_t>(keys.size()));
+    case Op::kGetVer: {
+      const Record* rec = live(keys, argv[1], now_ms);
+      if (rec == nullptr) return Reply::null();
+      std::vector<Reply> out;
+      out.push_back(Reply::bulk(rec->value));
+      out.push_back(Reply::integer_value(static_cast<int64_t>(rec->version)));
+      return Reply::array(std::move(out));
+    }
+    default:
+      return Reply::error("ERR not a read-only command");
+  }
+}
+
+}  // namespace
+
+Reply evaluate_read(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms,
+                    uint64_t random) {
+  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) {
+    return Reply::error(fmt::format("ERR unknown command '{}', with args beginning with: ",
+                                    argv.empty() ? "" : argv[0].substr(0, 128)));
+  }
+  if (spec->write) {
+    return Reply::error(fmt::format("ERR '{}' is not a read-only command", spec->name));
+  }
+  if (!arity_ok(*spec, argv.size())) return arity_error(*spec);
+  return evaluate(keys, spec->op, argv, now_ms, random);
+}
+
+}  // namespace bw::kv
