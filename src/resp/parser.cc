@@ -279,18 +279,23 @@ void Parser::finish_command() {
 Parser::Step Parser::parse_inline() {
   const char* data = buffer_.get();
   const void* newline = std::memchr(data + scan_, '\n', end_ - scan_);
+  bytes_scanned_ +=
+      newline == nullptr ? end_ - scan_ : static_cast<const char*>(newline) - (data + scan_) + 1;
   if (newline == nullptr) {
     scan_ = end_;
-    if (end_ - begin_ > limits_.inline_bytes_max) {
+    // Judge the line by its length, not by how much of it arrived in one read: it may still end
+    // in "\r\n", and the '\r' does not count.
+    if (end_ - begin_ > limits_.inline_bytes_max + 1) {
       return fail("Protocol error: too big inline request");
     }
     return Step::kNeedMore;
   }
   const size_t nl = static_cast<size_t>(static_cast<const char*>(newline) - data);
-  // Judge the line by its length, not by how much of it arrived in one read.
-  if (nl - begin_ > limits_.inline_bytes_max) return fail("Protocol error: too big inline request");
   size_t line_end = nl;
   if (line_end > begin_ && data[line_end - 1] == '\r') --line_end;
+  if (line_end - begin_ > limits_.inline_bytes_max) {
+    return fail("Protocol error: too big inline request");
+  }
   inline_args_.reserve(line_end - begin_);
   args_left_ = -1;
   if (!split_inline_args({data + begin_, line_end - begin_}, &inline_args_, &args_)) {
@@ -311,6 +316,8 @@ Parser::Step Parser::find_header_line(size_t line_begin, const char* too_big_mes
   const char* data = buffer_.get();
   const size_t from = std::max(scan_, line_begin);
   const void* found = std::memchr(data + from, '\r', end_ - from);
+  bytes_scanned_ +=
+      found == nullptr ? end_ - from : static_cast<const char*>(found) - (data + from) + 1;
   if (found == nullptr) {
     scan_ = end_;
     if (end_ - line_begin > limits_.inline_bytes_max) return fail(too_big_message);

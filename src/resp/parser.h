@@ -71,6 +71,8 @@ class Parser {
   // Total bytes ever moved inside or between buffers (compaction and growth); lets tests and
   // metrics check that large values are not copied while they arrive.
   uint64_t bytes_moved() const { return bytes_moved_; }
+  // Total bytes ever searched for line ends; stays O(input) however the input is split.
+  uint64_t bytes_scanned() const { return bytes_scanned_; }
   const ParserLimits& limits() const { return limits_; }
 
  private:
@@ -104,6 +106,7 @@ class Parser {
   std::string inline_args_;  // unescaped inline arguments; args_ point into it in inline mode
   std::string error_;
   uint64_t bytes_moved_ = 0;
+  uint64_t bytes_scanned_ = 0;
 };
 
 }  // namespace bw::resp
