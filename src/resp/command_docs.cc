@@ -150,7 +150,9 @@ class SynopsisParser {
     size_t i = 0;
     std::vector<Arg> top;
     Arg group = parse_group(&i, "");
-    if (group.type == "block" && !group.optional) return std::move(group.children);
+    if (group.type == "block" && !group.optional && !group.multiple) {
+      return std::move(group.children);
+    }
     if (!group.name.empty() || !group.children.empty()) top.push_back(std::move(group));
     return top;
   }
