@@ -304,6 +304,10 @@ Parser::Step Parser::parse_inline() {
   if (args_.size() > limits_.args_max) {
     return fail("Protocol error: too many arguments in inline request");
   }
+  // Whatever the framing, no argument is longer than proto-max-bulk-len.
+  for (const auto& arg : args_) {
+    if (arg.second > limits_.bulk_bytes_max) return fail("Protocol error: invalid bulk length");
+  }
   pos_ = nl + 1;
   if (args_.empty()) {
     finish_command();

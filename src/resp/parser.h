@@ -22,7 +22,7 @@
 namespace bw::resp {
 
 struct ParserLimits {
-  // Largest bulk string argument (Redis proto-max-bulk-len).
+  // Largest argument (Redis proto-max-bulk-len), multibulk or inline.
   uint64_t bulk_bytes_max = 512ull << 20;
   // Most arguments in one command; a larger `*N` header is "invalid multibulk length".
   uint32_t args_max = 65536;

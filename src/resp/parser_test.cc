@@ -227,6 +227,8 @@ TEST(ParserTest, BulkLimitIsInclusive) {
   EXPECT_EQ(ok.commands.size(), 1u);
   Parsed bad = parse(multibulk({"SET", "k", std::string(11, 'x')}), limits);
   EXPECT_EQ(bad.error, "Protocol error: invalid bulk length");
+  EXPECT_EQ(parse("SET k " + std::string(11, 'x') + "\r\n", limits).error,
+            "Protocol error: invalid bulk length");
 }
 
 TEST(ParserTest, ArgsLimitIsInclusive) {
