@@ -55,12 +55,15 @@ struct Config {
   bool check_quorum = true;
   ReadOnlyOption read_only = ReadOnlyOption::kSafe;
 
-  uint64_t append_bytes_max = 1 << 20;  // entry bytes per append message
-  uint32_t inflight_appends_max = 256;  // unacknowledged appends per follower
+  uint64_t append_bytes_max = 1 << 20;     // entry bytes per append message
+  uint32_t inflight_appends_max = 256;     // unacknowledged appends per follower
+  uint64_t inflight_bytes_max = 64 << 20;  // unacknowledged entry bytes per follower; 0 = unbounded
+  uint32_t append_entries_max = 4096;      // entries per append message
   uint64_t snapshot_chunk_bytes_max = 1 << 20;
   uint64_t committed_bytes_per_ready_max = 64 << 20;
   uint64_t uncommitted_bytes_max = 0;   // 0 = unbounded; else proposals beyond are refused
   uint32_t transfer_timeout_ticks = 0;  // 0 = election_ticks
+  uint32_t pending_reads_max = 10000;   // queued ReadIndex requests; beyond, reads are dropped
 
   // Seed for the randomized election timeout; the only randomness in the core.
   uint64_t random_seed = 1;

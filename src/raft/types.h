@@ -103,8 +103,9 @@ struct Message {
 
   // Responses.
   bool reject = false;
-  LogIndex reject_hint;  // kAppendResp reject: follower's suggested next index (fast backtrack)
-  Term hint_term;        // kAppendResp reject: term of the conflicting entry at reject_hint
+  LogIndex
+      reject_hint;  // kAppendResp reject: last index where the follower may match (fast backtrack)
+  Term hint_term;   // kAppendResp reject: term of the conflicting entry at reject_hint
 
   // kSnapshot: one chunk. `snapshot_offset` is the byte offset of `snapshot_chunk` within the
   // whole image; `snapshot_last` marks the final chunk. kSnapshotResp echoes the offset acked.

@@ -1,0 +1,145 @@
+// ReadIndex (Raft thesis §6.4): a read point is the commit index at request time, released
+// once a heartbeat round proves this node was still leader then. Requests between two ready()
+// calls share one round. Lease-based reads skip the round.
+#include <algorithm>
+#include <utility>
+
+#include "common/assert.h"
+#include "common/codec.h"
+#include "raft/quorum.h"
+#include "raft/raft_impl.h"
+
+namespace bw::raft {
+
+namespace {
+
+constexpr size_t kReadRoundsMax = 1024;  // outstanding heartbeat rounds on a leader
+
+std::string encode_round(uint64_t id) {
+  std::string out;
+  ByteWriter(&out).u64(id);
+  return out;
+}
+
+std::optional<uint64_t> decode_round(const std::string& context) {
+  ByteReader r(context);
+  Result<uint64_t> id = r.u64();
+  if (!id.ok() || !r.done()) return std::nullopt;
+  return *id;
+}
+
+}  // namespace
+
+void RawNode::Impl::read_index(std::string context) {
+  if (role_ == Role::kLeader) {
+    handle_read_request(std::move(context), config_.id);
+    return;
+  }
+  if (leader_ == kNoNode) return;  // dropped: the caller times out and retries
+  Message m;
+  m.type = MessageType::kReadIndex;
+  m.to = leader_;
+  m.context = std::move(context);
+  send(std::move(m));
+}
+
+bool RawNode::Impl::committed_in_term() const {
+  return log_.term_or_zero(log_.committed()) == term_;
+}
+
+void RawNode::Impl::handle_read_request(std::string context, NodeId from) {
+  BW_ASSERT(role_ == Role::kLeader);
+  if (!committed_in_term()) {
+    // Our commit index may lag the previous leader's until our first entry commits.
+    if (reads_await_commit_.size() < config_.pending_reads_max) {
+      reads_await_commit_.push_back(ReadRequest{std::move(context), from});
+    }
+    return;
+  }
+  const bool single_voter = voters_.size() == 1 && voters_outgoing_.empty();
+  if (bug(PlantedBug::kReadIndexWithoutHeartbeat) ||  // PLANTED BUG
+      config_.read_only == ReadOnlyOption::kLeaseBased || single_voter) {
+    // Lease: check-quorum deposes us within an election timeout of losing the quorum and
+    // followers ignore candidates for as long, so no other leader can exist meanwhile.
+    release_read(log_.committed(), std::move(context), from);
+    return;
+  }
+  if (reads_unsent_.size() < config_.pending_reads_max) {
+    reads_unsent_.push_back(ReadRequest{std::move(context), from});
+  }
+}
+
+void RawNode::Impl::release_read(LogIndex index, std::string context, NodeId from) {
+  if (from == config_.id) {
+    read_states_.push_back(ReadState{index, std::move(context)});
+    return;
+  }
+  Message m;
+  m.type = MessageType::kReadIndexResp;
+  m.to = from;
+  m.index = index;
+  m.context = std::move(context);
+  send(std::move(m));
+}
+
+void RawNode::Impl::release_deferred_reads() {
+  if (role_ != Role::kLeader || reads_await_commit_.empty() || !committed_in_term()) return;
+  std::vector<ReadRequest> reads = std::move(reads_await_commit_);
+  reads_await_commit_.clear();
+  for (ReadRequest& r : reads) handle_read_request(std::move(r.context), r.from);
+}
+
+void RawNode::Impl::start_read_round() {
+  if (reads_unsent_.empty()) return;
+  if (read_rounds_.size() >= kReadRoundsMax) return;  // wait for answers; requests stay queued
+  ReadRound round;
+  round.id = ++read_round_seq_;
+  round.index = log_.committed();
+  round.requests = std::move(reads_unsent_);
+  reads_unsent_.clear();
+  round.acks.push_back(config_.id);
+  const std::string context = encode_round(round.id);
+  read_rounds_.push_back(std::move(round));
+  broadcast_heartbeat(context);
+}
+
+std::string RawNode::Impl::pending_read_context() const {
+  // Periodic heartbeats repeat the newest round, so a lost round is retried; acknowledging
+  // it releases every older round too.
+  if (read_rounds_.empty()) return {};
+  return encode_round(read_rounds_.back().id);
+}
+
+void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
+  std::optional<uint64_t> id = decode_round(context);
+  if (!id.has_value()) return;
+  auto it = std::find_if(read_rounds_.begin(), read_rounds_.end(),
+                         [&](const ReadRound& r) { return r.id == *id; });
+  if (it == read_rounds_.end()) return;
+  if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) {
+    it->acks.push_back(from);
+  }
+  const std::vector<NodeId>& acks = it->acks;
+  const quorum::VoteResult result =
+      quorum::joint_vote_result(voters_, voters_outgoing_, [&](NodeId v) {
+        return std::find(acks.begin(), acks.end(), v) != acks.end() ? std::optional<bool>(true)
+                                                                    : std::optional<bool>();
+      });
+  if (result != quorum::VoteResult::kWon) return;
+  // Rounds are confirmed in order: this one proves leadership as of every earlier one too.
+  while (!read_rounds_.empty() && read_rounds_.front().id <= *id) {
+    ReadRound round = std::move(read_rounds_.front());
+    read_rounds_.pop_front();
+    for (ReadRequest& r : round.requests) {
+      release_read(round.index, std::move(r.context), r.from);
+    }
+  }
+}
+
+void RawNode::Impl::clear_reads() {
+  reads_unsent_.clear();
+  reads_await_commit_.clear();
+  read_rounds_.clear();
+}
+
+}  // namespace bw::raft
