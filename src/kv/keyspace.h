@@ -43,6 +43,9 @@ class Keyspace {
   Keyspace() = default;
   Keyspace(const Keyspace&) = delete;
   Keyspace& operator=(const Keyspace&) = delete;
+  // Moves keep records in place, so the indexes' pointers stay valid.
+  Keyspace(Keyspace&&) = default;
+  Keyspace& operator=(Keyspace&&) = default;
 
   // The record of `key` whatever its deadline, or null.
   Record* find(std::string_view key);

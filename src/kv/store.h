@@ -39,6 +39,8 @@ class Store {
   Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+  Store(Store&&) = default;
+  Store& operator=(Store&&) = default;
 
   // Applies a committed entry payload at log index `index`. Deterministic: uses only the payload
   // (its now_ms is the time for every expiry decision) and `index`. Returns the reply for the

@@ -53,8 +53,7 @@ Reply Harness::run(std::span<const std::string_view> argv) {
   if (!argv.empty() && is_write_command(argv[0])) {
     auto encoded = encode_write(argv, now_ms_);
     if (auto* err = std::get_if<Reply>(&encoded)) return *err;
-    log_.push_back(std::get<std::string>(encoded));
-    return apply(log_.back());
+    return propose(std::move(std::get<std::string>(encoded)));
   }
   return store_.read(argv, now_ms_, random_++ * 0x9E3779B97F4A7C15ull);
 }

@@ -27,8 +27,13 @@ class Harness {
   }
   std::string r(std::initializer_list<std::string_view> argv) { return render(run(argv)); }
 
-  // Applies a raw payload at the next index.
+  // Applies a raw payload at the next index, without logging it.
   Reply apply(std::string_view payload) { return store_.apply(++index_, payload, &events_); }
+  // Logs and applies a payload, as a proposal that committed.
+  Reply propose(std::string payload) {
+    log_.push_back(std::move(payload));
+    return apply(log_.back());
+  }
 
   Store& store() { return store_; }
   int64_t now_ms() const { return now_ms_; }

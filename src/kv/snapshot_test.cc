@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include "kv/store.h"
+#include "kv/test_util.h"
+
+namespace bw::kv {
+namespace {
+
+using testing::Harness;
+
+Harness populated() {
+  Harness h;
+  h.run({"SET", "plain", "v"});
+  h.run({"SET", "ttl", "w", "EX", "100"});
+  h.run({"SET", std::string("bin\0\xff", 5), std::string(300, 'x')});
+  h.run({"SET", "empty", ""});
+  h.run({"INCR", "n"});
+  return h;
+}
+
+TEST(KvSnapshot, RoundTripKeepsEverything) {
+  Harness h = populated();
+  std::string image = h.store().snapshot();
+  Store copy;
+  ASSERT_TRUE(copy.restore(image).ok());
+  EXPECT_EQ(copy.applied_index(), 5u);
+  EXPECT_EQ(copy.key_count(), 5u);
+  EXPECT_EQ(copy.snapshot(), image);
+  auto read = [&](std::vector<std::string_view> argv) {
+    return testing::render(copy.read(argv, h.now_ms(), 0));
+  };
+  EXPECT_EQ(read({"GETVER", "ttl"}), "[\"w\", (integer) 2]");
+  EXPECT_EQ(read({"TTL", "ttl"}), "(integer) 100");
+  EXPECT_EQ(read({"TTL", "plain"}), "(integer) -1");
+  EXPECT_EQ(read({"STRLEN", std::string("bin\0\xff", 5)}), "(integer) 300");
+  EXPECT_EQ(read({"GET", "empty"}), "\"\"");
+  // The restored store carries on applying, and expiry still works from the deadline index.
+  EXPECT_EQ(copy.expired_keys(h.now_ms() + 100'000, 10).size(), 1u);
+  std::string next =
+      std::get<std::string>(encode_write(std::vector<std::string_view>{"INCR", "n"}, h.now_ms()));
+  EXPECT_EQ(testing::render(copy.apply(6, next)), "(integer) 2");
+}
+
+TEST(KvSnapshot, EmptyStoreRoundTrips) {
+  Store s;
+  Store copy;
+  ASSERT_TRUE(copy.restore(s.snapshot()).ok());
+  EXPECT_EQ(copy.key_count(), 0u);
+  EXPECT_EQ(copy.applied_index(), 0u);
+}
+
+TEST(KvSnapshot, RestoreReplacesContents) {
+  Harness h = populated();
+  Harness other;
+  other.run({"SET", "only-here", "x"});
+  ASSERT_TRUE(other.store().restore(h.store().snapshot()).ok());
+  EXPECT_EQ(other.r({"EXISTS", "only-here"}), "(integer) 0");
+  EXPECT_EQ(other.store().key_count(), 5u);
+}
+
+TEST(KvSnapshot, TruncatedImagesFailCleanly) {
+  std::string image = populated().store().snapshot();
+  for (size_t n = 0; n < image.size(); ++n) {
+    Store s;
+    EXPECT_FALSE(s.restore(std::string_view(image).substr(0, n)).ok()) << n;
+    EXPECT_EQ(s.key_count(), 0u);
+    EXPECT_EQ(s.applied_index(), 0u);
+  }
+}
+
+TEST(KvSnapshot, EveryBitFlipIsDetected) {
+  std::string image = populated().store().snapshot();
+  for (size_t bit = 0; bit < image.size() * 8; ++bit) {
+    std::string bad = image;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    Store s;
+    EXPECT_FALSE(s.restore(bad).ok()) << bit;
+    EXPECT_EQ(s.key_count(), 0u);
+  }
+}
+
+TEST(KvSnapshot, FailedRestoreLeavesAnEmptyStore) {
+  Harness h = populated();
+  EXPECT_FALSE(h.store().restore("not a snapshot").ok());
+  EXPECT_EQ(h.store().key_count(), 0u);
+  EXPECT_EQ(h.store().applied_index(), 0u);
+  EXPECT_EQ(h.store().memory_bytes_estimate(), 0u);
+}
+
+TEST(KvSnapshot, MemoryEstimateTracksContents) {
+  Harness h;
+  for (int i = 0; i < 1000; ++i) h.run({"SET", "key:" + std::to_string(i), std::string(256, 'v')});
+  size_t per_key = h.store().memory_bytes_estimate() / 1000;
+  EXPECT_GT(per_key, 256u + 24);
+  EXPECT_LT(per_key, 512u);
+  h.run({"FLUSHALL"});
+  EXPECT_EQ(h.store().memory_bytes_estimate(), 0u);
+}
+
+}  // namespace
+}  // namespace bw::kv
