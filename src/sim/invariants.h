@@ -1,0 +1,82 @@
+// Safety invariants checked while a simulation runs, each at the moment it could first break:
+//   election safety      at most one leader per term;
+//   leader completeness  a new leader's log holds every entry committed in an earlier term;
+//   log matching         durable entries with the same index and term carry the same data and
+//                        the same predecessor term (so, by induction, the same prefix);
+//   state machine safety every node applies the same entry at the same index, only committed
+//                        entries, each index once and in order;
+//   commit monotonicity  a node's commit index never goes back, except to its durable value
+//                        across a crash.
+// The first violation is kept; the simulator stops there and reports it.
+//
+// Thread safety: none; owned by the world.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/ids.h"
+#include "raft/memory_storage.h"
+#include "sim/sim_disk.h"
+
+namespace bw::sim {
+
+struct Violation {
+  std::string invariant;
+  std::string details;
+};
+
+class InvariantChecker {
+ public:
+  explicit InvariantChecker(size_t nodes_max);
+
+  // `node` is leader in `term`; `log` is its (live) log.
+  void on_leader(NodeId node, Term term, raft::MemoryStorage& log);
+  void on_persisted(NodeId node, const PersistedEntry& e);
+  // The node's hard state now says `commit` (while in `term`); `log` holds its entries.
+  void on_commit(NodeId node, Term term, LogIndex commit, raft::MemoryStorage& log);
+  void on_apply(NodeId node, LogIndex index, Term term, uint64_t data_hash);
+  void on_snapshot_restored(NodeId node, LogIndex index);
+  // The node restarted from durable state.
+  void on_restart(NodeId node, LogIndex durable_commit, LogIndex applied);
+
+  bool failed() const { return violation_.has_value(); }
+  const std::optional<Violation>& violation() const { return violation_; }
+  uint64_t leaders_seen() const { return leaders_.size(); }
+
+ private:
+  struct NodeState {
+    LogIndex commit;
+    LogIndex applied;
+  };
+  struct EntryId {
+    Term term;
+    uint64_t data_hash = 0;
+    bool operator==(const EntryId&) const = default;
+  };
+  struct Committed {
+    bool known = false;
+    EntryId id;
+    Term observed_term;  // an upper bound on the term of the leader that committed it
+  };
+  struct Matched {
+    uint64_t data_hash = 0;
+    Term prev_term;
+  };
+
+  void fail(std::string invariant, std::string details);
+  void check_completeness(NodeId node, Term term, raft::MemoryStorage& log);
+  NodeState& node(NodeId id);
+
+  std::vector<NodeState> nodes_;
+  absl::flat_hash_map<Term, NodeId> leaders_;
+  std::vector<Committed> committed_;             // by log index
+  std::vector<std::optional<EntryId>> applied_;  // by log index, first application seen
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, Matched> persisted_;  // (index, term)
+  std::optional<Violation> violation_;
+};
+
+}  // namespace bw::sim

@@ -1,0 +1,56 @@
+#include "sim/simulator.h"
+
+#include <fmt/format.h>
+
+#include "sim/world.h"
+
+namespace bw::sim {
+namespace {
+
+struct PlantName {
+  Plant plant;
+  const char* name;
+  const char* enumerator;
+};
+
+constexpr PlantName kPlants[] = {
+    {Plant::kNone, "none", "kNone"},
+    {Plant::kCommitPreviousTermByCount, "commit-previous-term-by-count",
+     "kCommitPreviousTermByCount"},
+    {Plant::kVoteWithoutLogCheck, "vote-without-log-check", "kVoteWithoutLogCheck"},
+    {Plant::kReadIndexWithoutHeartbeat, "read-index-without-heartbeat",
+     "kReadIndexWithoutHeartbeat"},
+    {Plant::kApplyUncommitted, "apply-uncommitted", "kApplyUncommitted"},
+    {Plant::kAckBeforePersist, "ack-before-persist", "kAckBeforePersist"},
+};
+
+}  // namespace
+
+std::optional<Plant> parse_plant(std::string_view name) {
+  for (const PlantName& p : kPlants) {
+    if (name == p.name || name == p.enumerator) return p.plant;
+  }
+  return std::nullopt;
+}
+
+const char* plant_name(Plant plant) {
+  for (const PlantName& p : kPlants) {
+    if (p.plant == plant) return p.name;
+  }
+  return "?";
+}
+
+SimResult run_simulation(const SimOptions& options) {
+  World world(options);
+  return world.run();
+}
+
+std::string replay_command(const SimOptions& options) {
+  std::string cmd = fmt::format("bellwether-sim --seed {} --nodes {}", options.seed, options.nodes);
+  if (options.steps != SimOptions::kDefaultSteps) cmd += fmt::format(" --steps {}", options.steps);
+  if (!options.faults) cmd += " --no-faults";
+  if (options.plant != Plant::kNone) cmd += fmt::format(" --plant {}", plant_name(options.plant));
+  return cmd;
+}
+
+}  // namespace bw::sim

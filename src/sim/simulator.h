@@ -1,0 +1,69 @@
+// The deterministic cluster simulator: N Raft replicas of one group, their disks, the network
+// between them and a few clients, all in virtual time and driven by one seeded PRNG. Faults
+// (message loss, delay, reordering, duplication, partitions, crashes with torn unsynced writes,
+// pauses) come in storms separated by calm periods so that operations also complete; operator
+// actions (membership changes, leadership transfers, snapshots with compaction) run throughout.
+// Safety invariants are checked as the run goes (invariants.h) and the client history is checked
+// for linearizability at the end (linearizability.h). See docs/simulator.md.
+//
+// Thread safety: run_simulation is reentrant; each call owns its whole world.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sim/invariants.h"
+
+namespace bw::sim {
+
+// Bugs that can be planted to prove the checkers catch them.
+enum class Plant : uint8_t {
+  kNone,
+  kCommitPreviousTermByCount,  // raft core
+  kVoteWithoutLogCheck,        // raft core
+  kReadIndexWithoutHeartbeat,  // raft core
+  kApplyUncommitted,           // raft core
+  kAckBeforePersist,           // simulator's driver: send before the disk sync
+};
+
+// Accepts "commit-previous-term-by-count", ..., or the enumerator name ("kApplyUncommitted").
+std::optional<Plant> parse_plant(std::string_view name);
+const char* plant_name(Plant p);
+
+struct SimOptions {
+  static constexpr uint64_t kDefaultSteps = 30'000;
+
+  uint64_t seed = 1;
+  uint32_t nodes = 3;              // initial voters; one spare node may join later
+  uint64_t steps = kDefaultSteps;  // simulation events to run
+  bool faults = true;              // false: a healthy network and no crashes or pauses
+  Plant plant = Plant::kNone;
+  std::FILE* trace_stream = nullptr;  // when set, every event is printed as it happens
+};
+
+struct SimResult {
+  std::optional<Violation> violation;
+  uint64_t ops = 0;  // client operations invoked
+  uint64_t ops_ok = 0;
+  uint64_t ops_failed = 0;
+  uint64_t ops_unknown = 0;
+  uint64_t steps = 0;
+  uint64_t virtual_us = 0;
+  uint64_t leaders = 0;  // distinct (term, leader) pairs
+  uint64_t crashes = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t conf_changes_applied = 0;
+  bool linearizability_inconclusive = false;
+  uint64_t trace_hash = 0;
+  std::string recent_trace;  // the last events, filled when a violation is found
+};
+
+SimResult run_simulation(const SimOptions& options);
+
+// The command line that replays `options` exactly.
+std::string replay_command(const SimOptions& options);
+
+}  // namespace bw::sim

@@ -1,0 +1,154 @@
+// The simulated world behind run_simulation(): the event queue in virtual time, the nodes and
+// their disks, the network, the clients and the fault schedule. Internal to the simulator.
+//
+// Implementation is split by concern: world.cc (event loop, nodes, message delivery),
+// world_clients.cc (the client workload and its history), world_faults.cc (storms, faults and
+// operator actions).
+//
+// Thread safety: none; one world per run.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "raft/raft.h"
+#include "sim/invariants.h"
+#include "sim/linearizability.h"
+#include "sim/network.h"
+#include "sim/node.h"
+#include "sim/rng.h"
+#include "sim/simulator.h"
+#include "sim/trace.h"
+
+namespace bw::sim {
+
+class World final : public NodeEnv {
+ public:
+  explicit World(const SimOptions& options);
+  ~World() override;
+
+  SimResult run();
+
+  // NodeEnv.
+  uint64_t now_us() const override { return now_us_; }
+  void send(raft::Message m) override;
+  void schedule_sync(NodeId node) override;
+  void on_write_applied(NodeId node, const Command& c, bool changed) override;
+  void on_read_ready(NodeId node, const std::string& context) override;
+  InvariantChecker& checker() override { return checker_; }
+  Trace& trace() override { return trace_; }
+
+ private:
+  // Virtual-time constants. Ticks are 10 ms, so elections take 100-200 ms.
+  static constexpr uint64_t kTickUs = 10'000;
+  static constexpr uint32_t kElectionTicks = 10;
+  static constexpr uint32_t kHeartbeatTicks = 2;
+  static constexpr uint64_t kClientTimeoutUs = 1'500'000;
+  static constexpr uint64_t kClientLatencyUsMax = 500;
+  static constexpr uint64_t kThinkUsMax = 20'000;
+  static constexpr size_t kKeys = 3;
+  static constexpr size_t kInboxMax = 64;
+  static constexpr uint64_t kLogEntriesMax = 400;  // a node snapshots when its log is longer
+
+  enum class EventKind : uint8_t {
+    kTick,
+    kDeliver,
+    kSync,
+    kClientIssue,
+    kClientArrive,
+    kClientTimeout,
+    kFault,
+    kOperator,
+    kRestart,
+    kResume,
+    kHeal,
+    kPhase,
+  };
+  struct Event {
+    uint64_t time_us;
+    uint64_t seq;  // FIFO among events at the same time
+    EventKind kind;
+    uint32_t node;
+    uint64_t arg;
+    bool operator>(const Event& o) const {
+      return time_us != o.time_us ? time_us > o.time_us : seq > o.seq;
+    }
+  };
+  struct Slot {
+    std::unique_ptr<Node> node;  // null until the node first starts
+    bool paused = false;
+    bool sync_deferred = false;  // a sync completed while paused
+    std::deque<uint32_t> inbox;  // clients whose requests arrived while paused
+  };
+  struct Client {
+    uint32_t id = 0;
+    uint64_t seq = 0;
+    bool busy = false;
+    size_t op = 0;  // index into history_
+    NodeId target;
+  };
+
+  // world.cc
+  void schedule(uint64_t delay_us, EventKind kind, uint32_t node, uint64_t arg);
+  void dispatch(const Event& e);
+  void deliver(uint64_t slot);
+  void on_tick(uint32_t node);
+  void on_sync(uint32_t node, uint64_t incarnation);
+  Node* node(uint32_t id);
+  Node* running(uint32_t id);    // started and not crashed
+  Node* available(uint32_t id);  // running and not paused
+  NodeOptions node_options(NodeId id);
+  void start_node(uint32_t id, std::unique_ptr<SimDisk> disk);
+  Node* leader();
+  void trace_message(TraceKind kind, const raft::Message& m);
+
+  // world_clients.cc
+  void client_issue(uint32_t client);
+  void client_arrive(uint32_t client, uint64_t seq);
+  void client_execute(Node* n, uint32_t client);
+  void client_timeout(uint32_t client, uint64_t seq);
+  void client_complete(Client& c, Outcome outcome);
+  void resume_inbox(uint32_t node);
+
+  // world_faults.cc
+  void on_phase(bool storm);
+  void on_fault();
+  void on_operator();
+  void fault_partition();
+  void fault_crash();
+  void fault_pause();
+  void fault_weather();
+  void calm_network();
+  void op_membership();
+  void op_transfer();
+  void op_snapshot();
+  void restart_node(uint32_t id);
+  void resume_node(uint32_t id);
+
+  SimOptions options_;
+  Rng rng_;
+  Trace trace_;
+  InvariantChecker checker_;
+  Network network_;
+  uint32_t nodes_max_;                   // initial voters plus one spare
+  std::vector<Slot> slots_;              // by node id; slot 0 unused
+  std::vector<raft::Message> messages_;  // in flight, by slot
+  std::vector<uint64_t> free_messages_;
+  std::vector<Client> clients_;
+  std::vector<Operation> history_;
+  std::vector<std::vector<std::string>> written_;  // per key: recent values, for cas
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+  uint64_t now_us_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t sync_us_max_ = 1'000;
+  bool storm_ = false;
+  uint64_t heal_generation_ = 0;
+  raft::Config raft_template_;
+  SimResult result_;
+};
+
+}  // namespace bw::sim
