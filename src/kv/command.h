@@ -1,7 +1,7 @@
 // Encoding of write commands into Raft entry payloads (leader side) and their decoding (apply
 // side, in store.cc). Everything that must be identical on every replica is decided here and
 // written into the payload: the leader's wall clock `now_ms` is the time for every expiry decision
-// the entry makes. Format (see docs/kv.md; version 1):
+// the entry makes. Format, version 1:
 //
 //   payload  := format_version:u8 (=1)  now_ms:u64le  body
 //   body     := kind:u8 ...

@@ -1,4 +1,4 @@
-// Snapshot image (docs/kv.md), version 1, all integers little-endian:
+// Snapshot image, version 1, all integers little-endian:
 //   magic "BWKVSNAP"  version:u8  applied_index:u64  key_count:varint
 //   (key:bytes value:bytes deadline_ms:u64 version:varint){key_count}
 //   checksum:u64 = XXH3-64 of every byte before it

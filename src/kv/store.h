@@ -60,7 +60,8 @@ class Store {
   // repeated calls cycle through all expired keys. Propose encode_expire_key for each.
   std::vector<std::pair<std::string, int64_t>> expired_keys(int64_t now_ms, size_t max);
 
-  // Full image: versioned, checksummed encoding of applied_index and every key (docs/kv.md).
+  // Full image: versioned, checksummed encoding of applied_index and every key (format in
+  // snapshot.cc).
   std::string snapshot() const;
   // Replaces the contents with `image`. On error (corrupt or unknown-version image) the store is
   // left empty with applied_index 0.
