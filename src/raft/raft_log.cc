@@ -14,7 +14,8 @@ RaftLog::RaftLog(LogStorage* storage, LogIndex committed, LogIndex applied, bool
   in_progress_ = offset_;
   persisted_ = storage_->last_index();
   BW_ASSERT(committed_ <= last_index(), "commit {} beyond last {}", committed_, last_index());
-  BW_ASSERT(applied_ <= committed_, "applied {} beyond commit {}", applied_, committed_);
+  if (strict_)
+    BW_ASSERT(applied_ <= committed_, "applied {} beyond commit {}", applied_, committed_);
   // Entries up to the snapshot are applied by definition (restored from it).
   applied_ = std::max(applied_, storage_->first_index() - 1);
   committed_ = std::max(committed_, applied_);

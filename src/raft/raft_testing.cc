@@ -138,7 +138,8 @@ void TestCluster::partition(const std::set<NodeId>& side) {
   side_ = side;
 }
 
-void TestCluster::apply(Member& m, const Entry& e) {
+void TestCluster::apply(NodeId id, Member& m, const Entry& e) {
+  if (on_apply) on_apply(id, e);
   if (e.type == EntryType::kConfChange) {
     Result<ConfChange> cc = decode_conf_change(e.data);
     BW_ASSERT(cc.ok(), "bad conf change at {}", e.index);
@@ -179,6 +180,7 @@ bool TestCluster::process_ready(NodeId id) {
     }
     m.applied_index = rd.snapshot->meta.index;
     m.conf = rd.snapshot->meta.conf;
+    if (on_snapshot) on_snapshot(id, *rd.snapshot);
     parts.push_back(
         fmt::format("install snapshot {}/{}", rd.snapshot->meta.term, rd.snapshot->meta.index));
   }
@@ -192,7 +194,7 @@ bool TestCluster::process_ready(NodeId id) {
   // does not matter for correctness).
   if (!rd.committed_entries.empty()) {
     parts.push_back("apply " + describe_entries(rd.committed_entries));
-    for (const Entry& e : rd.committed_entries) apply(m, e);
+    for (const Entry& e : rd.committed_entries) apply(id, m, e);
   }
   for (const ReadState& r : rd.read_states) {
     parts.push_back(fmt::format("read {}@{}", r.context, r.index));
@@ -210,24 +212,40 @@ bool TestCluster::process_ready(NodeId id) {
   return true;
 }
 
+void TestCluster::deliver(Message msg) {
+  auto it = members_.find(msg.to);
+  if (it == members_.end()) return;
+  if (!connected(msg.from, msg.to)) {
+    if (verbose_deliver) emit("  dropped " + describe_message(msg));
+    return;
+  }
+  Status s = it->second->node->step(msg);
+  if (!s.ok())
+    emit(fmt::format("  {} rejected {}: {}", msg.to, describe_message(msg), s.message()));
+}
+
 size_t TestCluster::deliver_all() {
-  size_t n = queue_.size();
-  size_t delivered = 0;
+  const size_t n = queue_.size();
   for (size_t k = 0; k < n; ++k) {
     Message msg = std::move(queue_.front());
     queue_.pop_front();
-    auto it = members_.find(msg.to);
-    if (it == members_.end()) continue;
-    if (!connected(msg.from, msg.to)) {
-      if (verbose_deliver) emit("  dropped " + describe_message(msg));
-      continue;
-    }
-    Status s = it->second->node->step(msg);
-    if (!s.ok())
-      emit(fmt::format("  {} rejected {}: {}", msg.to, describe_message(msg), s.message()));
-    ++delivered;
+    deliver(std::move(msg));
   }
-  return delivered;
+  return n;
+}
+
+void TestCluster::deliver_index(size_t k) {
+  Message msg = std::move(queue_.at(k));
+  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(k));
+  deliver(std::move(msg));
+}
+
+void TestCluster::drop_index(size_t k) {
+  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(k));
+}
+
+void TestCluster::duplicate_index(size_t k) {
+  queue_.push_back(queue_.at(k));
 }
 
 size_t TestCluster::deliver_to(NodeId to) {
@@ -240,9 +258,7 @@ size_t TestCluster::deliver_to(NodeId to) {
       keep.push_back(std::move(msg));
       continue;
     }
-    if (!connected(msg.from, msg.to) || !members_.count(to)) continue;
-    Status s = node(to).step(msg);
-    if (!s.ok()) emit(fmt::format("  {} rejected {}: {}", to, describe_message(msg), s.message()));
+    deliver(std::move(msg));
     ++delivered;
   }
   queue_ = std::move(keep);

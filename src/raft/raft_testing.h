@@ -66,6 +66,10 @@ class TestCluster {
   // Cuts the listed nodes off from the others (both directions); heal() reconnects all.
   void partition(const std::set<NodeId>& side);
   void heal() { side_.clear(); }
+  // Fine-grained queue control for randomized tests: act on the k-th queued message.
+  void deliver_index(size_t k);
+  void drop_index(size_t k);
+  void duplicate_index(size_t k);
   void drop_all_queued() { queue_.clear(); }
   size_t queued() const { return queue_.size(); }
 
@@ -73,6 +77,9 @@ class TestCluster {
   Status compact(NodeId id, LogIndex index);
 
   std::function<void(const std::string&)> log;  // narrative output (scripts); may be empty
+  // Called for every entry a node applies, and for every snapshot it installs.
+  std::function<void(NodeId, const Entry&)> on_apply;
+  std::function<void(NodeId, const Snapshot&)> on_snapshot;
   bool verbose_deliver = false;
 
  private:
@@ -80,7 +87,8 @@ class TestCluster {
   void emit(const std::string& line) {
     if (log) log(line);
   }
-  void apply(Member& m, const Entry& e);
+  void apply(NodeId id, Member& m, const Entry& e);
+  void deliver(Message msg);
   std::unique_ptr<RawNode> make_node(Member& m);
 
   Config base_;
