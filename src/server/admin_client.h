@@ -1,0 +1,22 @@
+// A small blocking RESP client for the operator subcommands (status, cluster up): sends one
+// command and reads one reply, with a deadline.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace bw::server {
+
+// The reply as text: a simple/bulk/verbatim string's content, an integer's digits. A RESP error
+// reply becomes an error Status carrying its text.
+Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
+                                  std::chrono::milliseconds timeout);
+
+// Parses "key:value" lines of an INFO reply.
+std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text);
+
+}  // namespace bw::server

@@ -1,0 +1,288 @@
+#include "server/cluster.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "server/admin_client.h"
+
+namespace bw::server {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kStopTimeout = std::chrono::seconds(10);
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+constexpr auto kQueryTimeout = std::chrono::milliseconds(1000);
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string cluster_id_for(const fs::path& dir) {
+  fs::path p = dir / "cluster-id";
+  if (fs::exists(p)) return read_file(p);
+  std::random_device rd;
+  std::string id = fmt::format("{:08x}{:08x}", rd(), rd());
+  std::ofstream(p) << id << "\n";
+  return id;
+}
+
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  setsid();  // its own session: a terminal's Ctrl-C reaches only `cluster up`, which stops nodes in
+             // order
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+  }
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd >= 0) dup2(null_fd, 0);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(exe.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(exe.c_str(), argv.data());
+  std::perror("exec bellwether server");
+  _exit(127);
+}
+
+bool alive(pid_t pid) {
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return false;  // our child, exited
+  if (r == 0) return true;     // our child, running
+  return kill(pid, 0) == 0;    // not our child (cluster down): probe
+}
+
+void stop_pids(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) kill(p, SIGTERM);
+  auto deadline = Clock::now() + kStopTimeout;
+  for (pid_t p : pids) {
+    while (alive(p) && Clock::now() < deadline) std::this_thread::sleep_for(kPollInterval);
+    if (alive(p)) {
+      std::fprintf(stderr, "node pid %d did not stop in time; killing it\n", p);
+      kill(p, SIGKILL);
+      waitpid(p, nullptr, 0);
+    }
+  }
+}
+
+std::string tail(const fs::path& p, size_t lines) {
+  std::string s = read_file(p);
+  size_t pos = s.size();
+  for (size_t n = 0; n < lines && pos > 0; ++n) pos = s.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? s : s.substr(pos + 1);
+}
+
+std::map<std::string, std::string> info_map(const std::string& endpoint) {
+  std::map<std::string, std::string> m;
+  auto r = admin_command(endpoint, {"INFO", "raft"}, kQueryTimeout);
+  if (!r.ok()) return m;
+  for (auto& [k, v] : parse_info(*r)) m[k] = v;
+  return m;
+}
+
+}  // namespace
+
+int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
+  if (o.nodes < 1 || o.nodes > 9) {
+    std::fprintf(stderr, "cluster up: --nodes must be between 1 and 9\n");
+    return 2;
+  }
+  fs::path dir = fs::absolute(o.dir);
+  fs::create_directories(dir);
+  fs::path pid_file = dir / "cluster.pids";
+  if (fs::exists(pid_file)) {
+    std::istringstream in(read_file(pid_file));
+    pid_t p = 0;
+    while (in >> p) {
+      if (kill(p, 0) == 0) {
+        std::fprintf(stderr,
+                     "cluster up: a cluster from %s is still running (pid %d); run `bellwether "
+                     "cluster down --dir %s` first\n",
+                     dir.c_str(), p, o.dir.c_str());
+        return 1;
+      }
+    }
+  }
+  std::string cluster_id = cluster_id_for(dir);
+  std::string peers;
+  std::vector<std::string> endpoints;
+  for (int i = 1; i <= o.nodes; ++i) {
+    endpoints.push_back(fmt::format("127.0.0.1:{}", o.base_port + i - 1));
+    peers += fmt::format("{}{}={}", i == 1 ? "" : ",", i, endpoints.back());
+  }
+  std::vector<pid_t> pids;
+  for (int i = 1; i <= o.nodes; ++i) {
+    std::vector<std::string> args = {
+        "server",       "--id",           std::to_string(i),
+        "--listen",     endpoints[i - 1], "--peers",
+        peers,          "--data-dir",     (dir / fmt::format("node{}", i)).string(),
+        "--cluster-id", cluster_id};
+    args.insert(args.end(), o.server_args.begin(), o.server_args.end());
+    pids.push_back(spawn(self_exe, args, dir / fmt::format("node{}.log", i)));
+  }
+  {
+    std::ofstream out(pid_file);
+    for (pid_t p : pids) out << p << "\n";
+  }
+
+  // Wait until every node answers and one of them leads.
+  auto deadline = Clock::now() + kStartTimeout;
+  std::string leader;
+  bool all_up = false;
+  while (Clock::now() < deadline) {
+    for (size_t i = 0; i < pids.size(); ++i) {
+      if (!alive(pids[i])) {
+        fs::path log = dir / fmt::format("node{}.log", i + 1);
+        std::fprintf(stderr, "cluster up: node %zu exited during start; the end of %s:\n%s\n",
+                     i + 1, log.c_str(), tail(log, 15).c_str());
+        stop_pids(pids);
+        fs::remove(pid_file);
+        return 1;
+      }
+    }
+    all_up = true;
+    leader.clear();
+    for (const auto& e : endpoints) {
+      auto m = info_map(e);
+      if (m.empty()) all_up = false;
+      if (m["raft_role"] == "leader") leader = e;
+    }
+    if (all_up && !leader.empty()) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  if (!all_up || leader.empty()) {
+    std::fprintf(stderr, "cluster up: no leader elected within %lld s; logs are in %s\n",
+                 static_cast<long long>(kStartTimeout.count()), dir.c_str());
+    stop_pids(pids);
+    fs::remove(pid_file);
+    return 1;
+  }
+  std::printf("Bellwether cluster of %d nodes is up (cluster id %s, data in %s)\n", o.nodes,
+              cluster_id.c_str(), dir.c_str());
+  for (int i = 0; i < o.nodes; ++i) {
+    std::printf("  node %d  %s  %s  pid %d  log %s\n", i + 1, endpoints[i].c_str(),
+                endpoints[i] == leader ? "leader  " : "follower", pids[i],
+                (dir / fmt::format("node{}.log", i + 1)).c_str());
+  }
+  std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
+              o.base_port, o.base_port + o.nodes - 1);
+  std::fflush(stdout);
+  if (o.detach) {
+    std::printf("Detached. Stop with: bellwether cluster down --dir %s\n", o.dir.c_str());
+    return 0;
+  }
+  std::printf("Press Ctrl-C to stop the cluster.\n");
+  std::fflush(stdout);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  while (true) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGCHLD) {
+      for (size_t i = 0; i < pids.size(); ++i) {
+        if (pids[i] > 0 && !alive(pids[i])) {
+          std::fprintf(stderr, "node %zu (pid %d) exited; see %s\n", i + 1, pids[i],
+                       (dir / fmt::format("node{}.log", i + 1)).c_str());
+          pids[i] = -pids[i];
+        }
+      }
+      continue;
+    }
+    break;
+  }
+  std::printf("\nStopping the cluster...\n");
+  std::vector<pid_t> running;
+  for (pid_t p : pids) {
+    if (p > 0) running.push_back(p);
+  }
+  stop_pids(running);
+  fs::remove(pid_file);
+  std::printf("Stopped.\n");
+  return 0;
+}
+
+int cluster_down(const std::string& dir_arg) {
+  fs::path pid_file = fs::absolute(dir_arg) / "cluster.pids";
+  if (!fs::exists(pid_file)) {
+    std::fprintf(stderr, "cluster down: no running cluster recorded in %s\n", pid_file.c_str());
+    return 1;
+  }
+  std::istringstream in(read_file(pid_file));
+  std::vector<pid_t> pids;
+  pid_t p = 0;
+  while (in >> p) {
+    if (p > 0 && kill(p, 0) == 0) pids.push_back(p);
+  }
+  stop_pids(pids);
+  fs::remove(pid_file);
+  std::printf("Stopped %zu node(s).\n", pids.size());
+  return 0;
+}
+
+int print_status(const std::string& endpoint) {
+  auto first = admin_command(endpoint, {"INFO", "raft"}, kQueryTimeout);
+  if (!first.ok()) {
+    std::fprintf(stderr, "status: %s\n", std::string(first.status().message()).c_str());
+    return 1;
+  }
+  std::vector<std::pair<std::string, std::string>> nodes;  // (id, client address)
+  for (auto& [k, v] : parse_info(*first)) {
+    if (k.rfind("raft_peer", 0) != 0) continue;
+    std::string addr = v.substr(5, v.find(',') - 5);  // "addr=..."
+    nodes.emplace_back(k.substr(9), addr);
+  }
+  std::map<std::string, std::map<std::string, std::string>> infos;
+  uint64_t leader_last = 0;
+  for (auto& [id, addr] : nodes) {
+    infos[id] = info_map(addr);
+    if (infos[id]["raft_role"] == "leader") leader_last = std::stoull(infos[id]["raft_last_index"]);
+  }
+  std::printf("%-4s %-21s %-10s %6s %7s %10s %10s %8s %14s\n", "NODE", "ADDRESS", "ROLE", "TERM",
+              "LEADER", "COMMIT", "APPLIED", "LAG", "LAST CONTACT");
+  for (auto& [id, addr] : nodes) {
+    auto& m = infos[id];
+    if (m.empty()) {
+      std::printf("%-4s %-21s %-10s\n", id.c_str(), addr.c_str(), "unreachable");
+      continue;
+    }
+    uint64_t applied = std::stoull(m["raft_applied_index"]);
+    std::string lag =
+        leader_last ? std::to_string(leader_last > applied ? leader_last - applied : 0) : "?";
+    std::string contact =
+        m["raft_role"] == "leader" ? "-" : m["raft_last_leader_contact_ms"] + " ms ago";
+    std::printf("%-4s %-21s %-10s %6s %7s %10s %10s %8s %14s\n", id.c_str(), addr.c_str(),
+                m["raft_role"].c_str(), m["raft_term"].c_str(), m["raft_leader_id"].c_str(),
+                m["raft_commit_index"].c_str(), m["raft_applied_index"].c_str(), lag.c_str(),
+                contact.c_str());
+  }
+  return 0;
+}
+
+}  // namespace bw::server

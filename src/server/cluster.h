@@ -1,0 +1,24 @@
+// Operator subcommands: run a local cluster of node processes, and print a cluster's status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bw::server {
+
+struct ClusterUpOptions {
+  int nodes = 3;
+  int base_port = 7001;
+  std::string dir = "bellwether-cluster";
+  bool detach = false;
+  std::vector<std::string> server_args;  // extra flags passed to every `bellwether server`
+};
+
+// Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it
+// stops them all on SIGINT/SIGTERM; detached it returns and `cluster down` stops them.
+int cluster_up(const std::string& self_exe, const ClusterUpOptions& options);
+int cluster_down(const std::string& dir);
+// Prints a table of every node of the cluster that `endpoint` belongs to.
+int print_status(const std::string& endpoint);
+
+}  // namespace bw::server

@@ -1,0 +1,419 @@
+// Commands the node answers itself (connection, server and introspection commands), WAIT, and
+// graceful shutdown. Keyspace commands go through kv (node.cc).
+#include <fmt/format.h>
+#include <fnmatch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "resp/command_table.h"
+#include "resp/writer.h"
+#include "server/info.h"
+#include "server/node.h"
+#include "server/reply.h"
+
+namespace bw::server {
+
+namespace {
+
+constexpr std::string_view kRedisCompatVersion = "7.0.0";
+
+bool parse_int64(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+bool valid_client_name(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
+}
+
+// Configuration parameters CONFIG GET reports, for tools that ask (redis-benchmark, redis-cli).
+std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig& c) {
+  return {
+      {"save", ""},
+      {"appendonly", "no"},
+      {"appendfsync", c.fsync == FsyncPolicy::kAlways ? "always" : "no"},
+      {"databases", "1"},
+      {"maxmemory", "0"},
+      {"maxclients", "10000"},
+      {"proto-max-bulk-len", std::to_string(c.protocol.bulk_bytes_max)},
+      {"notify-keyspace-events", ""},
+      {"cluster-enabled", "no"},
+      {"port", c.listen.substr(c.listen.rfind(':') + 1)},
+      {"bind", c.listen.substr(0, c.listen.rfind(':'))},
+      {"dir", c.data_dir},
+      {"timeout", "0"},
+      {"tcp-keepalive", "300"},
+  };
+}
+
+bool glob_match(const std::string& pattern, const std::string& text) {
+  return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
+
+std::string client_info_line(const Session& s, int64_t now_ms) {
+  int64_t age = (now_ms - static_cast<int64_t>(s.created_ms)) / 1000;
+  int64_t idle = (now_ms - static_cast<int64_t>(s.last_command_ms)) / 1000;
+  return fmt::format(
+      "id={} addr={} laddr= fd=0 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 "
+      "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} "
+      "user=default redir=-1 resp={} lib-name={} lib-ver={}",
+      s.id(), s.peer_address, s.name, age, std::max<int64_t>(idle, 0), s.readonly ? "r" : "N",
+      s.output_bytes(), s.last_command.empty() ? "NULL" : s.last_command, s.protocol, s.lib_name,
+      s.lib_version);
+}
+
+}  // namespace
+
+void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
+                                std::span<const std::string_view> argv) {
+  std::string out;
+  resp::Writer w(&out, s->protocol);
+  std::string name = absl::AsciiStrToLower(absl::string_view(argv[0].data(), argv[0].size()));
+  auto done = [&] { s->fulfil(seq, std::move(out)); };
+
+  if (name == "ping") {
+    if (argv.size() == 1) {
+      w.simple("PONG");
+    } else {
+      w.bulk(argv[1]);
+    }
+  } else if (name == "echo") {
+    w.bulk(argv[1]);
+  } else if (name == "quit") {
+    w.simple("OK");
+    done();
+    s->close_after_flush();
+    return;
+  } else if (name == "reset") {
+    s->protocol = 2;
+    s->readonly = false;
+    s->name.clear();
+    w.set_protocol(2);
+    w.simple("RESET");
+  } else if (name == "select") {
+    int64_t db = 0;
+    if (!parse_int64(argv[1], &db)) {
+      w.error("ERR value is not an integer or out of range");
+    } else if (db != 0) {
+      w.error("ERR DB index is out of range");
+    } else {
+      w.simple("OK");
+    }
+  } else if (name == "auth") {
+    if (argv.size() == 2) {
+      w.error(
+          "ERR AUTH <password> called without any password configured for the default user. Are "
+          "you "
+          "sure your configuration is correct?");
+    } else if (argv.size() == 3 && argv[1] == "default") {
+      w.simple("OK");
+    } else if (argv.size() == 3) {
+      w.error("WRONGPASS invalid username-password pair or user is disabled.");
+    } else {
+      w.error("ERR syntax error");
+    }
+  } else if (name == "hello") {
+    int64_t proto = s->protocol;
+    size_t i = 1;
+    if (argv.size() >= 2) {
+      if (!parse_int64(argv[1], &proto)) {
+        w.error("ERR Protocol version is not an integer or out of range");
+        done();
+        return;
+      }
+      if (proto < 2 || proto > 3) {
+        w.error("NOPROTO unsupported protocol version");
+        done();
+        return;
+      }
+      i = 2;
+    }
+    std::string new_name = s->name;
+    for (; i < argv.size(); ++i) {
+      if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
+        if (argv[i + 1] != "default") {
+          w.error("WRONGPASS invalid username-password pair or user is disabled.");
+          done();
+          return;
+        }
+        i += 2;
+      } else if (iequals(argv[i], "setname") && i + 1 < argv.size()) {
+        if (!valid_client_name(argv[i + 1])) {
+          w.error("ERR Client names cannot contain spaces, newlines or special characters.");
+          done();
+          return;
+        }
+        new_name = std::string(argv[++i]);
+      } else {
+        w.error(fmt::format("ERR Syntax error in HELLO option '{}'", argv[i]));
+        done();
+        return;
+      }
+    }
+    s->protocol = static_cast<int>(proto);
+    s->name = new_name;
+    w.set_protocol(s->protocol);
+    w.map(7);
+    w.bulk("server");
+    w.bulk("redis");
+    w.bulk("version");
+    w.bulk(kRedisCompatVersion);
+    w.bulk("proto");
+    w.integer(s->protocol);
+    w.bulk("id");
+    w.integer(static_cast<int64_t>(s->id()));
+    w.bulk("mode");
+    w.bulk("standalone");
+    w.bulk("role");
+    w.bulk(raft_->is_leader() ? "master" : "replica");
+    w.bulk("modules");
+    w.array(0);
+  } else if (name == "readonly") {
+    s->readonly = true;
+    w.simple("OK");
+  } else if (name == "readwrite") {
+    s->readonly = false;
+    w.simple("OK");
+  } else if (name == "time") {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    w.array(2);
+    w.bulk(std::to_string(us / 1000000));
+    w.bulk(std::to_string(us % 1000000));
+  } else if (name == "command") {
+    if (argv.size() == 1) {
+      resp::write_all_command_info(w);
+    } else if (iequals(argv[1], "count")) {
+      w.integer(static_cast<int64_t>(resp::all_commands().size()));
+    } else if (iequals(argv[1], "list")) {
+      resp::write_command_list(w);
+    } else if (iequals(argv[1], "info")) {
+      w.array(argv.size() - 2);
+      for (size_t i = 2; i < argv.size(); ++i)
+        resp::write_command_info(w, resp::find_command(argv[i]));
+    } else if (iequals(argv[1], "docs")) {
+      std::vector<const resp::CommandSpec*> specs;
+      if (argv.size() == 2) {
+        for (const auto& c : resp::all_commands()) specs.push_back(&c);
+      } else {
+        for (size_t i = 2; i < argv.size(); ++i) {
+          if (const auto* c = resp::find_command(argv[i])) specs.push_back(c);
+        }
+      }
+      resp::write_command_docs(w, specs);
+    } else if (iequals(argv[1], "getkeys")) {
+      std::span<const std::string_view> rest = argv.subspan(2);
+      const resp::CommandSpec* spec = rest.empty() ? nullptr : resp::find_command(rest[0]);
+      if (spec == nullptr) {
+        w.error("ERR Invalid command specified");
+      } else if (!resp::arity_ok(*spec, rest.size())) {
+        w.error("ERR Invalid number of arguments specified for command");
+      } else {
+        auto keys = resp::command_key_positions(*spec, rest);
+        if (keys.empty()) {
+          w.error("ERR The command has no key arguments");
+        } else {
+          w.array(keys.size());
+          for (auto k : keys) w.bulk(k);
+        }
+      }
+    } else {
+      w.error(unknown_subcommand_message("command", argv[1]));
+    }
+  } else if (name == "client") {
+    std::string_view sub = argv[1];
+    if (iequals(sub, "id")) {
+      w.integer(static_cast<int64_t>(s->id()));
+    } else if (iequals(sub, "setname") && argv.size() == 3) {
+      if (!valid_client_name(argv[2])) {
+        w.error("ERR Client names cannot contain spaces, newlines or special characters.");
+      } else {
+        s->name = std::string(argv[2]);
+        w.simple("OK");
+      }
+    } else if (iequals(sub, "getname") && argv.size() == 2) {
+      if (s->name.empty()) {
+        w.null();
+      } else {
+        w.bulk(s->name);
+      }
+    } else if (iequals(sub, "info") && argv.size() == 2) {
+      w.verbatim("txt", client_info_line(*s, now_ms()) + "\n");
+    } else if (iequals(sub, "list")) {
+      std::string text;
+      for (const auto& other : sessions()) text += client_info_line(*other, now_ms()) + "\n";
+      w.verbatim("txt", text);
+    } else if (iequals(sub, "setinfo") && argv.size() == 4) {
+      if (iequals(argv[2], "lib-name")) {
+        s->lib_name = std::string(argv[3]);
+        w.simple("OK");
+      } else if (iequals(argv[2], "lib-ver")) {
+        s->lib_version = std::string(argv[3]);
+        w.simple("OK");
+      } else {
+        w.error(fmt::format("ERR Unrecognized option '{}'", argv[2]));
+      }
+    } else if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && argv.size() == 3) {
+      w.simple("OK");
+    } else if (iequals(sub, "help")) {
+      const char* lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                             "ID",
+                             "GETNAME",
+                             "SETNAME <name>",
+                             "INFO",
+                             "LIST",
+                             "SETINFO <LIB-NAME|LIB-VER> <value>",
+                             "HELP"};
+      w.array(std::size(lines));
+      for (const char* l : lines) w.simple(l);
+    } else {
+      w.error(unknown_subcommand_message("client", sub));
+    }
+  } else if (name == "config") {
+    std::string_view sub = argv[1];
+    if (iequals(sub, "get") && argv.size() >= 3) {
+      std::vector<std::pair<std::string, std::string>> hits;
+      for (const auto& [k, v] : config_params(config_)) {
+        for (size_t i = 2; i < argv.size(); ++i) {
+          std::string pattern =
+              absl::AsciiStrToLower(absl::string_view(argv[i].data(), argv[i].size()));
+          if (glob_match(pattern, k)) {
+            hits.emplace_back(k, v);
+            break;
+          }
+        }
+      }
+      w.map(hits.size());
+      for (const auto& [k, v] : hits) {
+        w.bulk(k);
+        w.bulk(v);
+      }
+    } else if (iequals(sub, "set") && argv.size() >= 4) {
+      w.error(
+          fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'", argv[2]));
+    } else if (iequals(sub, "resetstat") && argv.size() == 2) {
+      w.simple("OK");
+    } else {
+      w.error(unknown_subcommand_message("config", sub));
+    }
+  } else if (name == "info") {
+    w.verbatim("txt", render_info(*this, argv.subspan(1)));
+  } else if (name == "role") {
+    write_role(*this, w);
+  } else {
+    w.error(fmt::format("ERR command '{}' is not supported by this node", name));
+  }
+  done();
+}
+
+// WAIT numreplicas timeout: how many followers hold this client's last write. Every
+// acknowledged write is already on a majority; WAIT reports followers beyond that.
+void Node::execute_wait(const std::shared_ptr<Session>& s, uint64_t seq,
+                        std::span<const std::string_view> argv) {
+  int64_t replicas = 0;
+  int64_t timeout_ms = 0;
+  std::string out;
+  resp::Writer w(&out, s->protocol);
+  if (!parse_int64(argv[1], &replicas) || !parse_int64(argv[2], &timeout_ms)) {
+    w.error("ERR value is not an integer or out of range");
+    s->fulfil(seq, std::move(out));
+    return;
+  }
+  if (timeout_ms < 0) {
+    w.error("ERR timeout is negative");
+    s->fulfil(seq, std::move(out));
+    return;
+  }
+  waits_.push_back(WaitCall{.session = s,
+                            .seq = seq,
+                            .index = s->last_write_index,
+                            .replicas = replicas,
+                            .deadline_ms = timeout_ms == 0 ? 0 : now_ms() + timeout_ms});
+  poll_waits();
+}
+
+int64_t Node::replicas_holding(uint64_t index) const {
+  raft::NodeStatus st = raft_->status();
+  if (st.role != raft::Role::kLeader) {
+    // A follower knows only itself: it holds the write once it applied it.
+    return 0;
+  }
+  int64_t n = 0;
+  for (const auto& p : st.progress) {
+    if (p.id != config_.id && p.match.value() >= index) ++n;
+  }
+  return n;
+}
+
+void Node::poll_waits() {
+  int64_t now = now_ms();
+  for (auto it = waits_.begin(); it != waits_.end();) {
+    int64_t have = replicas_holding(it->index);
+    bool timed_out = it->deadline_ms != 0 && it->deadline_ms <= now;
+    if (it->session->closed()) {
+      it = waits_.erase(it);
+    } else if (have >= it->replicas || timed_out) {
+      std::string out;
+      resp::Writer(&out, it->session->protocol).integer(have);
+      it->session->fulfil(it->seq, std::move(out));
+      it = waits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Node::shutdown(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  shutdown_done_ = std::move(done);
+  shutdown_deadline_ms_ = now_ms() + config_.shutdown_transfer_ms;
+  if (raft_->is_leader()) {
+    // Hand over to the follower with the most of the log, so clients see no election timeout.
+    raft::NodeStatus st = raft_->status();
+    NodeId best;
+    LogIndex best_match;
+    for (const auto& p : st.progress) {
+      if (p.id == config_.id || p.learner) continue;
+      if (best == kNoNode || p.match > best_match) {
+        best = p.id;
+        best_match = p.match;
+      }
+    }
+    if (best != kNoNode) {
+      Status t = raft_->transfer_leader(best);
+      spdlog::info("node {}: shutting down; transferring leadership to {}: {}", config_.id, best,
+                   t.ok() ? "started" : std::string(t.message()));
+      schedule_flush();
+    }
+  }
+  poll_shutdown();
+}
+
+void Node::poll_shutdown() {
+  if (!shutdown_done_) return;
+  bool handed_over = !raft_->is_leader() || config_.peers.size() == 1;
+  if (!handed_over && now_ms() < shutdown_deadline_ms_) return;
+  if (!handed_over) spdlog::warn("node {}: leadership transfer did not finish in time", config_.id);
+  asio::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  ticker_.cancel();
+  for (auto& s : sessions()) s->close();
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  done();
+}
+
+}  // namespace bw::server

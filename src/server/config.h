@@ -1,0 +1,56 @@
+// A node's configuration: command-line flags and an optional config file share these keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "resp/parser.h"
+#include "server/session.h"
+
+namespace bw::server {
+
+struct PeerSpec {
+  NodeId id;
+  std::string client_address;  // host:port clients use (RESP)
+  std::string peer_address;    // host:port of the node's peer listener
+};
+
+enum class ReadMode : uint8_t { kLinearizable, kLease };
+enum class FsyncPolicy : uint8_t { kAlways, kNone };
+
+struct NodeConfig {
+  NodeId id;
+  std::string cluster_id = "bellwether";
+  std::string listen = "127.0.0.1:7001";
+  std::string peer_listen;      // default: listen's port + 10000
+  std::vector<PeerSpec> peers;  // every voter, this node included
+  std::string data_dir;
+
+  uint32_t tick_ms = 50;
+  uint32_t election_ticks = 8;  // election timeout is randomized in [8, 16) ticks
+  uint32_t heartbeat_ticks = 2;
+  ReadMode read_mode = ReadMode::kLinearizable;
+  FsyncPolicy fsync = FsyncPolicy::kAlways;
+
+  uint64_t snapshot_entries = 100000;      // take a snapshot after this many applied entries
+  uint64_t snapshot_keep_entries = 10000;  // entries kept behind a snapshot for slow followers
+  uint32_t request_timeout_ms = 5000;      // a command with no reply by then gets an error
+  uint32_t shutdown_transfer_ms = 2000;    // SIGTERM: time allowed for handing over leadership
+  uint32_t expire_keys_per_tick = 200;     // active expiry: deletions proposed per tick, at most
+
+  SessionLimits session;
+  resp::ParserLimits protocol;
+};
+
+// "1=127.0.0.1:7001,2=127.0.0.1:7002" or with explicit peer addresses
+// "1=127.0.0.1:7001/127.0.0.1:17001,...". Peer address defaults to the client port + 10000.
+Result<std::vector<PeerSpec>> parse_peers(std::string_view text);
+// host:port with the port shifted by `delta`.
+Result<std::string> shift_port(std::string_view address, int delta);
+// Checks the whole configuration and fills defaults (peer_listen). Error messages name the key.
+Status finalize(NodeConfig* config);
+
+}  // namespace bw::server

@@ -1,0 +1,234 @@
+#include "server/info.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "server/node.h"
+
+namespace bw::server {
+
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+constexpr std::string_view kRedisCompatVersion = "7.0.0";
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string human_bytes(uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.2f}G", static_cast<double>(b) / (1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.2f}M", static_cast<double>(b) / (1ull << 20));
+  if (b >= (1ull << 10)) return fmt::format("{:.2f}K", static_cast<double>(b) / (1ull << 10));
+  return fmt::format("{}B", b);
+}
+
+std::string host_of(const std::string& addr) {
+  return addr.substr(0, addr.rfind(':'));
+}
+std::string port_of(const std::string& addr) {
+  return addr.substr(addr.rfind(':') + 1);
+}
+
+std::string join_ids(const std::vector<NodeId>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i].value());
+  return out;
+}
+
+void section_server(const Node& n, std::string& o) {
+  const auto& c = n.config();
+  o += "# Server\r\n";
+  o += fmt::format("redis_version:{}\r\n", kRedisCompatVersion);
+  o += fmt::format("bellwether_version:{}\r\n", kVersion);
+  o += "redis_mode:standalone\r\n";
+  o += "os:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll\r\n";
+  o += fmt::format("process_id:{}\r\n", getpid());
+  o += fmt::format("run_id:{}-{}\r\n", c.cluster_id, c.id);
+  o += fmt::format("tcp_port:{}\r\n", port_of(c.listen));
+  int64_t up = (wall_ms() - n.started_ms()) / 1000;
+  o += fmt::format("uptime_in_seconds:{}\r\nuptime_in_days:{}\r\n", up, up / 86400);
+  o += fmt::format("hz:{}\r\n", 1000 / std::max<uint32_t>(c.tick_ms, 1));
+  o += "\r\n";
+}
+
+void section_clients(const Node& n, std::string& o) {
+  o += "# Clients\r\n";
+  o += fmt::format("connected_clients:{}\r\n", n.session_count());
+  o += "blocked_clients:0\r\ntracking_clients:0\r\nmaxclients:10000\r\n\r\n";
+}
+
+void section_memory(const Node& n, std::string& o) {
+  uint64_t used = n.store().memory_bytes_estimate();
+  uint64_t rss = rss_bytes();
+  o += "# Memory\r\n";
+  o += fmt::format("used_memory:{}\r\nused_memory_human:{}\r\n", used, human_bytes(used));
+  o += fmt::format("used_memory_rss:{}\r\nused_memory_rss_human:{}\r\n", rss, human_bytes(rss));
+  o += "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n";
+}
+
+void section_persistence(const Node& n, std::string& o) {
+  o += "# Persistence\r\n";
+  o += "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n";
+  o +=
+      fmt::format("wal_fsync:{}\r\n", n.config().fsync == FsyncPolicy::kAlways ? "always" : "none");
+  o += fmt::format("snapshots_taken:{}\r\nsnapshots_installed:{}\r\n\r\n",
+                   n.counters().snapshots_taken, n.counters().snapshots_installed);
+}
+
+void section_stats(const Node& n, std::string& o) {
+  const auto& k = n.counters();
+  o += "# Stats\r\n";
+  o += fmt::format("total_connections_received:{}\r\n", k.connections_total);
+  o += fmt::format("total_commands_processed:{}\r\n", k.commands);
+  o += fmt::format("total_writes:{}\r\ntotal_reads:{}\r\n", k.writes, k.reads);
+  o += fmt::format("writes_forwarded:{}\r\nread_index_rounds:{}\r\n", k.forwarded,
+                   k.read_index_rounds);
+  o += fmt::format("expired_keys_proposed:{}\r\n\r\n", k.expired_keys_proposed);
+}
+
+void section_replication(const Node& n, std::string& o) {
+  raft::NodeStatus st = n.raft_status();
+  o += "# Replication\r\n";
+  if (st.role == raft::Role::kLeader) {
+    o += "role:master\r\n";
+    std::vector<std::string> lines;
+    for (const auto& p : st.progress) {
+      if (p.id == n.config().id) continue;
+      const PeerSpec* spec = n.peer(p.id);
+      std::string addr = spec ? spec->client_address : "?:0";
+      lines.push_back(fmt::format("ip={},port={},state={},offset={},lag={}", host_of(addr),
+                                  port_of(addr), p.recent_active ? "online" : "wait_bgsave",
+                                  p.match, st.last_index - p.match));
+    }
+    int active = 0;
+    for (const auto& p : st.progress) active += (p.id != n.config().id && p.recent_active) ? 1 : 0;
+    o += fmt::format("connected_slaves:{}\r\n", active);
+    for (size_t i = 0; i < lines.size(); ++i) o += fmt::format("slave{}:{}\r\n", i, lines[i]);
+    o += fmt::format("master_replid:{}\r\nmaster_repl_offset:{}\r\n", n.config().cluster_id,
+                     st.commit);
+  } else {
+    o += "role:slave\r\n";
+    const PeerSpec* leader = st.leader == kNoNode ? nullptr : n.peer(st.leader);
+    std::string addr = leader ? leader->client_address : "?:0";
+    o += fmt::format("master_host:{}\r\nmaster_port:{}\r\n", host_of(addr), port_of(addr));
+    o += fmt::format("master_link_status:{}\r\n", leader ? "up" : "down");
+    uint64_t ago = st.ticks_since_leader_contact * n.config().tick_ms / 1000;
+    o += fmt::format("master_last_io_seconds_ago:{}\r\n", leader ? static_cast<int64_t>(ago) : -1);
+    o += "master_sync_in_progress:0\r\n";
+    o += fmt::format("slave_repl_offset:{}\r\nslave_read_repl_offset:{}\r\n", st.applied,
+                     st.applied);
+    o += "slave_priority:100\r\nslave_read_only:1\r\nreplica_announced:1\r\nconnected_slaves:0\r\n";
+    o += fmt::format("master_replid:{}\r\nmaster_repl_offset:{}\r\n", n.config().cluster_id,
+                     st.commit);
+  }
+  o += "\r\n";
+}
+
+void section_raft(const Node& n, std::string& o) {
+  raft::NodeStatus st = n.raft_status();
+  const auto& c = n.config();
+  o += "# Raft\r\n";
+  o += fmt::format("raft_node_id:{}\r\nraft_cluster_id:{}\r\n", c.id, c.cluster_id);
+  o += fmt::format("raft_role:{}\r\nraft_term:{}\r\nraft_leader_id:{}\r\n",
+                   raft::role_name(st.role), st.term, st.leader);
+  o += fmt::format("raft_commit_index:{}\r\nraft_applied_index:{}\r\nraft_last_index:{}\r\n",
+                   st.commit, st.applied, st.last_index);
+  o += fmt::format("raft_voters:{}\r\nraft_learners:{}\r\n", join_ids(st.conf.voters),
+                   join_ids(st.conf.learners));
+  o += fmt::format("raft_last_leader_contact_ms:{}\r\n", st.ticks_since_leader_contact * c.tick_ms);
+  o += fmt::format("raft_read_mode:{}\r\n",
+                   c.read_mode == ReadMode::kLease ? "lease" : "linearizable");
+  o += fmt::format("raft_tick_ms:{}\r\nraft_election_ticks:{}\r\nraft_heartbeat_ticks:{}\r\n",
+                   c.tick_ms, c.election_ticks, c.heartbeat_ticks);
+  for (const auto& p : c.peers) {
+    o += fmt::format("raft_peer{}:addr={},peer_addr={}", p.id, p.client_address, p.peer_address);
+    for (const auto& pr : st.progress) {
+      if (pr.id == p.id) {
+        o += fmt::format(",match={},next={},state={},active={}", pr.match, pr.next, pr.state,
+                         pr.recent_active ? 1 : 0);
+      }
+    }
+    if (p.id != c.id) o += fmt::format(",link={}", n.peer_stats(p.id).connected ? "up" : "down");
+    o += "\r\n";
+  }
+  o += "\r\n";
+}
+
+void section_keyspace(const Node& n, std::string& o) {
+  o += "# Keyspace\r\n";
+  if (n.store().key_count() > 0) {
+    o += fmt::format("db0:keys={},expires=0,avg_ttl=0\r\n", n.store().key_count());
+  }
+  o += "\r\n";
+}
+
+}  // namespace
+
+std::string render_info(const Node& n, std::span<const std::string_view> sections) {
+  using Fn = void (*)(const Node&, std::string&);
+  const std::pair<const char*, Fn> all[] = {
+      {"server", section_server}, {"clients", section_clients},
+      {"memory", section_memory}, {"persistence", section_persistence},
+      {"stats", section_stats},   {"replication", section_replication},
+      {"raft", section_raft},     {"keyspace", section_keyspace},
+  };
+  std::set<std::string> wanted;
+  for (auto s : sections)
+    wanted.insert(absl::AsciiStrToLower(absl::string_view(s.data(), s.size())));
+  bool everything = wanted.empty() || wanted.contains("default") || wanted.contains("all") ||
+                    wanted.contains("everything");
+  std::string out;
+  for (const auto& [name, fn] : all) {
+    if (everything || wanted.contains(name)) fn(n, out);
+  }
+  if (out.size() >= 2) out.resize(out.size() - 2);  // Redis ends without the last blank line
+  return out;
+}
+
+void write_role(const Node& n, resp::Writer& w) {
+  raft::NodeStatus st = n.raft_status();
+  if (st.role == raft::Role::kLeader) {
+    w.array(3);
+    w.bulk("master");
+    w.integer(static_cast<int64_t>(st.commit.value()));
+    size_t followers = 0;
+    for (const auto& p : st.progress) followers += p.id != n.config().id ? 1 : 0;
+    w.array(followers);
+    for (const auto& p : st.progress) {
+      if (p.id == n.config().id) continue;
+      const PeerSpec* spec = n.peer(p.id);
+      std::string addr = spec ? spec->client_address : "?:0";
+      w.array(3);
+      w.bulk(host_of(addr));
+      w.bulk(port_of(addr));
+      w.bulk(std::to_string(p.match.value()));
+    }
+    return;
+  }
+  const PeerSpec* leader = st.leader == kNoNode ? nullptr : n.peer(st.leader);
+  std::string addr = leader ? leader->client_address : "?:0";
+  w.array(5);
+  w.bulk("slave");
+  w.bulk(host_of(addr));
+  w.integer(std::atoi(port_of(addr).c_str()));
+  w.bulk(leader ? "connected" : "connect");
+  w.integer(static_cast<int64_t>(st.applied.value()));
+}
+
+}  // namespace bw::server

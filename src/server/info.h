@@ -1,0 +1,18 @@
+// INFO and ROLE replies, in Redis's formats, with a `raft` section of Bellwether's own.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "resp/writer.h"
+
+namespace bw::server {
+
+class Node;
+
+// INFO [section ...]: "default"/"all"/"everything" or named sections, case-insensitive.
+std::string render_info(const Node& node, std::span<const std::string_view> sections);
+void write_role(const Node& node, resp::Writer& w);
+
+}  // namespace bw::server

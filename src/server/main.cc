@@ -1,0 +1,139 @@
+// The `bellwether` binary: server, cluster up/down, status, wal-dump.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <asio.hpp>
+#include <climits>
+#include <iostream>
+
+#include "server/cluster.h"
+#include "server/config.h"
+#include "server/node.h"
+
+namespace {
+
+std::string self_exe(const char* argv0) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return argv0;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int run_server(bw::server::NodeConfig config, const std::string& peers,
+               const std::string& read_mode, const std::string& fsync,
+               const std::string& log_level) {
+  using namespace bw::server;
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  if (!peers.empty()) {
+    auto parsed = parse_peers(peers);
+    if (!parsed.ok()) {
+      spdlog::error("{}", parsed.status().message());
+      return 2;
+    }
+    config.peers = *parsed;
+  }
+  if (read_mode == "lease") {
+    config.read_mode = ReadMode::kLease;
+  } else if (read_mode != "linearizable") {
+    spdlog::error("read-mode: '{}' is not linearizable or lease", read_mode);
+    return 2;
+  }
+  if (fsync == "none") {
+    config.fsync = FsyncPolicy::kNone;
+  } else if (fsync != "always") {
+    spdlog::error("fsync: '{}' is not always or none", fsync);
+    return 2;
+  }
+  if (bw::Status st = finalize(&config); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 2;
+  }
+  asio::io_context io(1);
+  Node node(io, config);
+  if (bw::Status st = node.start(); !st.ok()) {
+    spdlog::error("node {} cannot start: {}", config.id, st.message());
+    return 1;
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("node {}: signal {}, shutting down", config.id, sig);
+    node.shutdown([&io] { io.stop(); });
+  });
+  io.run();
+  spdlog::info("node {} stopped", config.id);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bellwether: a replicated key-value store that speaks the Redis protocol"};
+  app.require_subcommand(1);
+
+  // server
+  bw::server::NodeConfig config;
+  std::string peers, read_mode = "linearizable", fsync = "always", log_level = "info";
+  uint64_t id = 0;
+  auto* server = app.add_subcommand("server", "Run one node");
+  server->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
+  server->add_option("--id", id, "This node's id (1, 2, ...)")->required();
+  server->add_option("--listen", config.listen, "Client address host:port")->capture_default_str();
+  server->add_option("--peer-listen", config.peer_listen,
+                     "Peer address (default: client port + 10000)");
+  server->add_option("--peers", peers,
+                     "Every voter: 1=host:port,2=host:port,... (client addresses)");
+  server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)")
+      ->required();
+  server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
+      ->capture_default_str();
+  server->add_option("--read-mode", read_mode, "linearizable | lease")->capture_default_str();
+  server->add_option("--fsync", fsync, "always | none")->capture_default_str();
+  server->add_option("--tick-ms", config.tick_ms, "Raft tick")->capture_default_str();
+  server->add_option("--election-ticks", config.election_ticks, "Election timeout in ticks")
+      ->capture_default_str();
+  server->add_option("--heartbeat-ticks", config.heartbeat_ticks, "Heartbeat interval in ticks")
+      ->capture_default_str();
+  server
+      ->add_option("--snapshot-entries", config.snapshot_entries,
+                   "Snapshot after this many entries")
+      ->capture_default_str();
+  server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
+      ->capture_default_str();
+  server->add_option("--log-level", log_level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+
+  // cluster up / down
+  auto* cluster = app.add_subcommand("cluster", "Run a local cluster of node processes");
+  cluster->require_subcommand(1);
+  bw::server::ClusterUpOptions up;
+  auto* up_cmd = cluster->add_subcommand("up", "Start N nodes on loopback; Ctrl-C stops them");
+  up_cmd->add_option("--nodes", up.nodes, "Number of nodes")->capture_default_str();
+  up_cmd->add_option("--base-port", up.base_port, "Client port of node 1; node i uses base+i-1")
+      ->capture_default_str();
+  up_cmd->add_option("--dir", up.dir, "Where data and logs go")->capture_default_str();
+  up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
+  up_cmd->add_option("--server-arg", up.server_args,
+                     "Extra flag passed to every node (repeatable)");
+  std::string down_dir = up.dir;
+  auto* down_cmd = cluster->add_subcommand("down", "Stop a detached cluster");
+  down_cmd->add_option("--dir", down_dir, "The cluster's directory")->capture_default_str();
+
+  // status
+  std::string endpoint = "127.0.0.1:7001";
+  auto* status = app.add_subcommand("status", "Print the role and progress of every node");
+  status->add_option("--endpoint", endpoint, "Any node's client address")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (server->parsed()) {
+    config.id = bw::NodeId(id);
+    return run_server(config, peers, read_mode, fsync, log_level);
+  }
+  if (up_cmd->parsed()) return bw::server::cluster_up(self_exe(argv[0]), up);
+  if (down_cmd->parsed()) return bw::server::cluster_down(down_dir);
+  if (status->parsed()) return bw::server::print_status(endpoint);
+  return 0;
+}

@@ -1,0 +1,609 @@
+#include "server/node.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "common/assert.h"
+#include "common/codec.h"
+#include "raft/message_codec.h"
+#include "resp/command_table.h"
+#include "resp/writer.h"
+#include "server/durable_log.h"
+#include "server/reply.h"
+
+namespace bw::server {
+
+namespace {
+
+constexpr GroupId kDataGroup{1};
+constexpr uint64_t kForwardArgBytesMax = 512ull << 20;
+constexpr uint64_t kForwardArgsMax = 1u << 20;
+constexpr uint32_t kReadRetryTicks = 4;  // re-ask for a read index after this many ticks
+
+std::vector<std::string> copy_args(std::span<const std::string_view> argv) {
+  return std::vector<std::string>(argv.begin(), argv.end());
+}
+
+std::vector<std::string_view> views(const std::vector<std::string>& argv) {
+  return std::vector<std::string_view>(argv.begin(), argv.end());
+}
+
+}  // namespace
+
+Node::Node(asio::io_context& io, NodeConfig config)
+    : io_(io), config_(std::move(config)), ticker_(io) {}
+
+Node::~Node() = default;
+
+int64_t Node::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Node::start() {
+  started_ms_ = now_ms();
+  BW_ASSIGN_OR_RETURN(log_, DurableLog::open(io_, config_));
+  BW_ASSIGN_OR_RETURN(RecoveredState rec, log_->recover());
+
+  raft::BootState boot;
+  boot.hard_state = rec.hard_state;
+  if (rec.snapshot) {
+    BW_RETURN_IF_ERROR(store_.restore(rec.snapshot->data));
+    boot.conf = rec.snapshot->meta.conf;
+    boot.applied = rec.snapshot->meta.index;
+    snapshot_index_ = rec.snapshot->meta.index;
+  } else {
+    boot.conf = rec.conf;
+  }
+  if (boot.conf.voters.empty() && !rec.snapshot && rec.hard_state == raft::HardState{}) {
+    for (const auto& p : config_.peers) boot.conf.voters.push_back(p.id);  // a new cluster
+  } else if (!rec.conf.voters.empty()) {
+    boot.conf = rec.conf;
+  }
+  conf_ = boot.conf;
+  applied_ = boot.applied;
+  persisted_hard_state_ = rec.hard_state;
+
+  raft::Config rc;
+  rc.id = config_.id;
+  rc.group = kDataGroup;
+  rc.election_ticks = config_.election_ticks;
+  rc.heartbeat_ticks = config_.heartbeat_ticks;
+  rc.read_only = config_.read_mode == ReadMode::kLease ? raft::ReadOnlyOption::kLeaseBased
+                                                       : raft::ReadOnlyOption::kSafe;
+  rc.random_seed = std::random_device{}() ^ (config_.id.value() << 32);
+  raft_ = std::make_unique<raft::RawNode>(rc, log_->storage(), boot);
+
+  net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
+  transport_ = std::make_unique<net::PeerTransport>(
+      io_, topts,
+      [this](NodeId from, net::FrameType t, std::string_view p) { on_frame(from, t, p); });
+  BW_ASSIGN_OR_RETURN(auto peer_ep, net::parse_endpoint(config_.peer_listen));
+  BW_RETURN_IF_ERROR(transport_->listen(peer_ep));
+  for (const auto& p : config_.peers) {
+    if (p.id == config_.id) continue;
+    BW_ASSIGN_OR_RETURN(auto ep, net::parse_endpoint(p.peer_address));
+    transport_->set_peer(p.id, ep);
+  }
+
+  BW_ASSIGN_OR_RETURN(auto client_ep, net::parse_endpoint(config_.listen));
+  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
+  asio::error_code ec;
+  acceptor_->open(client_ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(client_ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot listen for clients on {}: {}", config_.listen, ec.message()));
+  }
+  accept();
+  start_ticker();
+  spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
+               config_.listen, config_.peer_listen, applied_);
+  return OkStatus();
+}
+
+void Node::accept() {
+  acceptor_->async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (stopping_ && !acceptor_->is_open()) return;
+    if (!ec) {
+      auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
+                                         config_.session, config_.protocol);
+      s->created_ms = static_cast<uint64_t>(now_ms());
+      sessions_[s.get()] = s;
+      ++counters_.connections_total;
+      s->start();
+    }
+    if (acceptor_->is_open()) accept();
+  });
+}
+
+std::vector<std::shared_ptr<Session>> Node::sessions() const {
+  std::vector<std::shared_ptr<Session>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [ptr, s] : sessions_) out.push_back(s);
+  return out;
+}
+
+void Node::session_closed(Session* session) {
+  sessions_.erase(session);
+}
+
+const PeerSpec* Node::peer(NodeId id) const {
+  for (const auto& p : config_.peers) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+uint64_t Node::last_leader_contact_ms() const {
+  return static_cast<uint64_t>(last_leader_contact_ms_);
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+void Node::execute(const std::shared_ptr<Session>& session,
+                   std::span<const std::string_view> argv) {
+  BW_ASSERT(!argv.empty());
+  ++counters_.commands;
+  uint64_t seq = session->reserve();
+  session->commands++;
+  session->last_command_ms = static_cast<uint64_t>(now_ms());
+  ReplyTo to{.session = session, .seq = seq, .protocol = session->protocol};
+
+  const resp::CommandSpec* spec = resp::find_command(argv[0]);
+  if (spec == nullptr) {
+    reply_error(to, unknown_command_message(argv));
+    return;
+  }
+  session->last_command = std::string(spec->name);
+  if (!resp::arity_ok(*spec, argv.size())) {
+    reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
+    return;
+  }
+  if (stopping_ && !spec->has(resp::kConnection)) {
+    reply_error(to, "TRYAGAIN node is shutting down");
+    return;
+  }
+  if (kv::is_write_command(argv[0])) {
+    route_write(std::move(to), argv);
+  } else if (kv::is_read_command(argv[0])) {
+    route_read(std::move(to), argv);
+  } else if (spec->name == "wait") {
+    execute_wait(session, seq, argv);
+  } else {
+    execute_node_command(session, seq, argv);
+  }
+}
+
+void Node::end_of_input() {
+  schedule_flush();
+}
+
+void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
+  ++counters_.writes;
+  if (raft_->is_leader()) {
+    propose_write(std::move(to), argv);
+  } else if (leader_ != kNoNode) {
+    forward_write(std::move(to), argv);
+  } else {
+    waiting_for_leader_.push_back(Waiting{.to = std::move(to),
+                                          .argv = copy_args(argv),
+                                          .deadline_ms = now_ms() + config_.request_timeout_ms});
+  }
+}
+
+void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
+  int64_t now = now_ms();
+  auto encoded = kv::encode_write(argv, now);
+  if (auto* err = std::get_if<kv::Reply>(&encoded)) {
+    reply_value(to, *err);
+    return;
+  }
+  Result<LogIndex> index = raft_->propose(std::move(std::get<std::string>(encoded)));
+  if (!index.ok()) {
+    reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
+    return;
+  }
+  if (to.session) to.session->last_write_index = index->value();
+  pending_writes_[index->value()] = PendingWrite{
+      .term = raft_->term(), .to = std::move(to), .deadline_ms = now + config_.request_timeout_ms};
+  write_deadlines_.emplace_back(now + config_.request_timeout_ms, index->value());
+  schedule_flush();
+}
+
+void Node::forward_write(ReplyTo to, std::span<const std::string_view> argv) {
+  ++counters_.forwarded;
+  uint64_t id = next_forward_id_++;
+  std::string payload;
+  ByteWriter w(&payload);
+  w.u64(id);
+  w.u8(static_cast<uint8_t>(to.protocol));
+  w.varint(argv.size());
+  for (auto a : argv) w.bytes(a);
+  transport_->send(leader_, net::FrameType::kForward, payload);
+  forwarded_[id] =
+      Forwarded{.to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms};
+}
+
+void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
+  ++counters_.reads;
+  if (to.session && to.session->readonly) {
+    serve_read_now(to, argv);
+    return;
+  }
+  unissued_reads_.push_back(PendingRead{.to = std::move(to),
+                                        .argv = copy_args(argv),
+                                        .deadline_ms = now_ms() + config_.request_timeout_ms});
+  schedule_flush();
+}
+
+void Node::serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  reply_value(to, store_.read(argv, now_ms(), rng()));
+}
+
+// ---- replies ---------------------------------------------------------------------------------
+
+void Node::reply(const ReplyTo& to, std::string bytes) {
+  if (to.session) {
+    to.session->fulfil(to.seq, std::move(bytes));
+    return;
+  }
+  if (to.peer != kNoNode) {
+    std::string payload;
+    ByteWriter w(&payload);
+    w.u64(to.forward_id);
+    w.bytes(bytes);
+    transport_->send(to.peer, net::FrameType::kForwardReply, payload);
+  }
+}
+
+void Node::reply_value(const ReplyTo& to, const kv::Reply& r) {
+  std::string bytes;
+  resp::Writer w(&bytes, to.protocol);
+  write_reply(w, r);
+  reply(to, std::move(bytes));
+}
+
+void Node::reply_error(const ReplyTo& to, std::string_view message) {
+  std::string bytes;
+  resp::Writer(&bytes, to.protocol).error(message);
+  reply(to, std::move(bytes));
+}
+
+// ---- the Ready loop --------------------------------------------------------------------------
+
+void Node::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // Runs after the handlers already queued in this pass: everything they submit is batched into
+  // one ReadIndex round and one Ready.
+  asio::post(io_, [this] {
+    flush_scheduled_ = false;
+    flush();
+  });
+}
+
+void Node::flush() {
+  if (!unissued_reads_.empty()) {
+    std::string ctx = std::to_string(next_read_ctx_++);
+    ReadBatch batch{.reads = std::move(unissued_reads_), .issued_tick = ticks_};
+    unissued_reads_.clear();
+    batch.deadline_ms = batch.reads.front().deadline_ms;
+    for (const auto& r : batch.reads)
+      batch.deadline_ms = std::min(batch.deadline_ms, r.deadline_ms);
+    raft_->read_index(ctx);
+    ++counters_.read_index_rounds;
+    issued_reads_.emplace(std::move(ctx), std::move(batch));
+  }
+  handle_ready();
+}
+
+void Node::handle_ready() {
+  if (persist_in_flight_ || !raft_->has_ready()) return;
+  raft::Ready rd = raft_->ready();
+  if (rd.soft_state) on_leader_change(*rd.soft_state);
+  if (rd.snapshot) install_snapshot(*rd.snapshot);
+
+  // A leader's appends do not depend on its own write (thesis §10.2.1): send them now, unless
+  // this Ready also changes term or vote, whose messages must wait for the hard state.
+  bool vote_changed = rd.hard_state && (rd.hard_state->term != persisted_hard_state_.term ||
+                                        rd.hard_state->vote != persisted_hard_state_.vote);
+  if (raft_->is_leader() && !vote_changed) send_messages(rd.messages);
+
+  if (!rd.hard_state && rd.entries.empty()) {
+    after_persist(std::move(rd));
+    return;
+  }
+  persist_in_flight_ = true;
+  auto hs = rd.hard_state;
+  bool sync = rd.must_sync && config_.fsync == FsyncPolicy::kAlways;
+  auto shared = std::make_shared<raft::Ready>(std::move(rd));
+  log_->write(hs, shared->entries, sync, [this, shared](Status st) {
+    BW_ASSERT(st.ok(), "write-ahead log failed: {}; stopping rather than acknowledging", st);
+    persist_in_flight_ = false;
+    after_persist(std::move(*shared));
+  });
+}
+
+void Node::after_persist(raft::Ready rd) {
+  if (rd.hard_state) persisted_hard_state_ = *rd.hard_state;
+  send_messages(rd.messages);
+  apply_entries(rd.committed_entries);
+  on_read_states(rd.read_states);
+  raft_->advance(rd);
+  serve_ready_reads();
+  maybe_snapshot();
+  if (raft_->has_ready()) schedule_flush();
+}
+
+void Node::send_messages(std::vector<raft::Message>& messages) {
+  for (const auto& m : messages) {
+    transport_->send(m.to, net::FrameType::kRaft, raft::encode_message(m));
+  }
+  messages.clear();
+}
+
+void Node::apply_entries(const std::vector<raft::Entry>& entries) {
+  for (const auto& e : entries) {
+    if (e.index <= applied_) continue;  // covered by an installed snapshot
+    BW_ASSERT(e.index == applied_ + 1, "apply gap: {} after {}", e.index, applied_);
+    kv::Reply r;
+    if (e.type == raft::EntryType::kConfChange) {
+      auto cc = raft::decode_conf_change(e.data);
+      BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
+      conf_ = raft_->apply_conf_change(*cc);
+      r = kv::Reply::ok();
+    } else if (!e.data.empty()) {
+      r = store_.apply(e.index.value(), e.data);
+    }
+    applied_ = e.index;
+    auto it = pending_writes_.find(e.index.value());
+    if (it == pending_writes_.end()) continue;
+    if (it->second.term == e.term) {
+      reply_value(it->second.to, r);
+    } else {
+      // Another leader's entry took this index: ours was never committed.
+      reply_error(it->second.to,
+                  "TRYAGAIN leader changed before the write committed; it was not applied");
+    }
+    pending_writes_.erase(it);
+  }
+}
+
+void Node::install_snapshot(const raft::Snapshot& snap) {
+  Status st = log_->install_snapshot(snap);
+  BW_ASSERT(st.ok(), "installing snapshot at {} failed: {}", snap.meta.index, st);
+  st = store_.restore(snap.data);
+  BW_ASSERT(st.ok(), "snapshot at {} does not restore: {}", snap.meta.index, st);
+  applied_ = snap.meta.index;
+  snapshot_index_ = snap.meta.index;
+  conf_ = snap.meta.conf;
+  ++counters_.snapshots_installed;
+  spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, snap.meta.index,
+               store_.key_count());
+}
+
+void Node::on_read_states(std::vector<raft::ReadState>& states) {
+  for (auto& rs : states) {
+    auto it = issued_reads_.find(rs.context);
+    if (it == issued_reads_.end()) continue;  // timed out or answered by a retry
+    reads_awaiting_apply_.emplace(rs.index.value(), std::move(it->second));
+    issued_reads_.erase(it);
+  }
+}
+
+void Node::serve_ready_reads() {
+  while (!reads_awaiting_apply_.empty() &&
+         reads_awaiting_apply_.begin()->first <= applied_.value()) {
+    ReadBatch batch = std::move(reads_awaiting_apply_.begin()->second);
+    reads_awaiting_apply_.erase(reads_awaiting_apply_.begin());
+    for (const auto& r : batch.reads) {
+      auto v = views(r.argv);
+      serve_read_now(r.to, v);
+    }
+  }
+}
+
+void Node::on_leader_change(const raft::SoftState& ss) {
+  NodeId old = leader_;
+  leader_ = ss.leader;
+  if (old != leader_) {
+    spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
+                 raft::role_name(ss.role));
+  }
+  if (leader_ == kNoNode) return;
+  // Writes that waited for a leader go now.
+  std::deque<Waiting> waiting;
+  waiting.swap(waiting_for_leader_);
+  for (auto& w : waiting) {
+    auto v = views(w.argv);
+    if (raft_->is_leader()) {
+      propose_write(std::move(w.to), v);
+    } else {
+      forward_write(std::move(w.to), v);
+    }
+  }
+}
+
+void Node::maybe_snapshot() {
+  if (applied_ - snapshot_index_ < config_.snapshot_entries) return;
+  LogIndex compact_to = applied_.value() > config_.snapshot_keep_entries
+                            ? applied_ - config_.snapshot_keep_entries
+                            : LogIndex(0);
+  Status st = log_->save_snapshot(applied_, conf_, store_.snapshot(), compact_to);
+  if (!st.ok()) {
+    spdlog::error("node {}: snapshot at {} failed: {}", config_.id, applied_, st);
+    return;
+  }
+  snapshot_index_ = applied_;
+  ++counters_.snapshots_taken;
+}
+
+// ---- peers -----------------------------------------------------------------------------------
+
+void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) {
+  switch (type) {
+    case net::FrameType::kRaft: {
+      auto m = raft::decode_message(payload, raft::MessageLimits{});
+      if (!m.ok()) {
+        spdlog::warn("node {}: undecodable raft message from {}: {}", config_.id, from, m.status());
+        return;
+      }
+      if (m->from == leader_) last_leader_contact_ms_ = now_ms();
+      Status st = raft_->step(*m);
+      if (!st.ok()) spdlog::debug("node {}: step: {}", config_.id, st);
+      schedule_flush();
+      return;
+    }
+    case net::FrameType::kForward:
+      on_forward(from, payload);
+      return;
+    case net::FrameType::kForwardReply:
+      on_forward_reply(payload);
+      return;
+    case net::FrameType::kHello:
+      return;
+  }
+}
+
+void Node::on_forward(NodeId from, std::string_view payload) {
+  ByteReader r(payload);
+  auto id = r.u64();
+  auto proto = r.u8();
+  auto argc = r.varint();
+  if (!id.ok() || !proto.ok() || !argc.ok() || *argc == 0 || *argc > kForwardArgsMax) {
+    spdlog::warn("node {}: malformed forwarded command from {}", config_.id, from);
+    return;
+  }
+  std::vector<std::string_view> argv;
+  argv.reserve(*argc);
+  for (uint64_t i = 0; i < *argc; ++i) {
+    auto a = r.bytes(kForwardArgBytesMax);
+    if (!a.ok()) {
+      spdlog::warn("node {}: malformed forwarded command from {}", config_.id, from);
+      return;
+    }
+    argv.push_back(*a);
+  }
+  ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
+  if (!raft_->is_leader()) {
+    reply_error(to, "TRYAGAIN leader changed; retry");
+    return;
+  }
+  propose_write(std::move(to), argv);
+}
+
+void Node::on_forward_reply(std::string_view payload) {
+  ByteReader r(payload);
+  auto id = r.u64();
+  auto bytes = r.bytes(kForwardArgBytesMax);
+  if (!id.ok() || !bytes.ok()) return;
+  auto it = forwarded_.find(*id);
+  if (it == forwarded_.end()) return;  // timed out already
+  reply(it->second.to, std::string(*bytes));
+  forwarded_.erase(it);
+}
+
+// ---- timers ----------------------------------------------------------------------------------
+
+void Node::start_ticker() {
+  ticker_.expires_after(std::chrono::milliseconds(config_.tick_ms));
+  ticker_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    on_tick();
+    start_ticker();
+  });
+}
+
+void Node::on_tick() {
+  ++ticks_;
+  raft_->tick();
+  if (raft_->is_leader()) last_leader_contact_ms_ = now_ms();
+  expire_timeouts();
+  if (raft_->is_leader()) propose_expirations();
+  // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
+  for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
+    if (ticks_ - it->second.issued_tick >= kReadRetryTicks) {
+      unissued_reads_.insert(unissued_reads_.end(),
+                             std::make_move_iterator(it->second.reads.begin()),
+                             std::make_move_iterator(it->second.reads.end()));
+      it = issued_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!waits_.empty()) poll_waits();
+  if (shutdown_done_) poll_shutdown();
+  schedule_flush();
+}
+
+void Node::expire_timeouts() {
+  int64_t now = now_ms();
+  const char* no_leader = "TRYAGAIN no leader";
+  while (!write_deadlines_.empty() && write_deadlines_.front().first <= now) {
+    auto it = pending_writes_.find(write_deadlines_.front().second);
+    write_deadlines_.pop_front();
+    if (it == pending_writes_.end()) continue;
+    reply_error(it->second.to,
+                "TIMEOUT the write was not confirmed in time; it may or may not have been applied");
+    pending_writes_.erase(it);
+  }
+  while (!waiting_for_leader_.empty() && waiting_for_leader_.front().deadline_ms <= now) {
+    reply_error(waiting_for_leader_.front().to, no_leader);
+    waiting_for_leader_.pop_front();
+  }
+  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
+    if (it->second.deadline_ms <= now) {
+      reply_error(
+          it->second.to,
+          "TIMEOUT the leader did not answer in time; the write may or may not have been applied");
+      it = forwarded_.erase(it);
+    } else {
+      break;  // ids grow with time, so deadlines are in order
+    }
+  }
+  for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
+    if (it->second.deadline_ms <= now) {
+      for (auto& r : it->second.reads) {
+        if (r.deadline_ms <= now) {
+          reply_error(r.to,
+                      leader_ == kNoNode ? no_leader : "TIMEOUT read index not confirmed in time");
+        } else {
+          unissued_reads_.push_back(std::move(r));  // batched with one that timed out; ask again
+        }
+      }
+      it = issued_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Node::propose_expirations() {
+  // Forget proposals already applied (or lost): they are retried if the key is still expired.
+  for (auto it = expiring_.begin(); it != expiring_.end();) {
+    if (it->second <= applied_.value()) {
+      expiring_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  int64_t now = now_ms();
+  for (auto& [key, deadline] : store_.expired_keys(now, config_.expire_keys_per_tick)) {
+    if (expiring_.contains(key)) continue;
+    auto index = raft_->propose(kv::encode_expire_key(key, deadline, now));
+    if (!index.ok()) return;
+    expiring_[key] = index->value();
+    ++counters_.expired_keys_proposed;
+  }
+}
+
+}  // namespace bw::server

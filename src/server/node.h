@@ -1,0 +1,208 @@
+// A Bellwether node: one Raft group replicating the keyspace, served to Redis clients.
+//
+// Threads: everything here runs on the io_context's single thread (client sessions, peer
+// transport, the Raft Ready loop, timers); the write-ahead log has its own writer thread and
+// posts completions back. The Ready contract is handled in exactly one place, handle_ready().
+//
+// Paths:
+//   write  on the leader: kv::encode_write -> RawNode::propose -> (Ready: persist, replicate)
+//          -> commit -> apply -> reply. On a follower: forwarded to the leader over the peer
+//          link and the reply relayed. No leader: queued until one is known or the request
+//          times out (-TRYAGAIN no leader).
+//   read   linearizable by default on every node: reads arriving in one event-loop pass share
+//          one ReadIndex round, then wait until applied >= read index and run locally. READONLY
+//          connections read local state at once.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "kv/store.h"
+#include "net/peer_transport.h"
+#include "raft/raft.h"
+#include "server/config.h"
+#include "server/session.h"
+
+namespace bw::server {
+
+class DurableLog;
+
+// Where a reply goes: a local client's reserved slot, or back to the follower that forwarded
+// the command.
+struct ReplyTo {
+  std::shared_ptr<Session> session;
+  uint64_t seq = 0;
+  NodeId peer;
+  uint64_t forward_id = 0;
+  int protocol = 2;
+};
+
+struct NodeCounters {
+  uint64_t commands = 0;
+  uint64_t writes = 0;
+  uint64_t reads = 0;
+  uint64_t forwarded = 0;
+  uint64_t read_index_rounds = 0;
+  uint64_t connections_total = 0;
+  uint64_t expired_keys_proposed = 0;
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t rejected_connections = 0;
+};
+
+class Node {
+ public:
+  Node(asio::io_context& io, NodeConfig config);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Opens and recovers the data directory, starts listening. Errors name the cause.
+  Status start();
+  // Graceful stop: a leader hands over leadership first (bounded by shutdown_transfer_ms), then
+  // `done` runs and the node stops serving.
+  void shutdown(std::function<void()> done);
+
+  // Called by sessions.
+  void execute(const std::shared_ptr<Session>& session, std::span<const std::string_view> argv);
+  void end_of_input();
+  void session_closed(Session* session);
+
+  // Introspection (INFO, ROLE, status).
+  const NodeConfig& config() const { return config_; }
+  raft::NodeStatus raft_status() const { return raft_->status(); }
+  const kv::Store& store() const { return store_; }
+  const NodeCounters& counters() const { return counters_; }
+  size_t session_count() const { return sessions_.size(); }
+  std::vector<std::shared_ptr<Session>> sessions() const;
+  int64_t started_ms() const { return started_ms_; }
+  uint64_t last_leader_contact_ms() const;
+  const PeerSpec* peer(NodeId id) const;
+  net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
+
+ private:
+  struct PendingWrite {
+    Term term;
+    ReplyTo to;
+    int64_t deadline_ms;
+  };
+  struct PendingRead {
+    ReplyTo to;
+    std::vector<std::string> argv;
+    int64_t deadline_ms = 0;
+  };
+  struct ReadBatch {
+    std::vector<PendingRead> reads;
+    int64_t deadline_ms = 0;  // earliest deadline of its reads
+    uint64_t issued_tick = 0;
+  };
+  struct Waiting {  // a write waiting for a leader to be known
+    ReplyTo to;
+    std::vector<std::string> argv;
+    int64_t deadline_ms;
+  };
+  struct Forwarded {
+    ReplyTo to;
+    int64_t deadline_ms;
+  };
+
+  // Routing.
+  void route_write(ReplyTo to, std::span<const std::string_view> argv);
+  void propose_write(ReplyTo to, std::span<const std::string_view> argv);
+  void forward_write(ReplyTo to, std::span<const std::string_view> argv);
+  void route_read(ReplyTo to, std::span<const std::string_view> argv);
+  void serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv);
+  void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
+                            std::span<const std::string_view> argv);
+  void accept();
+  void poll_waits();
+  int64_t replicas_holding(uint64_t index) const;
+  void poll_shutdown();
+  void execute_wait(const std::shared_ptr<Session>& s, uint64_t seq,
+                    std::span<const std::string_view> argv);
+
+  // Replies.
+  void reply(const ReplyTo& to, std::string bytes);
+  void reply_value(const ReplyTo& to, const kv::Reply& r);
+  void reply_error(const ReplyTo& to, std::string_view message);
+
+  // The Ready loop.
+  void schedule_flush();
+  void flush();
+  void handle_ready();
+  void after_persist(raft::Ready rd);
+  void send_messages(std::vector<raft::Message>& messages);
+  void apply_entries(const std::vector<raft::Entry>& entries);
+  void install_snapshot(const raft::Snapshot& snap);
+  void on_read_states(std::vector<raft::ReadState>& states);
+  void serve_ready_reads();
+  void on_leader_change(const raft::SoftState& ss);
+  void maybe_snapshot();
+
+  // Peers.
+  void on_frame(NodeId from, net::FrameType type, std::string_view payload);
+  void on_forward(NodeId from, std::string_view payload);
+  void on_forward_reply(std::string_view payload);
+
+  // Timers.
+  void start_ticker();
+  void on_tick();
+  void expire_timeouts();
+  void propose_expirations();
+
+  int64_t now_ms() const;
+
+  asio::io_context& io_;
+  NodeConfig config_;
+  std::unique_ptr<DurableLog> log_;
+  std::unique_ptr<raft::RawNode> raft_;
+  kv::Store store_;
+  raft::ConfState conf_;
+  std::unique_ptr<net::PeerTransport> transport_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  asio::steady_timer ticker_;
+  std::map<Session*, std::shared_ptr<Session>> sessions_;
+
+  absl::flat_hash_map<uint64_t, PendingWrite> pending_writes_;  // by log index
+  std::deque<std::pair<int64_t, uint64_t>> write_deadlines_;    // (deadline, index), in order
+  std::vector<PendingRead> unissued_reads_;
+  std::map<std::string, ReadBatch> issued_reads_;            // by ReadIndex context
+  std::multimap<uint64_t, ReadBatch> reads_awaiting_apply_;  // by read index
+  std::deque<Waiting> waiting_for_leader_;
+  std::map<uint64_t, Forwarded> forwarded_;
+  absl::flat_hash_map<std::string, uint64_t> expiring_;  // key -> index of its expire proposal
+  struct WaitCall {
+    std::shared_ptr<Session> session;
+    uint64_t seq;
+    uint64_t index;
+    int64_t replicas;
+    int64_t deadline_ms;  // 0 = no timeout
+  };
+  std::vector<WaitCall> waits_;
+
+  raft::HardState persisted_hard_state_;
+  LogIndex applied_;
+  LogIndex snapshot_index_;
+  NodeId leader_;
+  bool persist_in_flight_ = false;
+  bool flush_scheduled_ = false;
+  bool stopping_ = false;
+  uint64_t next_session_id_ = 1;
+  uint64_t next_read_ctx_ = 1;
+  uint64_t next_forward_id_ = 1;
+  uint64_t ticks_ = 0;
+  int64_t started_ms_ = 0;
+  int64_t last_leader_contact_ms_ = 0;
+  NodeCounters counters_;
+  std::function<void()> shutdown_done_;
+  int64_t shutdown_deadline_ms_ = 0;
+};
+
+}  // namespace bw::server
