@@ -12,8 +12,7 @@
 namespace bw::storage {
 namespace {
 
-std::vector<raft::Entry> make_entries(uint64_t first, uint64_t n, uint64_t term,
-                                      size_t bytes = 8) {
+std::vector<raft::Entry> make_entries(uint64_t first, uint64_t n, uint64_t term, size_t bytes = 8) {
   std::vector<raft::Entry> out;
   for (uint64_t i = first; i < first + n; ++i) {
     std::string data = fmt::format("{}:{}:", term, i);
@@ -115,8 +114,7 @@ TEST_F(StorageTest, SnapshotCompactAndSegmentRemoval) {
   auto st = open();
   const raft::ConfState conf{{NodeId(1), NodeId(2), NodeId(3)}, {}, {}};
   for (uint64_t i = 1; i <= 200; i += 10) {
-    ASSERT_TRUE(
-        st->write_sync({.group = GroupId(1), .entries = make_entries(i, 10, 1, 100)}).ok());
+    ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(i, 10, 1, 100)}).ok());
   }
   const size_t before = segments();
   EXPECT_GT(before, 3u);
@@ -235,13 +233,11 @@ TEST_F(StorageTest, ThreadedWriterAndCallbacks) {
   absl::Mutex mu;
   int done = 0;
   for (uint64_t i = 1; i <= 50; ++i) {
-    ASSERT_TRUE(st->submit({.group = GroupId(1), .entries = make_entries(i, 1, 1)},
-                           [&](Status s) {
-                             EXPECT_TRUE(s.ok());
-                             absl::MutexLock lock(&mu);
-                             ++done;
-                           })
-                    .ok());
+    ASSERT_TRUE(st->submit({.group = GroupId(1), .entries = make_entries(i, 1, 1)}, [&](Status s) {
+                    EXPECT_TRUE(s.ok());
+                    absl::MutexLock lock(&mu);
+                    ++done;
+                  }).ok());
   }
   st->drain();
   absl::MutexLock lock(&mu);
@@ -255,15 +251,15 @@ TEST_F(StorageTest, DumpPrintsEveryPart) {
                                 .hard_state = raft::HardState{Term(2), NodeId(1), LogIndex(1)},
                                 .entries = make_entries(1, 2, 2)})
                     .ok());
-    ASSERT_TRUE(st->save_snapshot(GroupId(4), {LogIndex(2), Term(2), {{NodeId(1)}, {}, {}}}, "i")
-                    .ok());
+    ASSERT_TRUE(
+        st->save_snapshot(GroupId(4), {LogIndex(2), Term(2), {{NodeId(1)}, {}, {}}}, "i").ok());
   }
   std::ostringstream out;
   Status s = dump_data_dir(fs, "/data/node", out);
   EXPECT_TRUE(s.ok()) << s;
   const std::string text = out.str();
-  for (const char* want : {"identity: cluster 'test' node 1", "entries", "index 1..2",
-                           "hard-state", "term 2 vote 1 commit 1", "snapshot 0000000000000004-",
+  for (const char* want : {"identity: cluster 'test' node 1", "entries", "index 1..2", "hard-state",
+                           "term 2 vote 1 commit 1", "snapshot 0000000000000004-",
                            "group 4: term 2 vote 1 commit 1; snapshot 2@2; log 1..2"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
