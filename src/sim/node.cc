@@ -95,6 +95,7 @@ void Node::handle_ready() {
                                    .a = static_cast<uint64_t>(role_),
                                    .b = raft_->term().value(),
                                    .c = rd.soft_state->leader.value()});
+      env_->on_role_change(id(), role_);
     }
     bool must_sync = rd.must_sync || rd.snapshot.has_value() || !rd.entries.empty();
     WriteBatch batch;
@@ -119,6 +120,7 @@ void Node::handle_ready() {
                                    .node = id().value(),
                                    .a = commit_.value(),
                                    .b = rd.hard_state->term.value()});
+      if (raft_->is_leader()) env_->on_leader_commit(id());
     }
     syncing_ = std::move(rd);
     syncing_sent_ = false;

@@ -32,6 +32,9 @@ class NodeEnv {
   virtual void on_write_applied(NodeId node, const Command& c, bool changed) = 0;
   // A read registered with read(context) may now be served from node's state machine.
   virtual void on_read_ready(NodeId node, const std::string& context) = 0;
+  virtual void on_role_change(NodeId node, raft::Role role) = 0;
+  // The node, as leader, advanced its commit index.
+  virtual void on_leader_commit(NodeId node) = 0;
   virtual InvariantChecker& checker() = 0;
   virtual Trace& trace() = 0;
 };

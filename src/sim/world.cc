@@ -25,6 +25,8 @@ World::World(const SimOptions& options)
   raft_template_.check_quorum = rng_.chance(0.75);
   static constexpr uint64_t kAppendBytes[] = {1, 64, 1024, 1 << 20};
   raft_template_.append_bytes_max = kAppendBytes[rng_.index(4)];
+  static constexpr uint32_t kAppendEntries[] = {1, 4, 4096};
+  raft_template_.append_entries_max = kAppendEntries[rng_.index(3)];
   static constexpr uint32_t kInflight[] = {1, 4, 256};
   raft_template_.inflight_appends_max = kInflight[rng_.index(3)];
   static constexpr uint64_t kChunkBytes[] = {16, 256, 1 << 20};
@@ -33,6 +35,11 @@ World::World(const SimOptions& options)
     case Plant::kCommitPreviousTermByCount:
       raft_template_.planted_bugs =
           static_cast<uint32_t>(raft::PlantedBug::kCommitPreviousTermByCount);
+      // Figure 8 needs short-lived leaders and old entries that reach followers one at a time.
+      raft_template_.append_entries_max = 1;
+      raft_template_.inflight_appends_max = 1;
+      leader_kill_probability_ = 0.5;
+      commit_kill_probability_ = 0.3;
       break;
     case Plant::kVoteWithoutLogCheck:
       raft_template_.planted_bugs = static_cast<uint32_t>(raft::PlantedBug::kVoteWithoutLogCheck);
@@ -185,6 +192,12 @@ void World::dispatch(const Event& e) {
     case EventKind::kPhase:
       on_phase(e.arg != 0);
       return;
+    case EventKind::kCrash:
+      if (Node* n = running(e.node); n != nullptr && n->incarnation() == e.arg) crash_node(e.node);
+      return;
+    case EventKind::kKill:
+      kill_leader(e.node, e.arg);
+      return;
   }
 }
 
@@ -196,8 +209,12 @@ void World::on_tick(uint32_t id) {
 void World::schedule_sync(NodeId id) {
   Node* n = node(static_cast<uint32_t>(id.value()));
   BW_ASSERT(n != nullptr);
-  schedule(rng_.range(50, sync_us_max_), EventKind::kSync, static_cast<uint32_t>(id.value()),
-           n->incarnation());
+  const uint64_t delay_us = rng_.range(50, sync_us_max_);
+  schedule(delay_us, EventKind::kSync, static_cast<uint32_t>(id.value()), n->incarnation());
+  if (storm_ && rng_.chance(sync_crash_probability_)) {
+    schedule(rng_.range(0, delay_us - 1), EventKind::kCrash, static_cast<uint32_t>(id.value()),
+             n->incarnation());
+  }
 }
 
 void World::on_sync(uint32_t id, uint64_t incarnation) {

@@ -39,6 +39,8 @@ class World final : public NodeEnv {
   void schedule_sync(NodeId node) override;
   void on_write_applied(NodeId node, const Command& c, bool changed) override;
   void on_read_ready(NodeId node, const std::string& context) override;
+  void on_role_change(NodeId node, raft::Role role) override;
+  void on_leader_commit(NodeId node) override;
   InvariantChecker& checker() override { return checker_; }
   Trace& trace() override { return trace_; }
 
@@ -67,6 +69,8 @@ class World final : public NodeEnv {
     kResume,
     kHeal,
     kPhase,
+    kCrash,  // arg = incarnation the crash is meant for
+    kKill,   // a short-lived leader: crash or isolate; arg = incarnation
   };
   struct Event {
     uint64_t time_us;
@@ -120,6 +124,9 @@ class World final : public NodeEnv {
   void on_operator();
   void fault_partition();
   void fault_crash();
+  void crash_node(uint32_t id);
+  void kill_leader(uint32_t id, uint64_t incarnation);
+  void isolate(uint32_t id);
   void fault_pause();
   void fault_weather();
   void calm_network();
@@ -146,6 +153,12 @@ class World final : public NodeEnv {
   uint64_t next_seq_ = 0;
   uint64_t sync_us_max_ = 1'000;
   bool storm_ = false;
+  // Targeted faults (storms only): a new leader is crashed or isolated within a few round trips
+  // (the schedules of Raft's Figure 8), and power fails while a sync is in flight.
+  double leader_kill_probability_ = 0.15;
+  double commit_kill_probability_ = 0.01;
+  double kill_crash_probability_ = 0.5;  // else the killed leader is isolated
+  double sync_crash_probability_ = 0.02;
   uint64_t heal_generation_ = 0;
   raft::Config raft_template_;
   SimResult result_;

@@ -100,12 +100,7 @@ void World::fault_partition() {
   uint32_t victim = static_cast<uint32_t>(rng_.range(1, nodes_max_));
   if (kind == 0 && l != nullptr) victim = static_cast<uint32_t>(l->id().value());
   if (kind <= 1) {
-    // Isolate one node (often the leader) both ways.
-    for (uint32_t other = 1; other <= nodes_max_; ++other) {
-      if (other == victim) continue;
-      cut(victim, other);
-      cut(other, victim);
-    }
+    isolate(victim);  // one node, often the leader, both ways
   } else if (kind == 2) {
     // Split into two sides.
     std::vector<bool> side(nodes_max_ + 1);
@@ -147,14 +142,54 @@ void World::fault_crash() {
     }
   }
   if (candidates.empty()) return;
-  const uint32_t id = candidates[rng_.index(candidates.size())];
+  crash_node(candidates[rng_.index(candidates.size())]);
+}
+
+void World::crash_node(uint32_t id) {
   Node* n = running(id);
+  BW_ASSERT(n != nullptr);
   slots_[id].paused = false;
   slots_[id].sync_deferred = false;
   slots_[id].inbox.clear();
   n->crash(rng_.range(0, n->unsynced_batches()));
   ++result_.crashes;
   schedule(rng_.range(10'000, 1'500'000), EventKind::kRestart, id, 0);
+}
+
+void World::on_role_change(NodeId id, raft::Role role) {
+  if (role != raft::Role::kLeader || !storm_ || !rng_.chance(leader_kill_probability_)) return;
+  Node* n = node(static_cast<uint32_t>(id.value()));
+  schedule(rng_.range(0, 10'000), EventKind::kKill, static_cast<uint32_t>(id.value()),
+           n->incarnation());
+}
+
+void World::on_leader_commit(NodeId id) {
+  if (!storm_ || !rng_.chance(commit_kill_probability_)) return;
+  Node* n = node(static_cast<uint32_t>(id.value()));
+  schedule(rng_.range(0, 2'000), EventKind::kKill, static_cast<uint32_t>(id.value()),
+           n->incarnation());
+}
+
+void World::kill_leader(uint32_t id, uint64_t incarnation) {
+  Node* n = running(id);
+  if (!storm_ || n == nullptr || n->incarnation() != incarnation) return;
+  if (rng_.chance(kill_crash_probability_)) {
+    crash_node(id);
+  } else {
+    isolate(id);
+    schedule(rng_.range(50'000, 1'000'000), EventKind::kHeal, 0, ++heal_generation_);
+  }
+}
+
+void World::isolate(uint32_t victim) {
+  for (uint32_t other = 1; other <= nodes_max_; ++other) {
+    if (other == victim) continue;
+    for (auto [from, to] : {std::pair{victim, other}, std::pair{other, victim}}) {
+      network_.set_link(NodeId(from), NodeId(to), false);
+      trace_.add(
+          TraceEvent{.time_us = now_us_, .kind = TraceKind::kLinkCut, .node = from, .peer = to});
+    }
+  }
 }
 
 void World::restart_node(uint32_t id) {
