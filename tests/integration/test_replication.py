@@ -1,0 +1,216 @@
+"""Replication against real node processes: forwarding, linearizable and stale reads, failover
+under load (SIGKILL), graceful leadership hand-over (SIGTERM), and a lost majority (SIGSTOP).
+
+Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_replication.py
+"""
+import signal
+import time
+
+import pytest
+import redis
+
+from conftest import wait_until
+from helpers import (LoadWriter, missing_or_wrong, raft, read_all, stopped, wait_caught_up)
+
+ACKS_BEFORE_KILL_MIN = 500
+ACKS_AFTER_FAILOVER_MIN = 200
+FAILOVER_LOAD_TIMEOUT_S = 30
+ELECTION_TIMEOUT_S = 10  # far above the default 0.4-0.8 s election timeout; a busy machine
+REQUEST_TIMEOUT_MS = 1500
+
+
+def followers(cluster, leader):
+    return [n for n in cluster.nodes if n is not leader]
+
+
+def test_writes_on_every_node_are_readable_on_every_node(cluster_factory):
+    c = cluster_factory(size=3)
+    clients = [n.client() for n in c.nodes]
+    expected = {}
+    for i, w in enumerate(clients):
+        for j in range(20):
+            key, value = f"n{i}-k{j}", f"value-{i}-{j}".encode()
+            assert w.set(key, value) is True
+            expected[key] = value
+            # Linearizable by default: the very next read on any node sees the write, no waiting.
+            for r in clients:
+                assert r.get(key) == value
+    # Read-modify-write through every node in turn: forwarded writes are applied exactly once.
+    for r in range(5):
+        for i, w in enumerate(clients):
+            assert w.incr("shared-counter") == r * len(clients) + i + 1
+    for r in clients:
+        assert read_all(r, list(expected)) == expected
+        assert r.get("shared-counter") == str(5 * len(clients)).encode()
+        assert r.dbsize() == len(expected) + 1
+
+
+def test_sigkill_leader_under_write_load_loses_no_acknowledged_write(cluster_factory):
+    c = cluster_factory(size=3)
+    old = c.leader()
+    assert old is not None
+    writer = LoadWriter(c.nodes, threads=4).start()
+    try:
+        # Kill with the load in full swing: writes are in flight on every node at that moment.
+        wait_until(lambda: len(writer.snapshot()) >= ACKS_BEFORE_KILL_MIN,
+                   timeout=FAILOVER_LOAD_TIMEOUT_S, what="acknowledged writes before the kill")
+        old.kill()
+        t_kill = time.monotonic()
+        survivors = followers(c, old)
+        writer.retarget(survivors)
+        new = c.wait_for_leader(exclude=(old.id,), timeout=ELECTION_TIMEOUT_S)
+        assert new is not old
+        t_elected = time.monotonic()
+        # Writes continue through every survivor after the election.
+        wait_until(lambda: writer.acks_since(t_elected) >= ACKS_AFTER_FAILOVER_MIN and all(
+            writer.acks_since(t_elected, {n.id}) > 0 for n in survivors),
+            timeout=FAILOVER_LOAD_TIMEOUT_S, what="writes acknowledged after the failover")
+    finally:
+        writer.stop()
+    acked = writer.snapshot()
+    print(f"acked {len(acked)} writes; new leader {new.id} after "
+          f"{t_elected - t_kill:.2f}s; errors per node: "
+          f"{ {k: len(v) for k, v in writer.errors.items()} }")
+    for n in survivors:
+        errs = [e for e in writer.errors.get(n.id, []) if e[0] != "ResponseError"]
+        assert errs == [], f"survivor {n.id} dropped connections: {errs[:5]}"
+
+    # Linearizable reads on every survivor see every acknowledged write.
+    for n in survivors:
+        bad = missing_or_wrong(n.client(), acked)
+        assert not bad, f"node {n.id} lost {len(bad)} acknowledged writes, e.g. {list(bad)[:5]}"
+    # Stale (READONLY) local reads, once each survivor has applied the leader's commit index.
+    leader = c.wait_for_leader(exclude=(old.id,))
+    for n in survivors:
+        wait_caught_up(n, leader)
+        ro = n.client(single_connection_client=True)
+        assert ro.execute_command("READONLY") in (True, b"OK")
+        bad = missing_or_wrong(ro, acked)
+        assert not bad, f"node {n.id} local state lacks {len(bad)} writes, e.g. {list(bad)[:5]}"
+
+    # The old leader comes back (empty while the log is in memory) and catches up.
+    old.start()
+    target = int(raft(leader)["raft_commit_index"])
+    wait_until(lambda: int(raft(old)["raft_applied_index"]) >= target, timeout=30,
+               what=f"restarted node {old.id} to apply up to {target}")
+    assert raft(old)["raft_role"] == "follower"
+    ro = old.client(single_connection_client=True)
+    assert ro.execute_command("READONLY") in (True, b"OK")
+    bad = missing_or_wrong(ro, acked)
+    assert not bad, f"restarted node lacks {len(bad)} writes, e.g. {list(bad)[:5]}"
+    # And it serves linearizable reads and forwards writes again.
+    plain = old.client()
+    assert plain.set("after-restart", "yes") is True
+    for n in c.nodes:
+        assert n.client().get("after-restart") == b"yes"
+
+
+def test_sigterm_on_leader_hands_over_leadership(cluster_factory):
+    c = cluster_factory(size=3)
+    old = c.leader()
+    term_before = int(raft(old)["raft_term"])
+    survivors = followers(c, old)
+    writer = LoadWriter(c.nodes, threads=3, prefix="t").start()
+    try:
+        wait_until(lambda: len(writer.snapshot()) >= 100, timeout=30,
+                   what="writes before SIGTERM")
+        writer.retarget(survivors)  # writes to the stopping node may fail; to others they may not
+        old.signal(signal.SIGTERM)
+        t_term = time.monotonic()
+        # The hand-over takes a round trip or two, not an election timeout (0.4-0.8 s) plus the
+        # time followers need to notice the leader is gone.
+        new = c.wait_for_leader(exclude=(old.id,), timeout=ELECTION_TIMEOUT_S)
+        took = time.monotonic() - t_term
+        old.proc.wait(timeout=10)
+        t_gone = time.monotonic()
+        wait_until(lambda: writer.acks_since(t_gone) >= 100, timeout=30,
+                   what="writes after the old leader exited")
+    finally:
+        writer.stop()
+    print(f"new leader {new.id} after {took:.3f}s; errors: {writer.errors}; "
+          f"slowest per node: {writer.slowest_s}")
+    assert int(raft(new)["raft_term"]) == term_before + 1, "more than one election happened"
+    assert took < 1.0, f"no hand-over: a new leader took {took:.2f}s"
+    with open(old.log_path, "rb") as f:
+        assert b"transferring leadership to" in f.read()
+    for n in survivors:
+        errs = writer.errors.get(n.id, [])
+        conn_errs = [e for e in errs if e[0] != "ResponseError"]
+        assert conn_errs == [], f"node {n.id} (not stopped) failed with {conn_errs[:5]}"
+        timeouts = [e for e in errs if "TIMEOUT" in e[1]]
+        assert timeouts == [], f"writes to node {n.id} timed out during hand-over: {timeouts[:3]}"
+    acked = writer.snapshot()
+    for n in survivors:
+        bad = missing_or_wrong(n.client(), acked)
+        assert not bad, f"node {n.id} lost {len(bad)} acknowledged writes"
+
+
+def test_lost_majority_gives_clear_error_within_request_timeout(cluster_factory):
+    c = cluster_factory(size=3, extra_args=["--request-timeout-ms", str(REQUEST_TIMEOUT_MS)])
+    leader = c.leader()
+    assert leader.client().set("before", "1") is True
+    for victims in ([n for n in c.nodes if n is not leader],   # the leader is left alone
+                    [n for n in c.nodes if n is leader][:1] + followers(c, leader)[:1]):
+        alone = next(n for n in c.nodes if n not in victims)
+        cl = alone.client(socket_timeout=REQUEST_TIMEOUT_MS / 1000 * 4)
+        with stopped(*victims):
+            for attempt in range(3):
+                t0 = time.monotonic()
+                with pytest.raises(redis.exceptions.ResponseError) as err:
+                    cl.set(f"during-{alone.id}-{attempt}", "x")
+                took = time.monotonic() - t0
+                msg = str(err.value)
+                assert msg.startswith(("TRYAGAIN", "TIMEOUT", "CLUSTERDOWN")), msg
+                # Bounded by the request timeout plus a tick or two, never a hang.
+                assert took < REQUEST_TIMEOUT_MS / 1000 + 1.0, f"error after {took:.2f}s"
+            # A linearizable read cannot be confirmed either: also an error, not a stale answer.
+            with pytest.raises(redis.exceptions.ResponseError):
+                cl.get("before")
+            # PING is answered locally.
+            assert cl.ping() is True
+        # SIGCONT: the cluster recovers and takes writes through the node left alone.
+        wait_until(lambda: cl.set(f"after-{alone.id}", "y") is True, timeout=ELECTION_TIMEOUT_S,
+                   what="a write to succeed after SIGCONT")
+        for n in c.nodes:
+            assert n.client().get(f"after-{alone.id}") == b"y"
+            assert n.client().get("before") == b"1"
+
+
+def test_readonly_on_follower_serves_stale_local_reads(cluster_factory):
+    c = cluster_factory(size=3, extra_args=["--request-timeout-ms", str(REQUEST_TIMEOUT_MS)])
+    leader = c.leader()
+    f, other = followers(c, leader)
+    assert leader.client().set("k", "v1") is True
+    wait_caught_up(f, leader)
+    ro = f.client(single_connection_client=True, socket_timeout=10)
+    assert ro.execute_command("READONLY") in (True, b"OK")
+    assert ro.get("k") == b"v1"
+
+    # Alone (the rest paused), the follower still answers READONLY reads from its own state at
+    # once, while a linearizable read on the same connection after READWRITE cannot be confirmed.
+    with stopped(leader, other):
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert ro.get("k") == b"v1"
+            assert ro.mget("k", "nope") == [b"v1", None]
+            assert time.monotonic() - t0 < 0.5
+        assert ro.execute_command("READWRITE") in (True, b"OK")
+        t0 = time.monotonic()
+        with pytest.raises(redis.exceptions.ResponseError) as err:
+            ro.get("k")
+        assert str(err.value).startswith(("TRYAGAIN", "TIMEOUT")), str(err.value)
+        assert time.monotonic() - t0 < REQUEST_TIMEOUT_MS / 1000 + 1.0
+        assert ro.execute_command("READONLY") in (True, b"OK")
+        assert ro.get("k") == b"v1"
+
+    # After SIGCONT a write through another node is seen at once by a linearizable read on the
+    # follower, and by its READONLY connection once it has applied it.
+    writer = c.wait_for_leader(timeout=ELECTION_TIMEOUT_S)
+    wait_until(lambda: writer.client().set("k", "v2") is True, timeout=ELECTION_TIMEOUT_S,
+               what="a write after SIGCONT")
+    assert f.client().get("k") == b"v2"
+    wait_caught_up(f, writer)
+    assert ro.get("k") == b"v2"
+    assert ro.execute_command("READWRITE") in (True, b"OK")
+    assert ro.get("k") == b"v2"
+    ro.close()
