@@ -88,7 +88,7 @@ Value decode_all(std::string_view in) {
   return v;
 }
 
-TEST(CommandTableTest, SortedUniqueLowercase) {
+TEST(RespCommandTableTest, SortedUniqueLowercase) {
   std::span<const CommandSpec> all = all_commands();
   ASSERT_FALSE(all.empty());
   for (size_t i = 0; i < all.size(); ++i) {
@@ -111,7 +111,7 @@ TEST(CommandTableTest, SortedUniqueLowercase) {
   }
 }
 
-TEST(CommandTableTest, HasEveryCommandOfTheNode) {
+TEST(RespCommandTableTest, HasEveryCommandOfTheNode) {
   for (std::string_view name : {"ping",
                                 "echo",
                                 "hello",
@@ -192,7 +192,7 @@ TEST(CommandTableTest, HasEveryCommandOfTheNode) {
   }
 }
 
-TEST(CommandTableTest, LookupIsCaseInsensitive) {
+TEST(RespCommandTableTest, LookupIsCaseInsensitive) {
   const CommandSpec* get = find_command("gEt");
   ASSERT_NE(get, nullptr);
   EXPECT_EQ(get->name, "get");
@@ -202,7 +202,7 @@ TEST(CommandTableTest, LookupIsCaseInsensitive) {
   EXPECT_EQ(find_command("ELECT.Leader")->name, "elect.leader");
 }
 
-TEST(CommandTableTest, RedisMetadata) {
+TEST(RespCommandTableTest, RedisMetadata) {
   const CommandSpec* set = find_command("set");
   EXPECT_EQ(set->arity, -3);
   EXPECT_TRUE(set->has(kWrite));
@@ -222,7 +222,7 @@ TEST(CommandTableTest, RedisMetadata) {
   EXPECT_FALSE(find_command("get")->has(kExtension));
 }
 
-TEST(CommandTableTest, Arity) {
+TEST(RespCommandTableTest, Arity) {
   const CommandSpec& get = *find_command("get");
   EXPECT_FALSE(arity_ok(get, 1));
   EXPECT_TRUE(arity_ok(get, 2));
@@ -233,7 +233,7 @@ TEST(CommandTableTest, Arity) {
   EXPECT_TRUE(arity_ok(set, 9));
 }
 
-TEST(CommandTableTest, Subcommands) {
+TEST(RespCommandTableTest, Subcommands) {
   const CommandSpec& config = *find_command("config");
   const CommandSpec* get = find_subcommand(config, "GeT");
   ASSERT_NE(get, nullptr);
@@ -251,7 +251,7 @@ std::vector<std::string_view> keys(std::string_view name, std::vector<std::strin
   return command_key_positions(*find_command(name), argv);
 }
 
-TEST(CommandTableTest, KeyPositions) {
+TEST(RespCommandTableTest, KeyPositions) {
   EXPECT_THAT(keys("get", {"GET", "k"}), ElementsAre("k"));
   EXPECT_THAT(keys("set", {"SET", "k", "v", "EX", "10"}), ElementsAre("k"));
   EXPECT_THAT(keys("mset", {"MSET", "a", "1", "b", "2"}), ElementsAre("a", "b"));
@@ -269,7 +269,7 @@ TEST(CommandTableTest, KeyPositions) {
               ElementsAre(1, 3));
 }
 
-TEST(CommandTableTest, CommandInfoMatchesRedisByteForByte) {
+TEST(RespCommandTableTest, CommandInfoMatchesRedisByteForByte) {
   // redis-server 7.0.15, HELLO 3, COMMAND INFO get.
   const std::string_view redis =
       "*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@"
@@ -283,7 +283,7 @@ TEST(CommandTableTest, CommandInfoMatchesRedisByteForByte) {
   EXPECT_EQ(out, redis);
 }
 
-TEST(CommandTableTest, CommandInfoUnknownIsNil) {
+TEST(RespCommandTableTest, CommandInfoUnknownIsNil) {
   std::string out;
   Writer w2(&out, 2);
   write_command_info(w2, nullptr);
@@ -292,7 +292,7 @@ TEST(CommandTableTest, CommandInfoUnknownIsNil) {
   EXPECT_EQ(out, "$-1\r\n_\r\n");
 }
 
-TEST(CommandTableTest, CommandInfoWithSubcommands) {
+TEST(RespCommandTableTest, CommandInfoWithSubcommands) {
   std::string out;
   Writer w(&out, 2);
   write_command_info(w, find_command("config"));
@@ -304,7 +304,7 @@ TEST(CommandTableTest, CommandInfoWithSubcommands) {
   EXPECT_EQ(v.elems[9].elems[0].elems[0].str, "config|get");
 }
 
-TEST(CommandTableTest, EveryReplyIsWellFormed) {
+TEST(RespCommandTableTest, EveryReplyIsWellFormed) {
   for (int protocol : {2, 3}) {
     std::string out;
     Writer w(&out, protocol);
@@ -345,7 +345,7 @@ std::vector<std::string> flags_of(const Value& arg) {
   return flags;
 }
 
-TEST(CommandTableTest, DocsOfSetAreStructured) {
+TEST(RespCommandTableTest, DocsOfSetAreStructured) {
   const Value doc = docs_of("set");
   EXPECT_EQ(doc.get("group")->str, "string");
   EXPECT_EQ(doc.get("since")->str, "1.0.0");
@@ -367,7 +367,7 @@ TEST(CommandTableTest, DocsOfSetAreStructured) {
   EXPECT_EQ(ex.get("type")->str, "integer");
 }
 
-TEST(CommandTableTest, DocsRepetition) {
+TEST(RespCommandTableTest, DocsRepetition) {
   const Value mset = *docs_of("mset").get("arguments");
   ASSERT_EQ(mset.elems.size(), 1u);
   EXPECT_EQ(mset.elems[0].get("type")->str, "block");
@@ -390,7 +390,7 @@ TEST(CommandTableTest, DocsRepetition) {
   EXPECT_THAT(flags_of(prefix), ElementsAre("optional", "multiple", "multiple_token"));
 }
 
-TEST(CommandTableTest, DocsWithoutArguments) {
+TEST(RespCommandTableTest, DocsWithoutArguments) {
   const Value doc = docs_of("multi");
   EXPECT_EQ(doc.get("arguments"), nullptr);
   EXPECT_EQ(doc.get("summary")->str, find_command("multi")->summary);

@@ -49,7 +49,7 @@ std::string multibulk(const Command& args) {
   return out;
 }
 
-TEST(ParserTest, MultibulkCommand) {
+TEST(RespParserTest, MultibulkCommand) {
   Parsed p = parse("*3\r\n$3\r\nSET\r\n$1\r\na\r\n$5\r\nhello\r\n");
   ASSERT_EQ(p.commands.size(), 1u);
   EXPECT_THAT(p.commands[0], ElementsAre("SET", "a", "hello"));
@@ -57,7 +57,7 @@ TEST(ParserTest, MultibulkCommand) {
   EXPECT_EQ(p.error, "");
 }
 
-TEST(ParserTest, BulkIsBinarySafe) {
+TEST(RespParserTest, BulkIsBinarySafe) {
   const std::string value("a\r\nb\0c$*", 8);
   Parsed p = parse(multibulk({"SET", "k", value}) + multibulk({"GET", ""}));
   ASSERT_EQ(p.commands.size(), 2u);
@@ -65,13 +65,13 @@ TEST(ParserTest, BulkIsBinarySafe) {
   EXPECT_THAT(p.commands[1], ElementsAre("GET", ""));
 }
 
-TEST(ParserTest, InlineCommands) {
+TEST(RespParserTest, InlineCommands) {
   Parsed p = parse("PING\r\nSET a b\nGET   a  \r\n");
   EXPECT_THAT(p.commands,
               ElementsAre(Command{"PING"}, Command{"SET", "a", "b"}, Command{"GET", "a"}));
 }
 
-TEST(ParserTest, InlineQuoting) {
+TEST(RespParserTest, InlineQuoting) {
   Parsed p = parse(R"(SET "a\x41b\n" 'it\'s' "tab\there" "" plain\x41)"
                    "\r\n");
   ASSERT_EQ(p.commands.size(), 1u) << p.error;
@@ -83,7 +83,7 @@ TEST(ParserTest, InlineQuoting) {
   EXPECT_THAT(p.commands[0], ElementsAre("ECHO", "a\\nb", "x4", "q"));
 }
 
-TEST(ParserTest, InlineUnbalancedQuotes) {
+TEST(RespParserTest, InlineUnbalancedQuotes) {
   for (std::string_view bad : {"SET \"a b\r\n", "SET 'a\r\n", "SET \"a\"b\r\n", "SET 'a'b\r\n"}) {
     Parsed p = parse(bad);
     EXPECT_EQ(p.last, Parser::State::kError) << bad;
@@ -91,18 +91,18 @@ TEST(ParserTest, InlineUnbalancedQuotes) {
   }
 }
 
-TEST(ParserTest, InlineNulEndsTheLine) {
+TEST(RespParserTest, InlineNulEndsTheLine) {
   Parsed p = parse(std::string_view("GET a\0 b\r\nPING\r\n", 16));
   EXPECT_THAT(p.commands, ElementsAre(Command{"GET", "a"}, Command{"PING"}));
 }
 
-TEST(ParserTest, EmptyCommandsAreSkipped) {
+TEST(RespParserTest, EmptyCommandsAreSkipped) {
   Parsed p = parse("\r\n\n   \r\n*0\r\n*-1\r\n*-7\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
   EXPECT_THAT(p.commands, ElementsAre(Command{"PING"}, Command{"PING"}));
   EXPECT_EQ(p.last, Parser::State::kNeedMore);
 }
 
-TEST(ParserTest, PipelineInOneBuffer) {
+TEST(RespParserTest, PipelineInOneBuffer) {
   std::string input;
   constexpr int kCommands = 1000;
   for (int i = 0; i < kCommands; ++i) {
@@ -129,7 +129,7 @@ std::string mixed_pipeline() {
          multibulk({"GET", "a"});
 }
 
-TEST(ParserTest, EveryPrefixSplitGivesTheSameCommands) {
+TEST(RespParserTest, EveryPrefixSplitGivesTheSameCommands) {
   const std::string input = mixed_pipeline();
   const Parsed whole = parse(input);
   ASSERT_EQ(whole.commands.size(), 5u) << whole.error;
@@ -141,7 +141,7 @@ TEST(ParserTest, EveryPrefixSplitGivesTheSameCommands) {
   }
 }
 
-TEST(ParserTest, ByteAtATimeIsLinear) {
+TEST(RespParserTest, ByteAtATimeIsLinear) {
   const std::string input = mixed_pipeline() + "ECHO " + std::string(60000, 'e') + "\r\n" +
                             multibulk({"SET", "big", std::string(200000, 'b')});
   Parser parser;
@@ -160,7 +160,7 @@ TEST(ParserTest, ByteAtATimeIsLinear) {
   EXPECT_LE(parser.bytes_moved(), 2 * input.size());
 }
 
-TEST(ParserTest, ViewsStayValidUntilNextCall) {
+TEST(RespParserTest, ViewsStayValidUntilNextCall) {
   Parser parser;
   parser.feed(multibulk({"SET", "a", "1"}) + "GET \"b\"\r\n");
   std::vector<std::string_view> argv;
@@ -177,7 +177,7 @@ struct ErrorCase {
   std::string error;
 };
 
-TEST(ParserTest, ProtocolErrors) {
+TEST(RespParserTest, ProtocolErrors) {
   const std::vector<ErrorCase> cases = {
       {"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"},
       {"*1\r\n$abc\r\n", "Protocol error: invalid bulk length"},
@@ -207,7 +207,7 @@ TEST(ParserTest, ProtocolErrors) {
   }
 }
 
-TEST(ParserTest, ErrorsAreSticky) {
+TEST(RespParserTest, ErrorsAreSticky) {
   Parser parser;
   parser.feed("PING\r\n*1\r\n$x\r\n");
   std::vector<std::string_view> argv;
@@ -220,7 +220,7 @@ TEST(ParserTest, ErrorsAreSticky) {
   EXPECT_EQ(parser.error(), "Protocol error: invalid bulk length");
 }
 
-TEST(ParserTest, BulkLimitIsInclusive) {
+TEST(RespParserTest, BulkLimitIsInclusive) {
   ParserLimits limits;
   limits.bulk_bytes_max = 10;
   Parsed ok = parse(multibulk({"SET", "k", std::string(10, 'x')}), limits);
@@ -231,7 +231,7 @@ TEST(ParserTest, BulkLimitIsInclusive) {
             "Protocol error: invalid bulk length");
 }
 
-TEST(ParserTest, ArgsLimitIsInclusive) {
+TEST(RespParserTest, ArgsLimitIsInclusive) {
   ParserLimits limits;
   limits.args_max = 4;
   EXPECT_EQ(parse(multibulk({"a", "b", "c", "d"}), limits).commands.size(), 1u);
@@ -241,13 +241,13 @@ TEST(ParserTest, ArgsLimitIsInclusive) {
             "Protocol error: too many arguments in inline request");
 }
 
-TEST(ParserTest, DefaultLimitRejectsHundredThousandArguments) {
+TEST(RespParserTest, DefaultLimitRejectsHundredThousandArguments) {
   EXPECT_EQ(parse("*100000\r\n").error, "Protocol error: invalid multibulk length");
   Parsed ok = parse("*65536\r\n");
   EXPECT_EQ(ok.last, Parser::State::kNeedMore);
 }
 
-TEST(ParserTest, InlineLimitIsInclusive) {
+TEST(RespParserTest, InlineLimitIsInclusive) {
   ParserLimits limits;
   limits.inline_bytes_max = 8;
   EXPECT_EQ(parse("GET abcd\r\n", limits).commands.size(), 1u);  // 8 bytes before "\r\n"
@@ -258,7 +258,7 @@ TEST(ParserTest, InlineLimitIsInclusive) {
   EXPECT_EQ(parse("GET abcdef", limits).error, "Protocol error: too big inline request");
 }
 
-TEST(ParserTest, BufferLimit) {
+TEST(RespParserTest, BufferLimit) {
   ParserLimits limits;
   limits.buffer_bytes_max = 1000;
   EXPECT_EQ(parse(multibulk({"SET", "k", std::string(2000, 'x')}), limits).error,
@@ -266,7 +266,7 @@ TEST(ParserTest, BufferLimit) {
   EXPECT_EQ(parse(multibulk({"SET", "k", std::string(900, 'x')}), limits).commands.size(), 1u);
 }
 
-TEST(ParserTest, LargeBulkIsReadInPlace) {
+TEST(RespParserTest, LargeBulkIsReadInPlace) {
   constexpr size_t kValueBytes = 100 << 20;
   constexpr size_t kReadBytes = 64 << 10;
   Parser parser;
@@ -304,7 +304,7 @@ TEST(ParserTest, LargeBulkIsReadInPlace) {
   EXPECT_LT(parser.capacity_bytes(), 1u << 20);
 }
 
-TEST(ParserTest, ManyArgumentCommandGrowsGeometrically) {
+TEST(RespParserTest, ManyArgumentCommandGrowsGeometrically) {
   Command args(20000, std::string(1000, 'x'));
   args[0] = "MSET";
   const std::string input = multibulk(args);
@@ -319,7 +319,7 @@ TEST(ParserTest, ManyArgumentCommandGrowsGeometrically) {
   EXPECT_LE(parser.bytes_moved(), 4 * input.size());
 }
 
-TEST(ParserTest, PrepareGivesAtLeastWhatIsAsked) {
+TEST(RespParserTest, PrepareGivesAtLeastWhatIsAsked) {
   Parser parser;
   EXPECT_GE(parser.prepare(1).size(), 1u);
   EXPECT_GE(parser.prepare(100000).size(), 100000u);

@@ -24,7 +24,7 @@ void expect_both(F write, std::string_view resp2, std::string_view resp3) {
   EXPECT_EQ(encode(3, write), resp3);
 }
 
-TEST(WriterTest, Scalars) {
+TEST(RespWriterTest, Scalars) {
   expect_both([](Writer& w) { w.simple("OK"); }, "+OK\r\n", "+OK\r\n");
   expect_both([](Writer& w) { w.error("ERR syntax error"); }, "-ERR syntax error\r\n",
               "-ERR syntax error\r\n");
@@ -44,13 +44,13 @@ TEST(WriterTest, Scalars) {
   expect_both([](Writer& w) { w.raw("+RAW\r\n"); }, "+RAW\r\n", "+RAW\r\n");
 }
 
-TEST(WriterTest, LineRepliesCannotBreakFraming) {
+TEST(RespWriterTest, LineRepliesCannotBreakFraming) {
   expect_both([](Writer& w) { w.error("ERR bad\r\nthing\n"); }, "-ERR bad  thing \r\n",
               "-ERR bad  thing \r\n");
   expect_both([](Writer& w) { w.simple("a\rb"); }, "+a b\r\n", "+a b\r\n");
 }
 
-TEST(WriterTest, Aggregates) {
+TEST(RespWriterTest, Aggregates) {
   expect_both([](Writer& w) { w.array(0); }, "*0\r\n", "*0\r\n");
   expect_both([](Writer& w) { w.array(2); }, "*2\r\n", "*2\r\n");
   expect_both([](Writer& w) { w.map(2); }, "*4\r\n", "%2\r\n");
@@ -67,7 +67,7 @@ TEST(WriterTest, Aggregates) {
       "*2\r\n$1\r\nk\r\n*2\r\n:1\r\n$-1\r\n", "%1\r\n$1\r\nk\r\n*2\r\n:1\r\n_\r\n");
 }
 
-TEST(WriterTest, Doubles) {
+TEST(RespWriterTest, Doubles) {
   expect_both([](Writer& w) { w.double_value(1.5); }, "$3\r\n1.5\r\n", ",1.5\r\n");
   expect_both([](Writer& w) { w.double_value(3); }, "$1\r\n3\r\n", ",3\r\n");
   expect_both([](Writer& w) { w.double_value(0.1); }, "$19\r\n0.10000000000000001\r\n",
@@ -80,7 +80,7 @@ TEST(WriterTest, Doubles) {
   EXPECT_EQ(format_double(10.5), "10.5");
 }
 
-TEST(WriterTest, ProtocolSwitch) {
+TEST(RespWriterTest, ProtocolSwitch) {
   std::string out;
   Writer w(&out);
   EXPECT_EQ(w.protocol(), 2);
@@ -91,7 +91,7 @@ TEST(WriterTest, ProtocolSwitch) {
   EXPECT_EQ(out, "$-1\r\n_\r\n");
 }
 
-TEST(WriterTest, AppendsToExistingOutput) {
+TEST(RespWriterTest, AppendsToExistingOutput) {
   std::string out = "+FIRST\r\n";
   Writer w(&out);
   w.integer(7);
