@@ -12,7 +12,6 @@
 #include "raft/message_codec.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
-#include "server/durable_log.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -47,27 +46,37 @@ int64_t Node::now_ms() const {
 
 Status Node::start() {
   started_ms_ = now_ms();
-  BW_ASSIGN_OR_RETURN(log_, DurableLog::open(io_, config_));
-  BW_ASSIGN_OR_RETURN(RecoveredState rec, log_->recover());
+  storage::Options sopts{.dir = config_.data_dir,
+                         .identity = {.cluster_id = config_.cluster_id, .node = config_.id},
+                         .fsync = config_.fsync == FsyncPolicy::kAlways
+                                      ? storage::FsyncPolicy::kAlways
+                                      : storage::FsyncPolicy::kNone};
+  BW_ASSIGN_OR_RETURN(storage_, storage::Storage::open(&fs_, sopts));
 
   raft::BootState boot;
-  boot.hard_state = rec.hard_state;
-  if (rec.snapshot) {
-    BW_RETURN_IF_ERROR(store_.restore(rec.snapshot->data));
-    boot.conf = rec.snapshot->meta.conf;
-    boot.applied = rec.snapshot->meta.index;
-    snapshot_index_ = rec.snapshot->meta.index;
+  if (storage_->was_recovered(kDataGroup)) {
+    const storage::RecoveredState& rec = storage_->recovered(kDataGroup);
+    log_ = storage_->group(kDataGroup);
+    boot.hard_state = rec.hard_state;
+    boot.conf = rec.conf;
+    if (rec.snapshot.index > LogIndex(0)) {
+      BW_ASSIGN_OR_RETURN(raft::Snapshot snap, log_->snapshot());
+      BW_RETURN_IF_ERROR(store_.restore(snap.data));
+      boot.applied = snap.meta.index;
+      snapshot_index_ = snap.meta.index;
+    }
+    spdlog::info("node {}: recovered term {}, commit {}, log [{}, {}], snapshot at {}", config_.id,
+                 rec.hard_state.term, rec.hard_state.commit, rec.first_index, rec.last_index,
+                 rec.snapshot.index);
   } else {
-    boot.conf = rec.conf;
+    log_ = storage_->create_group(kDataGroup);
   }
-  if (boot.conf.voters.empty() && !rec.snapshot && rec.hard_state == raft::HardState{}) {
+  if (boot.conf.voters.empty()) {
     for (const auto& p : config_.peers) boot.conf.voters.push_back(p.id);  // a new cluster
-  } else if (!rec.conf.voters.empty()) {
-    boot.conf = rec.conf;
   }
   conf_ = boot.conf;
   applied_ = boot.applied;
-  persisted_hard_state_ = rec.hard_state;
+  persisted_hard_state_ = boot.hard_state;
 
   raft::Config rc;
   rc.id = config_.id;
@@ -77,7 +86,7 @@ Status Node::start() {
   rc.read_only = config_.read_mode == ReadMode::kLease ? raft::ReadOnlyOption::kLeaseBased
                                                        : raft::ReadOnlyOption::kSafe;
   rc.random_seed = std::random_device{}() ^ (config_.id.value() << 32);
-  raft_ = std::make_unique<raft::RawNode>(rc, log_->storage(), boot);
+  raft_ = std::make_unique<raft::RawNode>(rc, log_, boot);
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
   transport_ = std::make_unique<net::PeerTransport>(
@@ -318,19 +327,26 @@ void Node::handle_ready() {
                                         rd.hard_state->vote != persisted_hard_state_.vote);
   if (raft_->is_leader() && !vote_changed) send_messages(rd.messages);
 
-  if (!rd.hard_state && rd.entries.empty()) {
+  if (!rd.hard_state && rd.entries.empty() && !rd.snapshot) {
     after_persist(std::move(rd));
     return;
   }
   persist_in_flight_ = true;
-  auto hs = rd.hard_state;
-  bool sync = rd.must_sync && config_.fsync == FsyncPolicy::kAlways;
   auto shared = std::make_shared<raft::Ready>(std::move(rd));
-  log_->write(hs, shared->entries, sync, [this, shared](Status st) {
-    BW_ASSERT(st.ok(), "write-ahead log failed: {}; stopping rather than acknowledging", st);
-    persist_in_flight_ = false;
-    after_persist(std::move(*shared));
+  storage::WriteBatch batch{.group = kDataGroup,
+                            .hard_state = shared->hard_state,
+                            .entries = shared->entries,
+                            .snapshot = shared->snapshot};
+  Status st = storage_->submit(std::move(batch), [this, shared](Status durable) {
+    // On the writer thread: hand the rest of the Ready back to the event loop.
+    asio::post(io_, [this, shared, durable] {
+      BW_ASSERT(durable.ok(), "write-ahead log failed: {}; stopping rather than acknowledging",
+                durable);
+      persist_in_flight_ = false;
+      after_persist(std::move(*shared));
+    });
   });
+  BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
 }
 
 void Node::after_persist(raft::Ready rd) {
@@ -360,6 +376,10 @@ void Node::apply_entries(const std::vector<raft::Entry>& entries) {
       auto cc = raft::decode_conf_change(e.data);
       BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
       conf_ = raft_->apply_conf_change(*cc);
+      Status st = storage_->submit({.group = kDataGroup, .conf = conf_}, [](Status durable) {
+        BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable);
+      });
+      BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
       r = kv::Reply::ok();
     } else if (!e.data.empty()) {
       r = store_.apply(e.index.value(), e.data);
@@ -379,9 +399,7 @@ void Node::apply_entries(const std::vector<raft::Entry>& entries) {
 }
 
 void Node::install_snapshot(const raft::Snapshot& snap) {
-  Status st = log_->install_snapshot(snap);
-  BW_ASSERT(st.ok(), "installing snapshot at {} failed: {}", snap.meta.index, st);
-  st = store_.restore(snap.data);
+  Status st = store_.restore(snap.data);
   BW_ASSERT(st.ok(), "snapshot at {} does not restore: {}", snap.meta.index, st);
   applied_ = snap.meta.index;
   snapshot_index_ = snap.meta.index;
@@ -438,7 +456,11 @@ void Node::maybe_snapshot() {
   LogIndex compact_to = applied_.value() > config_.snapshot_keep_entries
                             ? applied_ - config_.snapshot_keep_entries
                             : LogIndex(0);
-  Status st = log_->save_snapshot(applied_, conf_, store_.snapshot(), compact_to);
+  auto term = log_->term(applied_);
+  BW_ASSERT(term.ok(), "no term for applied index {}: {}", applied_, term.status());
+  Status st = storage_->save_snapshot(kDataGroup, {.index = applied_, .term = *term, .conf = conf_},
+                                      store_.snapshot());
+  if (st.ok() && compact_to > log_->first_index()) st = storage_->compact(kDataGroup, compact_to);
   if (!st.ok()) {
     spdlog::error("node {}: snapshot at {} failed: {}", config_.id, applied_, st);
     return;

@@ -29,10 +29,10 @@
 #include "raft/raft.h"
 #include "server/config.h"
 #include "server/session.h"
+#include "storage/posix_file_system.h"
+#include "storage/storage.h"
 
 namespace bw::server {
-
-class DurableLog;
 
 // Where a reply goes: a local client's reserved slot, or back to the follower that forwarded
 // the command.
@@ -161,7 +161,9 @@ class Node {
 
   asio::io_context& io_;
   NodeConfig config_;
-  std::unique_ptr<DurableLog> log_;
+  storage::PosixFileSystem fs_;
+  std::unique_ptr<storage::Storage> storage_;
+  storage::GroupLog* log_ = nullptr;
   std::unique_ptr<raft::RawNode> raft_;
   kv::Store store_;
   raft::ConfState conf_;
