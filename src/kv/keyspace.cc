@@ -21,21 +21,23 @@ uint64_t key_hash(std::string_view key) {
 }
 
 Record* Keyspace::find(std::string_view key) {
-  auto it = map_.find(HashKey{key_hash(key), key});
-  return it == map_.end() ? nullptr : it->second.get();
+  auto it = table_.find(key);
+  return it == table_.end() ? nullptr : it->second.get();
 }
 
 const Record* Keyspace::find(std::string_view key) const {
-  auto it = map_.find(HashKey{key_hash(key), key});
-  return it == map_.end() ? nullptr : it->second.get();
+  auto it = table_.find(key);
+  return it == table_.end() ? nullptr : it->second.get();
 }
 
 Record* Keyspace::insert(std::string_view key) {
   auto rec = std::make_unique<Record>();
   rec->key.assign(key);
   Record* raw = rec.get();
-  auto [it, inserted] = map_.try_emplace(HashKey{key_hash(key), raw->key}, std::move(rec));
+  auto [it, inserted] = table_.try_emplace(std::string_view(raw->key), std::move(rec));
   BW_ASSERT(inserted, "insert of a present key");
+  auto [pos, ordered] = order_.insert(Slot{key_hash(key), raw});
+  BW_ASSERT(ordered);
   key_bytes_ += key.size();
   return raw;
 }
@@ -45,12 +47,14 @@ void Keyspace::erase(const Record* rec) {
     size_t n = deadlines_.erase(DeadlineRef{rec->deadline_ms, rec});
     BW_ASSERT(n == 1);
   }
+  size_t n = order_.erase(Slot{key_hash(rec->key), rec});
+  BW_ASSERT(n == 1);
   value_bytes_ -= rec->value.size();
   key_bytes_ -= rec->key.size();
   // Erase by iterator: the lookup key points into the record the erase destroys.
-  auto it = map_.find(HashKey{key_hash(rec->key), rec->key});
-  BW_ASSERT(it != map_.end());
-  map_.erase(it);
+  auto it = table_.find(std::string_view(rec->key));
+  BW_ASSERT(it != table_.end());
+  table_.erase(it);
 }
 
 void Keyspace::set_deadline(Record* rec, int64_t deadline_ms) {
@@ -69,24 +73,23 @@ void Keyspace::set_deadline(Record* rec, int64_t deadline_ms) {
 
 void Keyspace::clear() {
   deadlines_.clear();
-  map_.clear();
+  order_.clear();
+  table_ = decltype(table_)();  // clear() would keep the bucket array: FLUSHALL frees memory
   value_bytes_ = 0;
   key_bytes_ = 0;
 }
 
-Keyspace::const_iterator Keyspace::lower_bound(uint64_t hash) const {
-  return map_.lower_bound(HashKey{hash, std::string_view()});
-}
-
 size_t Keyspace::memory_bytes_estimate() const {
-  // Index slots at ~3/4 node fill; records and their strings as malloc chunks. Values and keys
-  // of 15 bytes or fewer live inside the record.
-  size_t per_record = malloc_bytes(sizeof(Record)) + (sizeof(Map::value_type) * 4 / 3);
-  size_t total = map_.size() * per_record + deadlines_.size() * (sizeof(DeadlineRef) * 4 / 3);
-  // Approximation: treat all bytes as if in one string per record on average.
-  if (!map_.empty()) {
-    total += map_.size() * (string_heap_bytes(value_bytes_ / map_.size()) +
-                            string_heap_bytes(key_bytes_ / map_.size()));
+  // Hash table slots (plus a control byte) at the table's real capacity; ordered-index slots at
+  // ~3/4 node fill; records and their strings as malloc chunks. Values and keys of 15 bytes or
+  // fewer live inside the record.
+  size_t total = table_.capacity() * (sizeof(std::pair<std::string_view, void*>) + 1);
+  total += table_.size() * (malloc_bytes(sizeof(Record)) + sizeof(Slot) * 4 / 3);
+  total += deadlines_.size() * (sizeof(DeadlineRef) * 4 / 3);
+  // Approximation: as if every record held the average key and value.
+  if (!table_.empty()) {
+    total += table_.size() * (string_heap_bytes(value_bytes_ / table_.size()) +
+                              string_heap_bytes(key_bytes_ / table_.size()));
   }
   return total;
 }

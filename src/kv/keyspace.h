@@ -1,7 +1,7 @@
-// The keyspace: string keys with a value, an absolute deadline and a version, ordered by
-// (64-bit hash, key) so SCAN can use the hash as a cursor that survives inserts and deletes, plus
-// an index of deadlines for active expiry. Knows nothing about commands or time.
-// Not thread safe.
+// The keyspace: string keys with a value, an absolute deadline and a version. A hash table finds
+// keys; an ordered index by (64-bit hash, key) lets SCAN use the hash as a cursor that survives
+// inserts and deletes; an index of deadlines serves active expiry. Knows nothing about commands or
+// time. Not thread safe.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace bw::kv {
 
@@ -27,18 +27,20 @@ uint64_t key_hash(std::string_view key);
 
 class Keyspace {
  public:
-  struct HashKey {
+  // The SCAN order: (hash, key). A null rec sorts before every key of its hash (lower_bound).
+  struct Slot {
     uint64_t hash;
-    std::string_view key;  // points into Record::key (or the caller's key for a lookup)
+    const Record* rec;
   };
-  struct HashKeyLess {
-    bool operator()(const HashKey& a, const HashKey& b) const {
+  struct SlotLess {
+    bool operator()(const Slot& a, const Slot& b) const {
       if (a.hash != b.hash) return a.hash < b.hash;
-      return a.key < b.key;
+      if (a.rec == nullptr || b.rec == nullptr) return a.rec == nullptr && b.rec != nullptr;
+      return a.rec->key < b.rec->key;
     }
   };
-  using Map = absl::btree_map<HashKey, std::unique_ptr<Record>, HashKeyLess>;
-  using const_iterator = Map::const_iterator;
+  using Order = absl::btree_set<Slot, SlotLess>;
+  using const_iterator = Order::const_iterator;
 
   Keyspace() = default;
   Keyspace(const Keyspace&) = delete;
@@ -58,7 +60,7 @@ class Keyspace {
   void set_deadline(Record* rec, int64_t deadline_ms);
   void clear();
 
-  size_t size() const { return map_.size(); }
+  size_t size() const { return table_.size(); }
   size_t volatile_count() const { return deadlines_.size(); }
   size_t value_bytes() const { return value_bytes_; }
   // Rough heap footprint (records, strings, index nodes); see memory_bytes_estimate in store.h.
@@ -68,13 +70,15 @@ class Keyspace {
     value_bytes_ = value_bytes_ - old_size + new_size;
   }
 
-  const_iterator begin() const { return map_.begin(); }
-  const_iterator end() const { return map_.end(); }
+  // Records in (hash, key) order.
+  const_iterator begin() const { return order_.begin(); }
+  const_iterator end() const { return order_.end(); }
   // First record with hash >= `hash`.
-  const_iterator lower_bound(uint64_t hash) const;
+  const_iterator lower_bound(uint64_t hash) const {
+    return order_.lower_bound(Slot{hash, nullptr});
+  }
 
-  // Visits records with deadline <= now_ms, in deadline order starting after `after` (a deadline
-  // and key previously visited; deadline 0 = from the start), until `visit` returns false.
+  // Records with a deadline, in (deadline, key) order.
   struct DeadlineRef {
     int64_t deadline_ms;
     const Record* rec;
@@ -89,7 +93,13 @@ class Keyspace {
   const DeadlineSet& deadlines() const { return deadlines_; }
 
  private:
-  Map map_;
+  struct KeyHasher {
+    size_t operator()(std::string_view key) const { return key_hash(key); }
+  };
+  // Owns the records; point lookups. Keys are views of Record::key.
+  absl::flat_hash_map<std::string_view, std::unique_ptr<Record>, KeyHasher> table_;
+  // Invariant: one slot per record in table_.
+  Order order_;
   // Invariant: holds exactly the records with deadline_ms != 0, keyed by their deadline_ms.
   DeadlineSet deadlines_;
   size_t value_bytes_ = 0;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/assert.h"
 
@@ -50,13 +51,14 @@ std::string format_long_double(long double v) {
   int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
   BW_ASSERT(n > 0);
   BW_ASSERT(static_cast<size_t>(n) < sizeof(buf));
-  std::string out(buf, static_cast<size_t>(n));
-  if (out.find('.') != std::string::npos) {
-    while (out.back() == '0') out.pop_back();
-    if (out.back() == '.') out.pop_back();
+  // Trim in the buffer and build the string once (GCC's -Wrestrict misfires on in-place edits).
+  auto len = static_cast<size_t>(n);
+  if (std::memchr(buf, '.', len) != nullptr) {
+    while (buf[len - 1] == '0') --len;
+    if (buf[len - 1] == '.') --len;
   }
-  if (out == "-0") out = "0";
-  return out;
+  if (len == 2 && buf[0] == '-' && buf[1] == '0') return "0";
+  return std::string(buf, len);
 }
 
 }  // namespace bw::kv

@@ -70,7 +70,8 @@ Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int
 
 Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t now_ms) {
   std::vector<Reply> out;
-  for (const auto& [hk, rec] : keys) {
+  for (const Keyspace::Slot& slot : keys) {
+    const Record* rec = slot.rec;
     if (!hidden(*rec, now_ms) && glob_match(pattern, rec->key)) {
       out.push_back(Reply::bulk(rec->key));
     }
@@ -118,16 +119,16 @@ Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t
   auto it = keys.lower_bound(*cursor);
   size_t visited = 0;
   uint64_t last_hash = 0;
-  while (it != keys.end() && (visited < budget || it->first.hash == last_hash)) {
-    const Record& rec = *it->second;
+  while (it != keys.end() && (visited < budget || it->hash == last_hash)) {
+    const Record& rec = *it->rec;
     if (strings_only && !hidden(rec, now_ms) && glob_match(pattern, rec.key)) {
       found.push_back(Reply::bulk(rec.key));
     }
-    last_hash = it->first.hash;
+    last_hash = it->hash;
     ++visited;
     ++it;
   }
-  uint64_t next = it == keys.end() ? 0 : it->first.hash;
+  uint64_t next = it == keys.end() ? 0 : it->hash;
   std::vector<Reply> reply;
   reply.push_back(Reply::bulk(std::to_string(next)));
   reply.push_back(Reply::array(std::move(found)));
@@ -139,7 +140,7 @@ Reply randomkey(const Keyspace& keys, int64_t now_ms, uint64_t random) {
   auto it = keys.lower_bound(random);
   for (size_t probe = 0; probe < kRandomKeyProbesMax && probe < keys.size(); ++probe) {
     if (it == keys.end()) it = keys.begin();
-    if (!hidden(*it->second, now_ms)) return Reply::bulk(it->second->key);
+    if (!hidden(*it->rec, now_ms)) return Reply::bulk(it->rec->key);
     ++it;
   }
   return Reply::null();

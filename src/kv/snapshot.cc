@@ -31,7 +31,8 @@ std::string Store::snapshot() const {
   w.u8(kSnapshotVersion);
   w.u64(applied_index_);
   w.varint(keys_.size());
-  for (const auto& [hk, rec] : keys_) {
+  for (const Keyspace::Slot& slot : keys_) {
+    const Record* rec = slot.rec;
     w.bytes(rec->key);
     w.bytes(rec->value);
     w.u64(static_cast<uint64_t>(rec->deadline_ms));
