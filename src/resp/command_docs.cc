@@ -9,6 +9,18 @@
 namespace bw::resp {
 namespace {
 
+// absl::StrSplit would need absl::string_view, which this abseil build does not alias to
+// std::string_view.
+std::vector<std::string_view> split(std::string_view s, char separator) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const size_t at = s.find(separator);
+    parts.push_back(s.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    s.remove_prefix(at + 1);
+  }
+}
+
 struct FlagName {
   uint32_t flag;
   std::string_view name;
@@ -47,6 +59,7 @@ std::vector<std::string_view> flag_names(const CommandSpec& spec) {
 // ACL categories follow from flags and group (Redis lists them per command; this derivation
 // matches it for the commands we serve closely enough for clients, which only display them).
 std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
+  if (!spec.acl_categories.empty()) return split(spec.acl_categories, ' ');
   std::vector<std::string_view> cats;
   const std::string_view group = spec.group;
   if (group == "generic") cats.push_back("@keyspace");
@@ -68,21 +81,11 @@ void write_status_set(Writer& w, const std::vector<std::string_view>& items) {
   for (std::string_view s : items) w.simple(s);
 }
 
-void write_key_specs(Writer& w, const CommandSpec& spec) {
-  if (spec.first_key <= 0) {
-    w.set(0);
-    return;
-  }
-  w.set(1);
+void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int index, int last_key,
+                    int key_step) {
   w.map(3);
   w.bulk("flags");
-  if (spec.has(kWrite)) {
-    write_status_set(w, {"RW", "update"});
-  } else if (spec.has(kReadonly)) {
-    write_status_set(w, {"RO", "access"});
-  } else {
-    write_status_set(w, {"RO"});
-  }
+  write_status_set(w, flags);
   w.bulk("begin_search");
   w.map(2);
   w.bulk("type");
@@ -90,7 +93,7 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
   w.bulk("spec");
   w.map(1);
   w.bulk("index");
-  w.integer(spec.first_key);
+  w.integer(index);
   w.bulk("find_keys");
   w.map(2);
   w.bulk("type");
@@ -98,11 +101,42 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
   w.bulk("spec");
   w.map(3);
   w.bulk("lastkey");
-  w.integer(spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key);
+  w.integer(last_key);
   w.bulk("keystep");
-  w.integer(spec.key_step);
+  w.integer(key_step);
   w.bulk("limit");
   w.integer(0);
+}
+
+void write_key_specs(Writer& w, const CommandSpec& spec) {
+  if (spec.first_key <= 0) {
+    w.set(0);
+    return;
+  }
+  if (spec.key_spec_flags.empty()) {
+    std::vector<std::string_view> flags = {"RO"};
+    if (spec.has(kWrite)) flags = {"RW", "update"};
+    if (spec.has(kReadonly)) flags = {"RO", "access"};
+    w.set(1);
+    write_key_spec(w, flags, spec.first_key,
+                   spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key,
+                   spec.key_step);
+    return;
+  }
+  // One key spec per '|'-separated part: part i covers the single key at first_key + i * step
+  // (RENAME's source and destination); a single part covers the whole first..last range.
+  const std::vector<std::string_view> parts = split(spec.key_spec_flags, '|');
+  w.set(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::vector<std::string_view> flags = split(parts[i], ' ');
+    if (parts.size() == 1) {
+      write_key_spec(w, flags, spec.first_key,
+                     spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key,
+                     spec.key_step);
+    } else {
+      write_key_spec(w, flags, spec.first_key + static_cast<int>(i) * spec.key_step, 0, 1);
+    }
+  }
 }
 
 // One argument of a synopsis, in COMMAND DOCS's shape.

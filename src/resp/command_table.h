@@ -51,6 +51,11 @@ struct CommandSpec {
   // Compact synopsis of the arguments after the name, e.g. "key value [NX | XX] [GET]".
   // Grammar: UPPER = literal token, lower = argument, [..] optional, a | b one of, x... repeated.
   std::string_view arguments;
+  // ACL categories as Redis lists them ("@keyspace @read @fast"); empty: derived from flags/group.
+  std::string_view acl_categories;
+  // Key-spec flags as Redis lists them ("RW access update"), one '|'-separated part per key spec
+  // when keys have different roles (RENAME: "RW access delete|OW update"); empty: derived.
+  std::string_view key_spec_flags;
   std::span<const CommandSpec> subcommands = {};
 
   bool has(uint32_t flag) const { return (flags & flag) != 0; }

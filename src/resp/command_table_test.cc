@@ -283,6 +283,18 @@ TEST(RespCommandTableTest, CommandInfoMatchesRedisByteForByte) {
   EXPECT_EQ(out, redis);
 }
 
+TEST(RespCommandTableTest, RenameHasOneKeySpecPerKey) {
+  std::string out;
+  Writer w(&out, 3);
+  write_command_info(w, find_command("rename"));
+  const Value v = decode_all(out);
+  const Value& specs = v.elems[8];
+  ASSERT_EQ(specs.elems.size(), 2u);
+  EXPECT_EQ(specs.elems[1].get("begin_search")->get("spec")->get("index")->n, 2);
+  EXPECT_EQ(specs.elems[1].get("flags")->elems[0].str, "OW");
+  EXPECT_EQ(v.elems[6].elems.size(), 3u);  // @keyspace @write @slow
+}
+
 TEST(RespCommandTableTest, CommandInfoUnknownIsNil) {
   std::string out;
   Writer w2(&out, 2);
