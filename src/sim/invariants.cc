@@ -114,6 +114,28 @@ void InvariantChecker::on_commit(NodeId id, Term term, LogIndex commit, raft::Me
   }
 }
 
+void InvariantChecker::on_leader_commit(NodeId leader, LogIndex commit,
+                                        const std::vector<VoterLog>& voters) {
+  auto up_to_date = [](Term t1, LogIndex i1, Term t2, LogIndex i2) {
+    return t1 > t2 || (t1 == t2 && i1 >= i2);  // is (t1, i1) at least as up to date as (t2, i2)
+  };
+  for (const VoterLog& m : voters) {
+    if (m.has_entry) continue;
+    size_t would_vote = 0;
+    for (const VoterLog& v : voters) {
+      if (up_to_date(m.last_term, m.last, v.durable_last_term, v.durable_last)) ++would_vote;
+    }
+    if (would_vote * 2 > voters.size()) {
+      fail("commit durability",
+           fmt::format("leader {} committed through {}, but node {} (last entry {} of term {}) "
+                       "lacks entry {} and {} of {} voters would elect it",
+                       leader, commit, m.id, m.last, m.last_term, commit, would_vote,
+                       voters.size()));
+      return;
+    }
+  }
+}
+
 void InvariantChecker::on_apply(NodeId id, LogIndex index, Term term, uint64_t data_hash) {
   NodeState& n = node(id);
   if (index != n.applied + 1) {

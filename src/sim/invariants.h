@@ -6,7 +6,13 @@
 //   state machine safety every node applies the same entry at the same index, only committed
 //                        entries, each index once and in order;
 //   commit monotonicity  a node's commit index never goes back, except to its durable value
-//                        across a crash.
+//                        across a crash;
+//   commit durability    when a leader commits an entry, no voter lacking it could win an
+//                        election: for every such voter M, the voters whose durable logs are
+//                        no more up to date than M's log are fewer than a majority. (In correct
+//                        Raft the acknowledging majority all hold the entry durably and are more
+//                        up to date than any node lacking it; with a single-server membership
+//                        change in between, old and new majorities still intersect.)
 // The first violation is kept; the simulator stops there and reports it.
 //
 // Thread safety: none; owned by the world.
@@ -24,6 +30,16 @@
 
 namespace bw::sim {
 
+// A voter's log as the commit-durability check sees it.
+struct VoterLog {
+  NodeId id;
+  LogIndex last;  // live log (what it would campaign with)
+  Term last_term;
+  LogIndex durable_last;  // what survives a crash (what it would judge a candidate with)
+  Term durable_last_term;
+  bool has_entry = false;  // holds the entry just committed
+};
+
 struct Violation {
   std::string invariant;
   std::string details;
@@ -38,6 +54,9 @@ class InvariantChecker {
   void on_persisted(NodeId node, const PersistedEntry& e);
   // The node's hard state now says `commit` (while in `term`); `log` holds its entries.
   void on_commit(NodeId node, Term term, LogIndex commit, raft::MemoryStorage& log);
+  // Leader `leader` committed through `commit`; `voters` describes every voter of its
+  // configuration.
+  void on_leader_commit(NodeId leader, LogIndex commit, const std::vector<VoterLog>& voters);
   void on_apply(NodeId node, LogIndex index, Term term, uint64_t data_hash);
   void on_snapshot_restored(NodeId node, LogIndex index);
   // The node restarted from durable state.

@@ -82,6 +82,7 @@ class Node {
   uint64_t incarnation() const { return incarnation_; }
   size_t unsynced_batches() const { return disk_->unsynced_batches(); }
   bool awaiting_sync() const { return syncing_.has_value(); }
+  SimDisk& disk() { return *disk_; }
   uint64_t log_entries() { return disk_->log()->last_index() - disk_->log()->first_index() + 1; }
   const RegisterMachine& machine() const { return machine_; }
   LogIndex applied() const { return applied_; }

@@ -87,6 +87,13 @@ raft::Snapshot SimDisk::durable_snapshot() {
   return *snap;
 }
 
+std::pair<LogIndex, Term> SimDisk::durable_last() {
+  const LogIndex last = durable_.last_index();
+  Result<Term> term = durable_.term(last);
+  BW_ASSERT(term.ok());
+  return {last, *term};
+}
+
 raft::BootState SimDisk::boot_state() {
   const raft::Snapshot snap = durable_snapshot();
   raft::BootState boot;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -66,6 +67,8 @@ class SimDisk {
   raft::BootState boot_state();
   raft::Snapshot durable_snapshot();
   const raft::HardState& durable_hard_state() const { return durable_hard_state_; }
+  // Index and term of the last durable entry.
+  std::pair<LogIndex, Term> durable_last();
 
  private:
   static Status apply(raft::MemoryStorage* log, raft::HardState* hard_state,

@@ -126,6 +126,7 @@ class World final : public NodeEnv {
   void fault_crash();
   void crash_node(uint32_t id);
   void kill_leader(uint32_t id, uint64_t incarnation);
+  void check_commit_durability(Node* leader);
   void isolate(uint32_t id);
   void fault_pause();
   void fault_weather();

@@ -2,6 +2,7 @@
 // up) so that the cluster also spends time healthy and operations complete. Operator actions
 // (membership changes, leadership transfers, snapshots) run in both.
 #include <algorithm>
+#include <tuple>
 
 #include "common/assert.h"
 #include "sim/world.h"
@@ -164,10 +165,40 @@ void World::on_role_change(NodeId id, raft::Role role) {
 }
 
 void World::on_leader_commit(NodeId id) {
+  check_commit_durability(node(static_cast<uint32_t>(id.value())));
   if (!storm_ || !rng_.chance(commit_kill_probability_)) return;
   Node* n = node(static_cast<uint32_t>(id.value()));
   schedule(rng_.range(0, 2'000), EventKind::kKill, static_cast<uint32_t>(id.value()),
            n->incarnation());
+}
+
+void World::check_commit_durability(Node* l) {
+  const raft::NodeStatus st = l->raft().status();
+  const LogIndex commit = l->commit();
+  Result<Term> commit_term = l->disk().log()->term(commit);
+  if (!commit_term.ok()) return;
+  std::vector<VoterLog> voters;
+  for (NodeId id : st.conf.voters) {
+    Node* n = node(static_cast<uint32_t>(id.value()));
+    VoterLog v;
+    v.id = id;
+    if (n == nullptr) {  // never started: an empty log
+      voters.push_back(v);
+      continue;
+    }
+    raft::MemoryStorage* log = n->disk().log();
+    v.last = log->last_index();
+    v.last_term = *log->term(v.last);
+    std::tie(v.durable_last, v.durable_last_term) = n->disk().durable_last();
+    if (commit < log->first_index()) {
+      v.has_entry = true;  // covered by its snapshot
+    } else {
+      Result<Term> t = log->term(commit);
+      v.has_entry = t.ok() && *t == *commit_term;
+    }
+    voters.push_back(v);
+  }
+  checker_.on_leader_commit(l->id(), commit, voters);
 }
 
 void World::kill_leader(uint32_t id, uint64_t incarnation) {
