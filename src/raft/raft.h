@@ -72,7 +72,10 @@ struct Config {
 };
 
 // State restored from the application's durable storage on start. For a brand-new group,
-// hard_state is default and conf lists the initial voters.
+// hard_state is default and conf lists the initial voters. A node joining an existing group
+// starts with an empty log and conf = the membership it is being added into (current voters,
+// learners including itself): the initial membership is not in the log, and replaying the
+// log's single-node changes onto the current membership converges to it.
 struct BootState {
   HardState hard_state;
   ConfState conf;

@@ -123,8 +123,8 @@ ConfState RawNode::Impl::apply_conf_change(const ConfChange& cc) {
       erase_sorted(conf.learners, cc.node);
       break;
   }
-  BW_ASSERT(!conf.voters.empty(), "conf change {} on {} leaves no voter", static_cast<int>(cc.type),
-            cc.node);
+  // No voter left is possible only transiently, on a node replaying history onto the
+  // membership it joined with (see BootState); such a node is not a voter and cannot campaign.
   set_conf(conf);
   if (role_ == Role::kLeader) {
     if (!is_voter(config_.id)) {

@@ -112,6 +112,11 @@ NodeId TestCluster::add_joiner() {
   m->storage = std::make_unique<MemoryStorage>();
   m->config = base_;
   m->config.id = id;
+  // Joins with the current membership plus itself as a learner (see BootState).
+  for (const auto& [other, member] : members_) {
+    if (member->node->is_leader()) m->conf = member->conf;
+  }
+  m->conf.learners.push_back(id);
   m->node = make_node(*m);
   members_[id] = std::move(m);
   return id;

@@ -41,7 +41,8 @@ class TestCluster {
 
   // Adds nodes 1..n (continuing the numbering) as voters of a fresh group.
   void add_voters(size_t n);
-  // Adds a node with an empty log and configuration, to be added by a conf change.
+  // Adds a node with an empty log that boots with the leader's membership plus itself as a
+  // learner, ready to be added by a conf change.
   NodeId add_joiner();
   // Recreates a node from its persisted state (unsynced state is kept: MemoryStorage is
   // "durable"). Messages in flight to it are kept.
