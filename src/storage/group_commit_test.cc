@@ -30,9 +30,7 @@ class SlowSyncFileSystem final : public FileSystem {
   Result<std::vector<std::string>> list(const std::string& d) override { return base_->list(d); }
   Status create_dir(const std::string& d) override { return base_->create_dir(d); }
   Status remove(const std::string& p) override { return base_->remove(p); }
-  Status rename(const std::string& a, const std::string& b) override {
-    return base_->rename(a, b);
-  }
+  Status rename(const std::string& a, const std::string& b) override { return base_->rename(a, b); }
   Status truncate(const std::string& p, uint64_t n) override { return base_->truncate(p, n); }
   Status sync_dir(const std::string& d) override { return base_->sync_dir(d); }
   Result<bool> exists(const std::string& p) override { return base_->exists(p); }
@@ -86,14 +84,14 @@ TEST(GroupCommitTest, ConcurrentWritersShareFsyncs) {
           bool done = false;
           const raft::Entry e{Term(1), LogIndex(i), raft::EntryType::kNormal,
                               std::string(256, static_cast<char>('a' + w))};
-          Status s = (*st)->submit(
-              {.group = g, .hard_state = raft::HardState{Term(1), NodeId(1), LogIndex(i)},
-               .entries = {e}},
-              [&](Status r) {
-                if (!r.ok()) ++failures;
-                absl::MutexLock lock(&mu);
-                done = true;
-              });
+          Status s = (*st)->submit({.group = g,
+                                    .hard_state = raft::HardState{Term(1), NodeId(1), LogIndex(i)},
+                                    .entries = {e}},
+                                   [&](Status r) {
+                                     if (!r.ok()) ++failures;
+                                     absl::MutexLock lock(&mu);
+                                     done = true;
+                                   });
           if (!s.ok()) ++failures;
           // Visible to Raft's reads before it is durable.
           if ((*st)->group(g)->last_index() != LogIndex(i)) ++failures;
@@ -131,13 +129,14 @@ TEST(GroupCommitTest, CallbacksRunInSubmitOrder) {
   absl::Mutex mu;
   std::vector<int> order;
   for (int i = 1; i <= 300; ++i) {
-    ASSERT_TRUE((*st)->submit({.group = GroupId(1 + i % 3),
-                               .entries = {{Term(1), LogIndex((i + 2) / 3), {}, "x"}}},
-                              [&, i](Status s) {
-                                EXPECT_TRUE(s.ok());
-                                absl::MutexLock lock(&mu);
-                                order.push_back(i);
-                              })
+    ASSERT_TRUE((*st)
+                    ->submit({.group = GroupId(1 + i % 3),
+                              .entries = {{Term(1), LogIndex((i + 2) / 3), {}, "x"}}},
+                             [&, i](Status s) {
+                               EXPECT_TRUE(s.ok());
+                               absl::MutexLock lock(&mu);
+                               order.push_back(i);
+                             })
                     .ok());
   }
   (*st)->drain();
@@ -151,8 +150,8 @@ TEST(GroupCommitTest, NoSpaceFailsWritesAndStaysFailed) {
   FaultFileSystem fault(&mem, 5);
   auto st = Storage::open(&fault, threaded());
   ASSERT_TRUE(st.ok());
-  ASSERT_TRUE((*st)->write_sync({.group = GroupId(1), .entries = {{Term(1), LogIndex(1), {}, "a"}}})
-                  .ok());
+  ASSERT_TRUE(
+      (*st)->write_sync({.group = GroupId(1), .entries = {{Term(1), LogIndex(1), {}, "a"}}}).ok());
   fault.set_space_bytes(10);
   Status s = (*st)->write_sync(
       {.group = GroupId(1), .entries = {{Term(1), LogIndex(2), {}, std::string(100, 'b')}}});

@@ -93,8 +93,9 @@ Status Storage::recover() {
     r.first_index = group.state.compact_index + 1;
     r.last_index = group.state.compact_index + group.entries.size();
     auto slot = std::make_unique<Slot>();
+    const GroupId id = g;  // a structured binding cannot be captured before C++20 in clang 14
     slot->log = std::make_unique<GroupLog>(
-        g, [this, g](const raft::SnapshotMeta& m) { return load_snapshot(g, m); },
+        id, [this, id](const raft::SnapshotMeta& m) { return load_snapshot(id, m); },
         std::move(group));
     groups_[g] = std::move(slot);
   }
