@@ -7,6 +7,15 @@
 // bulk header is parsed, the buffer is sized once for the whole bulk, so a 100 MiB value is read in
 // place and not copied while it arrives.
 //
+// Where we are deliberately stricter than Redis 7.0 (same error texts otherwise):
+//  - a bulk must be followed by "\r\n" ("Protocol error: expected CRLF after bulk data"; Redis
+//    skips two bytes unchecked), and header lines must end in "\r\n", not a bare '\r';
+//  - a byte other than '$' where a bulk header starts is an error at once, not after its line;
+//  - a NUL byte ends an inline line's arguments (Redis's strchr() stops at it and the connection
+//    waits for a newline it never sees);
+//  - limits are judged on the length of the line or command, never on how it was split into
+//    reads, so every split of the same input gives the same commands and the same error.
+//
 // Thread safety: none; one Parser per connection, used by one thread.
 #pragma once
 
