@@ -30,7 +30,6 @@ struct KeyEvent {
 // Bounds on work done by one read command.
 inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to this
 inline constexpr size_t kRandomKeyProbesMax = 100;  // expired keys skipped by RANDOMKEY
-inline constexpr size_t kScanVisitMaxFactor = 10;   // SCAN visits <= COUNT*this records
 
 // Not thread safe; owned by the node's event loop. Replicas that apply the same payloads at the
 // same indexes hold identical state (and snapshot() returns identical bytes).
@@ -52,7 +51,10 @@ class Store {
   // Evaluates a read-only command locally (argv[0] is the name, any case), hiding keys whose
   // deadline <= now_ms. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL
   // PTTL EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax
-  // and unknown commands come back as error Replies.
+  // and unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
+  // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
+  // may continue on another node); COUNT records are visited per call (plus the rest of the last
+  // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
 
   // Active expiry, leader side: up to `max` (key, deadline) pairs with deadline <= now_ms,
@@ -68,6 +70,7 @@ class Store {
   Status restore(std::string_view image);
 
   uint64_t applied_index() const { return applied_index_; }
+  // Keys held, including those whose deadline passed but that are not removed yet.
   size_t key_count() const { return keys_.size(); }
   // Heap bytes held by keys, values and indexes (an estimate: allocator overhead approximated).
   size_t memory_bytes_estimate() const { return keys_.memory_bytes_estimate(); }
