@@ -319,6 +319,9 @@ LinearizabilityResult check_linearizable(const std::vector<Operation>& history,
       result.linearizable = false;
       result.key = key;
       result.explanation = explain(key, key_ops, checker);
+      if (checker.stuck_op() >= 0) {
+        result.stuck_complete_us = key_ops[static_cast<size_t>(checker.stuck_op())].return_us;
+      }
       return result;
     }
   }

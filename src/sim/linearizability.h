@@ -36,9 +36,10 @@ struct Operation {
 
 struct LinearizabilityResult {
   bool linearizable = true;
-  bool inconclusive = false;  // the search budget ran out before an answer
-  std::string key;            // first key that failed
-  std::string explanation;    // readable account of the failing key's history
+  bool inconclusive = false;       // the search budget ran out before an answer
+  std::string key;                 // first key that failed
+  std::string explanation;         // readable account of the failing key's history
+  uint64_t stuck_complete_us = 0;  // completion time of the operation no order could reach
   uint64_t states_explored = 0;
 };
 

@@ -79,9 +79,11 @@ int main(int argc, char** argv) {
     if (verbose) {
       fmt::print(stderr,
                  "seed {} nodes {}: {} ops ({} ok, {} failed, {} unknown), {} leaders, {} crashes, "
-                 "{} snapshots installed, {} steps, {}ms virtual, trace {:016x}{}{}\n",
+                 "{} snapshots installed, {} conf changes, {} steps, {}ms virtual, trace "
+                 "{:016x}{}{}\n",
                  s, o.nodes, r.ops, r.ops_ok, r.ops_failed, r.ops_unknown, r.leaders, r.crashes,
-                 r.snapshots_installed, r.steps, r.virtual_us / 1000, r.trace_hash,
+                 r.snapshots_installed, r.conf_changes_applied, r.steps, r.virtual_us / 1000,
+                 r.trace_hash,
                  r.linearizability_inconclusive ? ", linearizability inconclusive" : "",
                  r.violation ? ", VIOLATION" : "");
     }

@@ -162,6 +162,7 @@ void Node::finish_ready() {
     applied_ = snap.meta.index;
     conf_ = snap.meta.conf;
     env_->checker().on_snapshot_restored(id(), applied_);
+    ++snapshots_installed_;
     env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                  .kind = TraceKind::kSnapshotInstall,
                                  .node = id().value(),
@@ -188,6 +189,7 @@ void Node::apply(const raft::Entry& e) {
     Result<raft::ConfChange> cc = raft::decode_conf_change(e.data);
     BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
     conf_ = raft_->apply_conf_change(*cc);
+    ++conf_changes_applied_;
     env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                  .kind = TraceKind::kConfApplied,
                                  .node = id().value(),

@@ -83,6 +83,8 @@ class Node {
   size_t unsynced_batches() const { return disk_->unsynced_batches(); }
   bool awaiting_sync() const { return syncing_.has_value(); }
   SimDisk& disk() { return *disk_; }
+  uint64_t snapshots_installed() const { return snapshots_installed_; }
+  uint64_t conf_changes_applied() const { return conf_changes_applied_; }
   uint64_t log_entries() { return disk_->log()->last_index() - disk_->log()->first_index() + 1; }
   const RegisterMachine& machine() const { return machine_; }
   LogIndex applied() const { return applied_; }
@@ -113,6 +115,8 @@ class Node {
   std::deque<raft::ReadState> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
   uint64_t incarnation_ = 0;
+  uint64_t snapshots_installed_ = 0;
+  uint64_t conf_changes_applied_ = 0;
 };
 
 }  // namespace bw::sim

@@ -41,8 +41,16 @@ const char* plant_name(Plant plant) {
 }
 
 SimResult run_simulation(const SimOptions& options) {
-  World world(options);
-  return world.run();
+  SimResult result = World(options).run();
+  if (result.violation && result.violation_us < result.virtual_us) {
+    // Found after the fact (by the history check): replay the seed, which is deterministic, to
+    // capture the events that led up to the moment the history went wrong.
+    SimOptions replay = options;
+    replay.trace_stream = nullptr;
+    replay.trace_freeze_us = result.violation_us;
+    result.recent_trace = World(replay).run().recent_trace;
+  }
+  return result;
 }
 
 std::string replay_command(const SimOptions& options) {

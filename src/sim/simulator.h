@@ -42,6 +42,9 @@ struct SimOptions {
   bool faults = true;              // false: a healthy network and no crashes or pauses
   Plant plant = Plant::kNone;
   std::FILE* trace_stream = nullptr;  // when set, every event is printed as it happens
+  // The recent-events ring stops at this virtual time (used to replay a run and show what led
+  // up to a violation found only at the end, by the linearizability check).
+  uint64_t trace_freeze_us = UINT64_MAX;
 };
 
 struct SimResult {
@@ -58,7 +61,8 @@ struct SimResult {
   uint64_t conf_changes_applied = 0;
   bool linearizability_inconclusive = false;
   uint64_t trace_hash = 0;
-  std::string recent_trace;  // the last events, filled when a violation is found
+  uint64_t violation_us = 0;  // when the violated invariant broke (virtual time)
+  std::string recent_trace;   // the events leading up to it, filled when a violation is found
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -51,7 +51,7 @@ std::string body(const TraceEvent& e) {
     case TraceKind::kCommit:
       return fmt::format("n{} commit={} term={}", e.node, e.a, e.b);
     case TraceKind::kSync:
-      return fmt::format("n{} fsync ({} batches durable)", e.node, e.a);
+      return fmt::format("n{} fsync ({} entries durable)", e.node, e.a);
     case TraceKind::kCrash:
       return fmt::format("n{} CRASH ({} unsynced batches, {} survived)", e.node, e.a, e.b);
     case TraceKind::kRestart:
@@ -98,13 +98,14 @@ std::string format_event(const TraceEvent& e) {
   return fmt::format("{:>9}us  {}", e.time_us, body(e));
 }
 
-void Trace::add(const TraceEvent& e) {
+void Trace::add(const TraceEvent& e, bool notable) {
   ++count_;
   for (uint64_t v :
        {e.time_us, static_cast<uint64_t>(e.kind), e.node, e.peer, e.a, e.b, e.c, e.d}) {
     hash_ = mix(hash_, v);
   }
   if (stream_ != nullptr) fmt::print(stream_, "{}\n", format_event(e));
+  if (!notable || e.time_us > freeze_us_) return;
   if (ring_.size() < kRecentMax) {
     ring_.push_back(e);
   } else {

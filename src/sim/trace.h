@@ -18,7 +18,7 @@ enum class TraceKind : uint8_t {
   kDrop,             // same fields: lost, link cut, or receiver down/paused
   kRole,             // a = role, b = term, c = leader
   kCommit,           // a = commit index, b = term
-  kSync,             // a = batches made durable
+  kSync,             // a = entries made durable
   kCrash,            // a = unsynced batches, b = batches that survived
   kRestart,          // a = durable commit, b = applied (snapshot index)
   kPause,            // a = duration us
@@ -56,9 +56,15 @@ class Trace {
   static constexpr size_t kRecentMax = 200;
 
   // When `stream` is set every event is printed to it as it happens.
-  explicit Trace(std::FILE* stream) : stream_(stream) { ring_.reserve(kRecentMax); }
+  // Events after `freeze_us` are hashed and streamed but no longer enter the ring, so that the
+  // ring shows what led up to that moment.
+  Trace(std::FILE* stream, uint64_t freeze_us) : stream_(stream), freeze_us_(freeze_us) {
+    ring_.reserve(kRecentMax);
+  }
 
-  void add(const TraceEvent& e);
+  // `notable` events enter the ring of recent events; routine ones (heartbeats) only the hash
+  // and the stream.
+  void add(const TraceEvent& e, bool notable = true);
   uint64_t hash() const { return hash_; }
   uint64_t count() const { return count_; }
   // The last kRecentMax events, oldest first, one per line.
@@ -66,6 +72,7 @@ class Trace {
 
  private:
   std::FILE* stream_;
+  uint64_t freeze_us_;
   std::vector<TraceEvent> ring_;
   size_t next_ = 0;
   uint64_t count_ = 0;

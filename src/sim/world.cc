@@ -1,5 +1,6 @@
 #include "sim/world.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/assert.h"
@@ -9,7 +10,7 @@ namespace bw::sim {
 World::World(const SimOptions& options)
     : options_(options),
       rng_(options.seed),
-      trace_(options.trace_stream),
+      trace_(options.trace_stream, options.trace_freeze_us),
       checker_(options.nodes + 1),
       network_(options.nodes + 1),
       nodes_max_(options.nodes + 1),
@@ -128,14 +129,22 @@ SimResult World::run() {
   }
   result_.virtual_us = now_us_;
   result_.leaders = checker_.leaders_seen();
+  for (const Slot& slot : slots_) {
+    if (slot.node == nullptr) continue;
+    result_.snapshots_installed += slot.node->snapshots_installed();
+    result_.conf_changes_applied =
+        std::max(result_.conf_changes_applied, slot.node->conf_changes_applied());
+  }
   if (!checker_.failed()) {
     const LinearizabilityResult lin = check_linearizable(history_);
     result_.linearizability_inconclusive = lin.inconclusive;
     if (!lin.linearizable) {
       result_.violation = Violation{"linearizability", lin.explanation};
+      result_.violation_us = lin.stuck_complete_us;
     }
   } else {
     result_.violation = checker_.violation();
+    result_.violation_us = now_us_;
   }
   for (const Operation& op : history_) {
     ++result_.ops;
@@ -237,7 +246,9 @@ void World::trace_message(TraceKind kind, const raft::Message& m) {
                .b = m.term.value(),
                .c = m.index.value(),
                .d = m.entries.size()};
-  trace_.add(e);
+  const bool routine =
+      m.type == raft::MessageType::kHeartbeat || m.type == raft::MessageType::kHeartbeatResp;
+  trace_.add(e, !routine);
 }
 
 void World::send(raft::Message m) {
