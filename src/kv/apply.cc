@@ -36,9 +36,14 @@ void Applier::remove(Record* rec, std::string_view event) {
   keys_.erase(rec);
 }
 
-void Applier::assign(Record* rec, std::string value) {
+void Applier::assign(Record* rec, std::string_view value) {
   keys_.value_resized(rec->value.size(), value.size());
-  rec->value = std::move(value);
+  // Reuse the old buffer when it fits without wasting much; a much larger one is released.
+  if (rec->value.capacity() > 2 * value.size() + 32) {
+    rec->value = std::string(value);
+  } else {
+    rec->value.assign(value);
+  }
   rec->version = index_;
 }
 
@@ -46,7 +51,7 @@ Record* Applier::store(std::string_view key, std::string_view value, WriteCmd::T
                        int64_t deadline_ms) {
   Record* rec = live(key);
   if (rec == nullptr) rec = keys_.insert(key);
-  assign(rec, std::string(value));
+  assign(rec, value);
   if (ttl == WriteCmd::Ttl::kClear) keys_.set_deadline(rec, 0);
   if (ttl == WriteCmd::Ttl::kSet) keys_.set_deadline(rec, deadline_ms);
   return rec;

@@ -29,7 +29,7 @@ class Applier {
   // Writes `value` into `key` (creating it), stamps the version and applies `ttl`.
   Record* store(std::string_view key, std::string_view value, WriteCmd::Ttl ttl,
                 int64_t deadline_ms);
-  void assign(Record* rec, std::string value);
+  void assign(Record* rec, std::string_view value);
   void remove(Record* rec, std::string_view event);
 
   Reply set(const WriteCmd& cmd);
