@@ -125,6 +125,8 @@ ConfState RawNode::Impl::apply_conf_change(const ConfChange& cc) {
   }
   // No voter left is possible only transiently, on a node replaying history onto the
   // membership it joined with (see BootState); such a node is not a voter and cannot campaign.
+  std::vector<NodeId> before;
+  for (const auto& [id, pr] : progress_) before.push_back(id);
   set_conf(conf);
   if (role_ == Role::kLeader) {
     if (!is_voter(config_.id)) {
@@ -132,8 +134,10 @@ ConfState RawNode::Impl::apply_conf_change(const ConfChange& cc) {
       become_follower(term_, kNoNode);
     } else {
       if (transferee_ != kNoNode && !is_voter(transferee_)) abort_transfer();
-      maybe_commit();  // a smaller quorum may commit more
-      broadcast_pending_ = true;
+      if (maybe_commit()) broadcast_pending_ = true;  // a smaller quorum may commit more
+      for (const auto& [id, pr] : progress_) {
+        if (!std::binary_search(before.begin(), before.end(), id)) send_append(id, true);
+      }
     }
   } else if (role_ == Role::kLearner || role_ == Role::kFollower) {
     role_ = is_learner(config_.id) ? Role::kLearner : Role::kFollower;

@@ -4,6 +4,7 @@
 // Every failure names the seed that replays it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 
@@ -233,7 +234,14 @@ class RandomRun {
   std::map<NodeId, std::map<std::string, LogIndex>> reads_;
 };
 
+// BW_RAFT_SEED_FACTOR=k runs k times as many seeds (longer sweeps by hand).
+uint64_t seed_factor() {
+  const char* env = std::getenv("BW_RAFT_SEED_FACTOR");
+  return env != nullptr ? std::max<uint64_t>(1, std::strtoull(env, nullptr, 10)) : 1;
+}
+
 void run_seeds(uint64_t first, uint64_t count, Options opt) {
+  count *= seed_factor();
   RandomRun::Stats total;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     RandomRun run(seed, opt);

@@ -282,7 +282,7 @@ Status RawNode::Impl::handle_append_response(const Message& m) {
   }
   if (maybe_commit()) {
     broadcast_pending_ = true;
-  } else if (was_paused) {
+  } else if (was_paused && !broadcast_pending_) {
     send_append(m.from, /*allow_empty=*/true);
   }
   // Keep the pipeline full: send whatever the window now allows.

@@ -221,7 +221,7 @@ void TestCluster::deliver(Message msg) {
   auto it = members_.find(msg.to);
   if (it == members_.end()) return;
   if (!connected(msg.from, msg.to)) {
-    if (verbose_deliver) emit("  dropped " + describe_message(msg));
+    ++dropped_;
     return;
   }
   Status s = it->second->node->step(msg);
@@ -231,11 +231,14 @@ void TestCluster::deliver(Message msg) {
 
 size_t TestCluster::deliver_all() {
   const size_t n = queue_.size();
+  dropped_ = 0;
   for (size_t k = 0; k < n; ++k) {
     Message msg = std::move(queue_.front());
     queue_.pop_front();
+    if (verbose_deliver && connected(msg.from, msg.to)) emit("  deliver " + describe_message(msg));
     deliver(std::move(msg));
   }
+  if (dropped_ > 0 && log) emit(fmt::format("  ({} messages lost to the partition)", dropped_));
   return n;
 }
 
@@ -263,6 +266,7 @@ size_t TestCluster::deliver_to(NodeId to) {
       keep.push_back(std::move(msg));
       continue;
     }
+    if (verbose_deliver && connected(msg.from, msg.to)) emit("  deliver " + describe_message(msg));
     deliver(std::move(msg));
     ++delivered;
   }
@@ -274,7 +278,10 @@ void TestCluster::stabilize(size_t rounds_max) {
   for (size_t round = 0; round < rounds_max; ++round) {
     bool moved = false;
     for (auto& [id, m] : members_) moved |= process_ready(id);
+    const bool verbose = verbose_deliver;
+    verbose_deliver = false;  // the senders' readies already listed the messages
     moved |= deliver_all() > 0;
+    verbose_deliver = verbose;
     if (!moved && queue_.empty()) return;
   }
   BW_UNREACHABLE("cluster did not stabilize in {} rounds", rounds_max);

@@ -81,7 +81,7 @@ class TestCluster {
   // Called for every entry a node applies, and for every snapshot it installs.
   std::function<void(NodeId, const Entry&)> on_apply;
   std::function<void(NodeId, const Snapshot&)> on_snapshot;
-  bool verbose_deliver = false;
+  bool verbose_deliver = false;  // deliver_all/deliver_to print each message they deliver
 
  private:
   bool connected(NodeId a, NodeId b) const;
@@ -97,6 +97,7 @@ class TestCluster {
   std::map<NodeId, std::unique_ptr<Member>> members_;
   std::deque<Message> queue_;
   std::set<NodeId> side_;
+  size_t dropped_ = 0;
 };
 
 }  // namespace bw::raft::testing
