@@ -52,6 +52,21 @@ def missing_or_wrong(client, expected):
     return {k: got[k] for k, v in expected.items() if got[k] != v}
 
 
+def log_tail(node, lines=15):
+    try:
+        with open(node.log_path, "rb") as f:
+            return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
+    except OSError as e:
+        return f"(no log: {e})"
+
+
+def assert_alive(nodes):
+    """Fails naming every node process that exited, with the end of its log."""
+    dead = [n for n in nodes if not n.alive()]
+    assert not dead, "node process exited unexpectedly:\n" + "\n".join(
+        f"--- node {n.id} (exit {n.proc.returncode}):\n{log_tail(n)}" for n in dead)
+
+
 @contextlib.contextmanager
 def stopped(*nodes):
     """SIGSTOPs the nodes for the duration of the block; SIGCONT always follows."""

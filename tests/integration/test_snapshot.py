@@ -11,6 +11,11 @@ from helpers import persistence, raft, read_all, stopped, wait_caught_up
 
 SNAPSHOT_ENTRIES = 500
 PIPELINE_BATCH = 500
+# While a follower is paused the leader keeps sending it appends until inflight_appends_max (256)
+# messages are unacknowledged; writes in small pipelines make one append each, so the window
+# fills and the entries behind it are compacted away.
+GAP_BATCH = 10
+INFLIGHT_APPENDS_MAX = 256  # raft::Config::inflight_appends_max
 # Entries a leader keeps behind its snapshot for slow followers. Without a flag for it the
 # server keeps 10000 (NodeConfig::snapshot_keep_entries), so the follower must fall further
 # behind than that before the leader can only send it a snapshot.
@@ -25,18 +30,24 @@ def _keep_flag_supported():
 
 
 def _snapshot_setup():
-    """(extra_args, number of writes that puts a paused follower past what the leader keeps)."""
+    """(extra_args, number of writes that puts a paused follower past what the leader keeps).
+
+    The leader stops sending to the paused follower once INFLIGHT_APPENDS_MAX appends of GAP_BATCH
+    entries are unacknowledged; it must then compact more than `keep` entries past that point.
+    """
     args = ["--snapshot-entries", str(SNAPSHOT_ENTRIES)]
+    window = INFLIGHT_APPENDS_MAX * GAP_BATCH
     if _keep_flag_supported():
-        return args + [KEEP_ENTRIES_FLAG, str(KEEP_ENTRIES_SMALL)], 3000
-    return args, KEEP_ENTRIES_DEFAULT + 2000
+        return (args + [KEEP_ENTRIES_FLAG, str(KEEP_ENTRIES_SMALL)],
+                max(3000, window + KEEP_ENTRIES_SMALL + 1000))
+    return args, window + KEEP_ENTRIES_DEFAULT + 1500
 
 
-def write_keys(client, prefix, count):
+def write_keys(client, prefix, count, batch=PIPELINE_BATCH):
     expected = {}
-    for start in range(0, count, PIPELINE_BATCH):
+    for start in range(0, count, batch):
         p = client.pipeline(transaction=False)
-        keys = [f"{prefix}{i}" for i in range(start, min(start + PIPELINE_BATCH, count))]
+        keys = [f"{prefix}{i}" for i in range(start, min(start + batch, count))]
         for k in keys:
             p.set(k, f"val-{k}")
             expected[k] = f"val-{k}".encode()
@@ -71,7 +82,7 @@ def test_paused_follower_is_caught_up_by_snapshot(cluster_factory):
     taken_before = int(persistence(leader)["snapshots_taken"])
 
     with stopped(f):
-        expected.update(write_keys(lc, "gap", writes))
+        expected.update(write_keys(lc, "gap", writes, batch=GAP_BATCH))
         # The leader snapshotted and compacted past the paused follower while it was away.
         assert int(persistence(leader)["snapshots_taken"]) > taken_before
         assert raft(leader)["raft_role"] == "leader"
