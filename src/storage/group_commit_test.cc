@@ -145,6 +145,28 @@ TEST(GroupCommitTest, CallbacksRunInSubmitOrder) {
   for (int i = 0; i < 300; ++i) EXPECT_EQ(order[i], i + 1);
 }
 
+TEST(GroupCommitTest, FsyncPolicyNoneSkipsFsyncOnTheWritePath) {
+  MemoryFileSystem mem;
+  SlowSyncFileSystem fs(&mem);
+  Options o = threaded();
+  o.fsync = FsyncPolicy::kNone;
+  {
+    auto st = Storage::open(&fs, o);
+    ASSERT_TRUE(st.ok());
+    const int syncs_before = fs.syncs.load();
+    for (int i = 1; i <= 20; ++i) {
+      ASSERT_TRUE(
+          (*st)
+              ->write_sync({.group = GroupId(1), .entries = {{Term(1), LogIndex(i), {}, "x"}}})
+              .ok());
+    }
+    EXPECT_EQ(fs.syncs.load(), syncs_before);
+  }
+  auto st = Storage::open(&mem, o);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ((*st)->group(GroupId(1))->last_index(), LogIndex(20));
+}
+
 TEST(GroupCommitTest, NoSpaceFailsWritesAndStaysFailed) {
   MemoryFileSystem mem;
   FaultFileSystem fault(&mem, 5);
