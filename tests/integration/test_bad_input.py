@@ -226,3 +226,24 @@ def test_many_bad_connections_at_once(cluster):
         for g in good:
             g.close()
     check_node_healthy(node, "many")
+
+
+def test_connection_stuck_mid_bulk_does_not_block_others(cluster):
+    # A client that announces a 100 MB value and sends only part of it holds its own connection
+    # only: others connect, read and write meanwhile, and the node drops it when it goes away.
+    node = cluster.nodes[1]
+    stuck = RawConn(node.port)
+    try:
+        assert stuck.send(b"*3\r\n$3\r\nSET\r\n$5\r\nstuck\r\n$100000000\r\n" + b"v" * 65536)
+        with Bystander(node, "stuck"):
+            for i in range(5):
+                fresh = node.client(socket_timeout=10)
+                assert fresh.set(f"while-stuck-{i}", i) is True
+                assert fresh.get(f"while-stuck-{i}") == str(i).encode()
+                fresh.close()
+    finally:
+        stuck.close()
+    check_node_healthy(node, "stuck")
+    assert node.client().exists("stuck") == 0
+    wait_until(lambda: node.client().info("clients")["connected_clients"] <= 2, timeout=10,
+               what="the stuck connection to be dropped")
