@@ -196,6 +196,7 @@ void RawNode::Impl::handle_vote_response(const Message& m) {
 // ---- time ----------------------------------------------------------------------------------
 
 void RawNode::Impl::tick() {
+  ++now_ticks_;
   if (role_ == Role::kLeader) {
     ticks_since_leader_contact_ = 0;
     tick_heartbeat();
@@ -227,7 +228,7 @@ void RawNode::Impl::tick_heartbeat() {
   tick_snapshot_retransmit();
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
-    broadcast_heartbeat(pending_read_context());
+    broadcast_heartbeat(heartbeat_context());
   }
 }
 

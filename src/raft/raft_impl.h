@@ -52,6 +52,7 @@ class RawNode::Impl {
   // One heartbeat round confirming leadership for a batch of reads at `index`.
   struct ReadRound {
     uint64_t id = 0;
+    uint64_t sent_tick = 0;  // when its heartbeats left: the start of the lease it proves
     LogIndex index;
     std::vector<ReadRequest> requests;
     std::vector<NodeId> acks;
@@ -128,7 +129,9 @@ class RawNode::Impl {
   void handle_read_ack(NodeId from, const std::string& context);
   void release_deferred_reads();
   bool committed_in_term() const;
-  std::string pending_read_context() const;
+  std::string heartbeat_context();
+  ReadRound& new_read_round();
+  bool lease_valid() const;
   void clear_reads();
 
   // raft_membership.cc.
@@ -162,6 +165,8 @@ class RawNode::Impl {
   uint32_t heartbeat_elapsed_ = 0;
   uint32_t randomized_election_ticks_ = 0;
   uint64_t ticks_since_leader_contact_ = 0;
+  uint64_t now_ticks_ = 0;          // ticks since this RawNode was created
+  uint64_t lease_until_ticks_ = 0;  // leader, lease reads: valid while now_ticks_ < this
 
   NodeId transferee_;
   uint32_t transfer_elapsed_ = 0;

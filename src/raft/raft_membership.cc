@@ -175,6 +175,8 @@ Status RawNode::Impl::transfer_leader(NodeId to) {
 void RawNode::Impl::maybe_send_timeout_now(NodeId to) {
   BW_ASSERT(to == transferee_);
   if (progress_.at(to).match != log_.last_index()) return;
+  // The target will campaign ignoring the followers' stickiness: our lease ends here.
+  lease_until_ticks_ = 0;
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;

@@ -22,6 +22,7 @@ struct Options {
   bool pre_vote = true;
   bool check_quorum = true;
   bool conf_changes = false;
+  bool lease_reads = false;  // needs synchronized clocks: then every tick reaches all nodes
   uint32_t planted_bugs = 0;
 };
 
@@ -62,6 +63,7 @@ class RandomRun {
     c.inflight_appends_max = 3;
     c.snapshot_chunk_bytes_max = 8;
     c.planted_bugs = opt_.planted_bugs;
+    if (opt_.lease_reads) c.read_only = ReadOnlyOption::kLeaseBased;
     return c;
   }
 
@@ -87,7 +89,13 @@ class RandomRun {
     } else if (roll < 640) {
       cluster_.process_ready(pick_node());
     } else if (roll < 840) {
-      cluster_.tick(pick_node(), 1);
+      if (opt_.lease_reads) {
+        if (pick(4) == 0) {
+          for (NodeId id : cluster_.ids()) cluster_.tick(id, 1);
+        }
+      } else {
+        cluster_.tick(pick_node(), 1);
+      }
     } else if (roll < 930) {
       propose();
     } else if (roll < 960) {
@@ -290,6 +298,12 @@ TEST(RaftRandom, MembershipChanges) {
   opt.nodes = 5;
   opt.conf_changes = true;
   run_seeds(2000, 100, opt);
+}
+
+TEST(RaftRandom, LeaseReadsWithSynchronizedTicks) {
+  Options opt;
+  opt.lease_reads = true;
+  run_seeds(3000, 150, opt);
 }
 
 // The checks above must be able to fail: planted bugs are caught within a few seeds.

@@ -1,6 +1,13 @@
 // ReadIndex (Raft thesis §6.4): a read point is the commit index at request time, released
 // once a heartbeat round proves this node was still leader then. Requests between two ready()
-// calls share one round. Lease-based reads skip the round.
+// calls share one round.
+//
+// Lease-based reads (thesis §6.4.1): every periodic heartbeat is a round too. When a quorum
+// acknowledges a round sent at tick S, none of them will vote for another candidate before
+// their own election timeout has run from the moment they received it (leader stickiness), so
+// no other leader can exist before S + election_ticks; we serve reads without a round until
+// S + election_ticks - 1 (one tick of slack for tick phase differences; clock rates are
+// assumed equal within that). Outside the lease, reads fall back to a round.
 #include <algorithm>
 #include <utility>
 
@@ -57,10 +64,8 @@ void RawNode::Impl::handle_read_request(std::string context, NodeId from) {
     return;
   }
   const bool single_voter = voters_.size() == 1 && voters_outgoing_.empty();
-  if (bug(PlantedBug::kReadIndexWithoutHeartbeat) ||  // PLANTED BUG
-      config_.read_only == ReadOnlyOption::kLeaseBased || single_voter) {
-    // Lease: check-quorum deposes us within an election timeout of losing the quorum and
-    // followers ignore candidates for as long, so no other leader can exist meanwhile.
+  const bool lease = config_.read_only == ReadOnlyOption::kLeaseBased && lease_valid();
+  if (bug(PlantedBug::kReadIndexWithoutHeartbeat) || lease || single_voter) {  // PLANTED BUG
     release_read(log_.committed(), std::move(context), from);
     return;
   }
@@ -89,23 +94,36 @@ void RawNode::Impl::release_deferred_reads() {
   for (ReadRequest& r : reads) handle_read_request(std::move(r.context), r.from);
 }
 
-void RawNode::Impl::start_read_round() {
-  if (reads_unsent_.empty()) return;
-  if (read_rounds_.size() >= kReadRoundsMax) return;  // wait for answers; requests stay queued
+bool RawNode::Impl::lease_valid() const {
+  return transferee_ == kNoNode && now_ticks_ < lease_until_ticks_;
+}
+
+RawNode::Impl::ReadRound& RawNode::Impl::new_read_round() {
   ReadRound round;
   round.id = ++read_round_seq_;
+  round.sent_tick = now_ticks_;
   round.index = log_.committed();
   round.requests = std::move(reads_unsent_);
   reads_unsent_.clear();
   round.acks.push_back(config_.id);
-  const std::string context = encode_round(round.id);
   read_rounds_.push_back(std::move(round));
-  broadcast_heartbeat(context);
+  return read_rounds_.back();
 }
 
-std::string RawNode::Impl::pending_read_context() const {
-  // Periodic heartbeats repeat the newest round, so a lost round is retried; acknowledging
-  // it releases every older round too.
+void RawNode::Impl::start_read_round() {
+  if (reads_unsent_.empty()) return;
+  if (read_rounds_.size() >= kReadRoundsMax) return;  // wait for answers; requests stay queued
+  broadcast_heartbeat(encode_round(new_read_round().id));
+}
+
+std::string RawNode::Impl::heartbeat_context() {
+  // With leases, each periodic heartbeat is a round that can extend the lease.
+  if (config_.read_only == ReadOnlyOption::kLeaseBased && committed_in_term() &&
+      read_rounds_.size() < kReadRoundsMax) {
+    return encode_round(new_read_round().id);
+  }
+  // Otherwise repeat the newest round, so a lost round is retried; acknowledging it releases
+  // every older round too.
   if (read_rounds_.empty()) return {};
   return encode_round(read_rounds_.back().id);
 }
@@ -130,6 +148,7 @@ void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
   while (!read_rounds_.empty() && read_rounds_.front().id <= *id) {
     ReadRound round = std::move(read_rounds_.front());
     read_rounds_.pop_front();
+    lease_until_ticks_ = std::max(lease_until_ticks_, round.sent_tick + config_.election_ticks - 1);
     for (ReadRequest& r : round.requests) {
       release_read(round.index, std::move(r.context), r.from);
     }
@@ -140,6 +159,7 @@ void RawNode::Impl::clear_reads() {
   reads_unsent_.clear();
   reads_await_commit_.clear();
   read_rounds_.clear();
+  lease_until_ticks_ = 0;
 }
 
 }  // namespace bw::raft

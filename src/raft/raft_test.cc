@@ -298,18 +298,32 @@ TEST(RawNodeTest, ReadIndexOnFollowerAsksTheLeader) {
   EXPECT_TRUE(c.member(N(1)).read_states.empty());
 }
 
-TEST(RawNodeTest, LeaseReadNeedsNoRound) {
+TEST(RawNodeTest, LeaseReadNeedsNoRoundWhileTheLeaseHolds) {
   Config cfg = base_config();
   cfg.read_only = ReadOnlyOption::kLeaseBased;
   TestCluster c(cfg);
   c.add_voters(3);
   elect(c, N(1));
+  c.tick(N(1), 1);  // a heartbeat round acknowledged by a quorum starts the lease
+  c.stabilize();
   c.node(N(1)).read_index("lease");
   Ready rd = c.node(N(1)).ready();
   ASSERT_EQ(rd.read_states.size(), 1u);
   EXPECT_EQ(rd.read_states[0].index, LogIndex(1));
   EXPECT_TRUE(rd.messages.empty());
   c.node(N(1)).advance(rd);
+  // Cut off, the lease runs out before any other node could be elected: reads need a round,
+  // which cannot complete.
+  c.partition({N(1)});
+  for (int k = 0; k < 9; ++k) {
+    c.tick(N(1), 1);
+    c.stabilize();
+  }
+  c.member(N(1)).read_states.clear();
+  c.node(N(1)).read_index("late");
+  c.stabilize();
+  EXPECT_TRUE(c.member(N(1)).read_states.empty());
+  EXPECT_TRUE(c.node(N(1)).is_leader());
 }
 
 TEST(RawNodeTest, TransferLeadership) {
