@@ -161,6 +161,46 @@ def test_whole_cluster_sigkill_keeps_acknowledged_writes(cluster_factory):
     assert leader.client().set("after-crash", "1") is True
 
 
+def test_paused_leader_is_deposed_and_loses_no_acknowledged_write(cluster_factory):
+    # A leader SIGSTOPped under load (its clients' writes pile up in its socket buffers) is
+    # replaced; when it resumes it must not acknowledge what it can no longer commit.
+    c = cluster_factory(size=3)
+    old = c.leader()
+    others = followers(c, old)
+    writer = LoadWriter(c.nodes, threads=6, prefix="p").start()
+    try:
+        wait_until(lambda: len(writer.snapshot()) >= ACKS_BEFORE_KILL_MIN,
+                   timeout=FAILOVER_LOAD_TIMEOUT_S, what="acknowledged writes before the pause")
+        with stopped(old):
+            # Threads caught mid-write on the paused node stay blocked; the rest carry on.
+            writer.retarget(others)
+            new = c.wait_for_leader(exclude=(old.id,), timeout=ELECTION_TIMEOUT_S)
+            t_new = time.monotonic()
+            wait_until(lambda: writer.acks_since(t_new, {n.id for n in others}) >= 100,
+                       timeout=FAILOVER_LOAD_TIMEOUT_S, what="writes under the new leader")
+        wait_until(lambda: raft(old)["raft_role"] == "follower" and
+                   int(raft(old)["raft_leader_id"]) == new.id, timeout=ELECTION_TIMEOUT_S,
+                   what="the resumed old leader to follow the new one")
+        writer.retarget(c.nodes)
+        t_back = time.monotonic()
+        wait_until(lambda: writer.acks_since(t_back, {old.id}) >= 20,
+                   timeout=FAILOVER_LOAD_TIMEOUT_S, what="writes through the resumed node")
+    finally:
+        writer.stop()
+    assert_alive(c.nodes)
+    acked = writer.snapshot()
+    print(f"acked {len(acked)}; errors: "
+          f"{sorted({(n, e[1][:50]) for n, errs in writer.errors.items() for e in errs})}")
+    for n in others:
+        conn_errs = [e for e in writer.errors.get(n.id, []) if e[0] != "ResponseError"]
+        assert conn_errs == [], f"node {n.id} dropped connections: {conn_errs[:5]}"
+    leader = c.wait_for_leader()
+    for n in c.nodes:
+        wait_caught_up(n, leader)
+        bad = missing_or_wrong(n.client(), acked)
+        assert not bad, f"node {n.id} lacks {len(bad)} acknowledged writes, e.g. {list(bad)[:5]}"
+
+
 def test_sigterm_on_leader_hands_over_leadership(cluster_factory):
     c = cluster_factory(size=3)
     old = c.leader()
