@@ -4,7 +4,8 @@ closed, while the node stays up and clients connected before and during carry on
 Where Redis answers the same input the same way, the expectation is first checked against a real
 redis-server (same error text, same close).
 
-Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_bad_input.py
+Run: BELLWETHER_BIN=build/bellwether \
+     /usr/bin/python3 -m pytest -q tests/integration/test_bad_input.py
 """
 import random
 import threading

@@ -1,7 +1,8 @@
 """Replication against real node processes: forwarding, linearizable and stale reads, failover
 under load (SIGKILL), graceful leadership hand-over (SIGTERM), and a lost majority (SIGSTOP).
 
-Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_replication.py
+Run: BELLWETHER_BIN=build/bellwether \
+     /usr/bin/python3 -m pytest -q tests/integration/test_replication.py
 """
 import signal
 import time

@@ -1,8 +1,9 @@
 """Snapshots against real node processes: a follower paused while the leader writes far past the
 snapshot threshold is caught up by snapshot transfer (not by log), and ends with the leader's data;
-a node restarted empty after the leader compacted its log is caught up the same way.
+a node killed and restarted after the leader compacted past its log is caught up the same way.
 
-Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_snapshot.py
+Run: BELLWETHER_BIN=build/bellwether \
+     /usr/bin/python3 -m pytest -q tests/integration/test_snapshot.py
 """
 import subprocess
 
@@ -98,7 +99,7 @@ def test_paused_follower_is_caught_up_by_snapshot(cluster_factory):
     assert_same_data(f, leader, expected)
 
 
-def test_restarted_empty_node_is_caught_up_by_snapshot(cluster_factory):
+def test_restarted_node_behind_compaction_is_caught_up_by_snapshot(cluster_factory):
     args, writes = _snapshot_setup()
     c = cluster_factory(size=3, extra_args=args)
     leader = c.leader()

@@ -106,11 +106,9 @@ def test_redis_benchmark_runs_clean(cluster, pipeline):
     # Unpipelined against a follower (every SET is forwarded), pipelined against the leader.
     leader = cluster.leader()
     target = leader if pipeline > 1 else next(n for n in cluster.nodes if n is not leader)
-    cluster_keys_before = target.client().dbsize()
     rates = bench(target.port, "-P", str(pipeline))
     print(f"node {target.id} ({'leader' if target is leader else 'follower'}) -P {pipeline}: "
           f"{rates}")
-    assert target.client().dbsize() >= min(cluster_keys_before, 1)
     check_bench_keys(cluster)
     for n in cluster.nodes:
         assert n.alive()
