@@ -331,6 +331,17 @@ void Node::handle_ready() {
     after_persist(std::move(rd));
     return;
   }
+  if (!rd.must_sync) {
+    // Only the commit index moved. It need not be durable before anything (a restarted node
+    // relearns it from the leader), so the write is queued and the Ready carries on at once;
+    // later writes are ordered after it.
+    Status st = storage_->submit(
+        {.group = kDataGroup, .hard_state = rd.hard_state},
+        [](Status durable) { BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable); });
+    BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
+    after_persist(std::move(rd));
+    return;
+  }
   persist_in_flight_ = true;
   auto shared = std::make_shared<raft::Ready>(std::move(rd));
   storage::WriteBatch batch{.group = kDataGroup,
