@@ -1,0 +1,75 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include "server/reply.h"
+
+namespace bw::server {
+namespace {
+
+TEST(ParsePeers, DefaultsPeerPortToClientPortPlus10000) {
+  auto peers = parse_peers("1=127.0.0.1:7001,2=127.0.0.1:7002/127.0.0.1:9002");
+  ASSERT_TRUE(peers.ok()) << peers.status();
+  ASSERT_EQ(peers->size(), 2u);
+  EXPECT_EQ((*peers)[0].id, NodeId(1));
+  EXPECT_EQ((*peers)[0].peer_address, "127.0.0.1:17001");
+  EXPECT_EQ((*peers)[1].client_address, "127.0.0.1:7002");
+  EXPECT_EQ((*peers)[1].peer_address, "127.0.0.1:9002");
+}
+
+TEST(ParsePeers, RejectsMalformedAndDuplicateEntries) {
+  EXPECT_FALSE(parse_peers("127.0.0.1:7001").ok());
+  EXPECT_FALSE(parse_peers("0=127.0.0.1:7001").ok());
+  EXPECT_FALSE(parse_peers("x=127.0.0.1:7001").ok());
+  EXPECT_FALSE(parse_peers("1=nohost").ok());
+  auto dup = parse_peers("1=127.0.0.1:7001,1=127.0.0.1:7002");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("twice"), absl::string_view::npos);
+}
+
+TEST(Finalize, FillsDefaultsAndNamesTheBadKey) {
+  NodeConfig c;
+  c.id = NodeId(2);
+  c.listen = "127.0.0.1:7002";
+  c.data_dir = "/tmp/x";
+  ASSERT_TRUE(finalize(&c).ok());
+  EXPECT_EQ(c.peer_listen, "127.0.0.1:17002");
+  ASSERT_EQ(c.peers.size(), 1u);
+
+  NodeConfig missing_self = c;
+  missing_self.peers = *parse_peers("1=127.0.0.1:7001");
+  auto st = finalize(&missing_self);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("peers"), absl::string_view::npos);
+
+  NodeConfig no_dir = c;
+  no_dir.data_dir.clear();
+  EXPECT_NE(finalize(&no_dir).message().find("data-dir"), absl::string_view::npos);
+
+  NodeConfig bad_timers = c;
+  bad_timers.election_ticks = 2;
+  bad_timers.heartbeat_ticks = 2;
+  EXPECT_FALSE(finalize(&bad_timers).ok());
+}
+
+TEST(Reply, UnknownCommandMatchesRedisText) {
+  std::vector<std::string_view> argv = {"foo", "a", "b"};
+  EXPECT_EQ(unknown_command_message(argv),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+  EXPECT_EQ(unknown_subcommand_message("client", "bar"),
+            "ERR unknown subcommand 'bar'. Try CLIENT HELP.");
+}
+
+TEST(Reply, KvRepliesEncodeForBothProtocols) {
+  kv::Reply r =
+      kv::Reply::array({kv::Reply::bulk("v"), kv::Reply::integer_value(7), kv::Reply::null()});
+  std::string two, three;
+  resp::Writer w2(&two, 2), w3(&three, 3);
+  write_reply(w2, r);
+  write_reply(w3, r);
+  EXPECT_EQ(two, "*3\r\n$1\r\nv\r\n:7\r\n$-1\r\n");
+  EXPECT_EQ(three, "*3\r\n$1\r\nv\r\n:7\r\n_\r\n");
+}
+
+}  // namespace
+}  // namespace bw::server
