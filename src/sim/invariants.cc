@@ -24,15 +24,16 @@ void InvariantChecker::fail(std::string invariant, std::string details) {
   if (!violation_) violation_ = Violation{std::move(invariant), std::move(details)};
 }
 
-void InvariantChecker::on_leader(NodeId id, Term term, raft::MemoryStorage& log) {
+void InvariantChecker::on_leader(NodeId id, Term term) {
   auto [it, inserted] = leaders_.emplace(term, id);
-  if (!inserted) {
-    if (it->second != id) {
-      fail("election safety",
-           fmt::format("two leaders in term {}: node {} and node {}", term, it->second, id));
-    }
-    return;
+  if (!inserted && it->second != id) {
+    fail("election safety",
+         fmt::format("two leaders in term {}: node {} and node {}", term, it->second, id));
   }
+}
+
+void InvariantChecker::on_leader_log(NodeId id, Term term, raft::MemoryStorage& log) {
+  if (!completeness_checked_.insert(term).second) return;
   check_completeness(id, term, log);
 }
 

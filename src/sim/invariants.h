@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "raft/memory_storage.h"
 #include "sim/sim_disk.h"
@@ -49,8 +50,11 @@ class InvariantChecker {
  public:
   explicit InvariantChecker(size_t nodes_max);
 
-  // `node` is leader in `term`; `log` is its (live) log.
-  void on_leader(NodeId node, Term term, raft::MemoryStorage& log);
+  // `node` is leader in `term` (checked after every input).
+  void on_leader(NodeId node, Term term);
+  // `log` now holds the whole log of `node`, leader in `term` (its first Ready as leader was
+  // written: until then part of the log lives only inside the Raft core).
+  void on_leader_log(NodeId node, Term term, raft::MemoryStorage& log);
   void on_persisted(NodeId node, const PersistedEntry& e);
   // The node's hard state now says `commit` (while in `term`); `log` holds its entries.
   void on_commit(NodeId node, Term term, LogIndex commit, raft::MemoryStorage& log);
@@ -92,6 +96,7 @@ class InvariantChecker {
 
   std::vector<NodeState> nodes_;
   absl::flat_hash_map<Term, NodeId> leaders_;
+  absl::flat_hash_set<Term> completeness_checked_;
   std::vector<Committed> committed_;             // by log index
   std::vector<std::optional<EntryId>> applied_;  // by log index, first application seen
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, Matched> persisted_;  // (index, term)

@@ -79,7 +79,7 @@ void Node::after_input() {
 }
 
 void Node::observe_role() {
-  if (raft_->is_leader()) env_->checker().on_leader(id(), raft_->term(), *disk_->log());
+  if (raft_->is_leader()) env_->checker().on_leader(id(), raft_->term());
 }
 
 // The Ready contract, first half: write everything the Ready asks to persist, then either wait
@@ -112,6 +112,7 @@ void Node::handle_ready() {
       const Status s = disk_->write(std::move(batch));
       BW_ASSERT(s.ok(), "{}", s.ToString());
     }
+    if (raft_->is_leader()) env_->checker().on_leader_log(id(), raft_->term(), *disk_->log());
     if (rd.hard_state && rd.hard_state->commit != commit_) {
       env_->checker().on_commit(id(), rd.hard_state->term, rd.hard_state->commit, *disk_->log());
       commit_ = rd.hard_state->commit;
@@ -224,6 +225,7 @@ Status Node::take_snapshot(uint64_t retain_entries) {
   if (!current.ok()) return current.status();
   if (applied_ <= current->meta.index) return absl::FailedPreconditionError("nothing new");
   WriteBatch batch;
+  // The storage fills in the term of `applied_` when it records the snapshot.
   batch.compaction = raft::Snapshot{.meta = {.index = applied_, .term = Term(), .conf = conf_},
                                     .data = machine_.snapshot()};
   const uint64_t keep = std::min(retain_entries, applied_.value());

@@ -36,9 +36,6 @@ const char* conf_name(uint64_t t) {
 
 std::string body(const TraceEvent& e) {
   switch (e.kind) {
-    case TraceKind::kSend:
-      return fmt::format("n{} -> n{} send {} term={} index={} entries={}", e.node, e.peer,
-                         msg_name(e.a), e.b, e.c, e.d);
     case TraceKind::kDeliver:
       return fmt::format("n{} -> n{} deliver {} term={} index={} entries={}", e.peer, e.node,
                          msg_name(e.a), e.b, e.c, e.d);

@@ -13,8 +13,7 @@
 namespace bw::sim {
 
 enum class TraceKind : uint8_t {
-  kSend,             // node -> peer: a = message type, b = term, c = index, d = entries
-  kDeliver,          // same fields, at the receiver
+  kDeliver,          // peer -> node: a = message type, b = term, c = index, d = entries
   kDrop,             // same fields: lost, link cut, or receiver down/paused
   kRole,             // a = role, b = term, c = leader
   kCommit,           // a = commit index, b = term

@@ -48,6 +48,8 @@ World::World(const SimOptions& options)
     case Plant::kReadIndexWithoutHeartbeat:
       raft_template_.planted_bugs =
           static_cast<uint32_t>(raft::PlantedBug::kReadIndexWithoutHeartbeat);
+      // Without check-quorum a deposed leader keeps believing it leads for longer.
+      raft_template_.check_quorum = false;
       break;
     case Plant::kApplyUncommitted:
       raft_template_.planted_bugs = static_cast<uint32_t>(raft::PlantedBug::kApplyUncommitted);

@@ -29,8 +29,8 @@ void World::client_issue(uint32_t id) {
   ++c.seq;
   Operation op;
   op.client = id;
-  op.key = fmt::format("k{}", rng_.index(kKeys));
-  const size_t key = static_cast<size_t>(op.key[1] - '0');
+  const size_t key = rng_.index(kKeys);
+  op.key = fmt::format("k{}", key);
   const uint64_t dice = rng_.index(100);
   if (dice < 45) {
     op.kind = OpKind::kGet;
