@@ -1,0 +1,183 @@
+"""Fixtures that run real Bellwether node processes (and real redis-server) on loopback.
+
+The `bellwether` binary is taken from $BELLWETHER_BIN, else build/bellwether of the source tree.
+Every process a fixture starts is stopped by PID when the fixture ends.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("BELLWETHER_BIN", os.path.join(ROOT, "build", "bellwether"))
+
+
+def free_port_block(count, span=10000):
+    """Finds `count` consecutive free client ports whose peer ports (+span) are free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count + span >= 65535:
+            continue
+        ok = True
+        for p in list(range(base, base + count)) + list(range(base + span, base + span + count)):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port block")
+
+
+def wait_until(predicate, timeout=20.0, interval=0.02, what="condition"):
+    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (redis.exceptions.RedisError, OSError) as e:  # node not up yet
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+class Node:
+    def __init__(self, cluster, node_id):
+        self.cluster = cluster
+        self.id = node_id
+        self.port = cluster.base_port + node_id - 1
+        self.endpoint = f"127.0.0.1:{self.port}"
+        self.data_dir = os.path.join(cluster.dir, f"node{node_id}")
+        self.log_path = os.path.join(cluster.dir, f"node{node_id}.log")
+        self.proc = None
+
+    def start(self):
+        args = [BIN, "server", "--id", str(self.id), "--listen", self.endpoint,
+                "--peers", self.cluster.peers, "--data-dir", self.data_dir,
+                "--cluster-id", self.cluster.cluster_id] + self.cluster.extra_args
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def kill(self):
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout=15):
+        if not self.alive():
+            return
+        os.kill(self.proc.pid, signal.SIGCONT)
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def client(self, **kw):
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def info(self, section="raft"):
+        return self.client(socket_timeout=2).info(section)
+
+    def role(self):
+        return self.info()["raft_role"]
+
+
+class Cluster:
+    def __init__(self, size=3, extra_args=None):
+        self.dir = tempfile.mkdtemp(prefix="bellwether-test-")
+        self.base_port = free_port_block(size)
+        self.cluster_id = "test-" + os.path.basename(self.dir)
+        self.extra_args = list(extra_args or [])
+        self.nodes = [Node(self, i) for i in range(1, size + 1)]
+        self.peers = ",".join(f"{n.id}={n.endpoint}" for n in self.nodes)
+
+    def start(self):
+        for n in self.nodes:
+            n.start()
+        self.wait_for_leader()
+        return self
+
+    def leader(self, exclude=()):
+        for n in self.nodes:
+            if n.alive() and n.id not in exclude:
+                try:
+                    if n.role() == "leader":
+                        return n
+                except (redis.exceptions.RedisError, OSError):
+                    pass
+        return None
+
+    def wait_for_leader(self, exclude=(), timeout=20):
+        return wait_until(lambda: self.leader(exclude), timeout=timeout, what="a leader")
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+        keep = os.environ.get("BELLWETHER_KEEP_TEST_DATA")
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster_factory():
+    """Starts clusters on demand; all are stopped at the end of the test."""
+    made = []
+
+    def make(size=3, extra_args=None, start=True):
+        c = Cluster(size, extra_args)
+        made.append(c)
+        return c.start() if start else c
+
+    yield make
+    for c in made:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def bellwether_cluster():
+    """A running 3-node cluster shared by a module's tests: its client endpoints."""
+    c = Cluster(3).start()
+    try:
+        yield [n.endpoint for n in c.nodes]
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def redis_server():
+    """A real redis-server on a free loopback port, for side-by-side expectations."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    wait_until(client.ping, what="redis-server")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
