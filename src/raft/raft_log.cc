@@ -14,11 +14,13 @@ RaftLog::RaftLog(LogStorage* storage, LogIndex committed, LogIndex applied, bool
   in_progress_ = offset_;
   persisted_ = storage_->last_index();
   BW_ASSERT(committed_ <= last_index(), "commit {} beyond last {}", committed_, last_index());
-  if (strict_)
-    BW_ASSERT(applied_ <= committed_, "applied {} beyond commit {}", applied_, committed_);
-  // Entries up to the snapshot are applied by definition (restored from it).
+  if (strict_) {
+    BW_ASSERT(applied_ <= last_index(), "applied {} beyond last {}", applied_, last_index());
+  }
+  // Entries up to the snapshot are applied by definition (restored from it). Whatever was
+  // applied was committed, even if a commit-only hard state (written without sync) was lost.
   applied_ = std::max(applied_, storage_->first_index() - 1);
-  committed_ = std::max(committed_, applied_);
+  if (strict_) committed_ = std::max(committed_, applied_);
 }
 
 LogIndex RaftLog::first_index() const {

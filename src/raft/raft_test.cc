@@ -522,6 +522,20 @@ TEST(RawNodeTest, RestartKeepsTermVoteAndLog) {
   EXPECT_EQ(c.member(N(2)).applied, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(RawNodeTest, RestartWithAppliedBeyondAnUnsyncedCommit) {
+  TestCluster c(base_config());
+  c.add_voters(3);
+  elect(c, N(1));
+  ASSERT_TRUE(c.node(N(1)).propose("a").ok());
+  c.stabilize();
+  // A commit-only hard state is written without sync: it may be lost while the state machine
+  // (and its applied index) survived.
+  c.member(N(2)).hard_state.commit = LogIndex(0);
+  c.restart(N(2));
+  EXPECT_EQ(c.node(N(2)).status().commit, LogIndex(2));
+  EXPECT_EQ(c.node(N(2)).status().applied, LogIndex(2));
+}
+
 TEST(RawNodeTest, ProposalsBetweenReadiesShareOneAppendPerFollower) {
   TestCluster c(base_config());
   c.add_voters(3);
