@@ -7,17 +7,27 @@
 //   body     := kind:u8 ...
 //     kind 1 (command): opcode:u8  argc:varint  (len:varint bytes){argc}    args after the name
 //     kind 2 (expire) : key:bytes  deadline_ms:u64le   delete key iff its deadline == deadline_ms
-//     kind 3 (batch)  : count:varint  (len:varint command-body){count}     reserved for MULTI/EXEC
+//     kind 3 (batch)  : watch_count:varint  (key:bytes version:varint){watch_count}
+//                       count:varint  (item:bytes){count}                    MULTI/EXEC
+//                       item := a kind 1 or kind 4 body; inside a batch kind 1 may also carry a
+//                       read opcode (GET inside MULTI is evaluated at apply)
+//     kind 4 (fenced) : name:bytes  token:varint  command:(kind 1 body)    write ... FENCE n t
+//     kind 5 (expire lease)   : id:varint  deadline_ms:u64le   iff its deadline is unchanged
+//     kind 6 (expire election): name:bytes  token:varint       iff token current and lapsed
+//     kind 7 (extend)         : extra_ms:u64le   failover rule (encode_extend_leases)
 //
-// A new command gets a new opcode; a transaction is a batch of command bodies applied atomically,
-// so adding MULTI/EXEC needs no change to existing payloads.
+// A new command gets a new opcode (read opcodes are part of the format too, since transactions
+// carry reads); existing kinds never change.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "kv/reply.h"
 
@@ -41,9 +51,60 @@ std::variant<std::string, Reply> encode_write(std::span<const std::string_view> 
 std::string encode_expire_key(std::string_view key, int64_t deadline_ms, int64_t now_ms);
 
 // True if `name` (any case) is a write command encode_write accepts; false for read commands
-// (Store::read) and unknown names.
+// (Store::read) and unknown names. "lease" counts as a write although LEASE TTL is a read: route
+// with is_read_argv first.
 bool is_write_command(std::string_view name);
 // True if `name` (any case) is a command Store::read evaluates.
 bool is_read_command(std::string_view name);
+// True if Store::read evaluates this command line: is_read_command(argv[0]) or LEASE TTL.
+// Servers route on this before is_write_command.
+bool is_read_argv(std::span<const std::string_view> argv);
+
+// ---- Coordination (versions, transactions, leases, elections, fencing, PUBLISH) ----
+//
+// encode_write also accepts: CAS, SET ... IFVER v / LEASE id, LEASE GRANT|KEEPALIVE|REVOKE, ELECT,
+// ELECT.KEEPALIVE, ELECT.RESIGN, LOCK, UNLOCK, PUBLISH, and a trailing `FENCE name token` on any
+// write (docs/commands.md has syntax and replies). ELECT/LOCK accept `BLOCK timeout-ms` (stripped:
+// blocking is the server's job; see block_timeout_ms).
+
+// A trailing `FENCE name token` split off a command line. The rule: if argv has at least 4 words
+// and argv[size-3] is FENCE (any case), the last three words are the fence, whatever the command.
+struct FenceSplit {
+  std::span<const std::string_view> command;  // argv without the fence
+  bool fenced = false;
+  std::string_view name;  // when fenced
+  std::string_view token_text;
+};
+FenceSplit split_fence(std::span<const std::string_view> argv);
+
+// ELECT/LOCK: the BLOCK option's timeout in ms (0 = no limit), or nullopt when absent or when
+// argv is not ELECT/LOCK. encode_write validates it (non-negative integer) and leaves it out of
+// the payload. Pure.
+std::optional<int64_t> block_timeout_ms(std::span<const std::string_view> argv);
+
+// MULTI/EXEC: one entry that applies `commands` in order atomically. `watched` holds the version
+// each WATCHed key had when WATCH ran (Store::version_of; 0 = absent). Returns the payload, or the
+// error Reply of the first command that cannot be queued (unknown command, arity, syntax, or a
+// command not allowed in a transaction: LEASE GRANT, ELECT, LOCK, since their id is the entry's
+// index). Reads (GET, MGET, GETVER, ELECT.LEADER, ...) are allowed and answered at apply.
+// Thread safe (pure function).
+std::variant<std::string, Reply> encode_transaction(
+    const std::vector<std::vector<std::string>>& commands,
+    const std::vector<std::pair<std::string, uint64_t>>& watched, int64_t now_ms);
+// The same checks for one command at MULTI queue time (Redis answers QUEUED or the error then).
+// Returns nullopt if the command may be queued.
+std::optional<Reply> check_queued(std::span<const std::string_view> argv, int64_t now_ms);
+
+// Leader-driven expiry of a lease: revokes lease `id` (deleting its keys, "expired" events) iff
+// its deadline is still `deadline_ms` and <= the entry's now_ms. Thread safe.
+std::string encode_expire_lease(uint64_t id, int64_t deadline_ms, int64_t now_ms);
+// Leader-driven expiry of an election/lock holder: frees `name` iff its token is still `token`
+// and its deadline <= the entry's now_ms. Thread safe.
+std::string encode_expire_election(std::string_view name, uint64_t token, int64_t now_ms);
+// Failover rule: a new leader proposes this before proposing any expiry. Every lease and every
+// election holder still present gets deadline = max(deadline, now_ms) + extra_ms (pass one
+// election timeout), so time the cluster spent without a leader never ends a lease early.
+// Thread safe.
+std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms);
 
 }  // namespace bw::kv

@@ -47,6 +47,10 @@ void Keyspace::erase(const Record* rec) {
     size_t n = deadlines_.erase(DeadlineRef{rec->deadline_ms, rec});
     BW_ASSERT(n == 1);
   }
+  if (rec->lease_id != 0) {
+    size_t n = leased_.erase(LeaseRef{rec->lease_id, rec});
+    BW_ASSERT(n == 1);
+  }
   size_t n = order_.erase(Slot{key_hash(rec->key), rec});
   BW_ASSERT(n == 1);
   value_bytes_ -= rec->value.size();
@@ -71,8 +75,31 @@ void Keyspace::set_deadline(Record* rec, int64_t deadline_ms) {
   }
 }
 
+void Keyspace::set_lease(Record* rec, uint64_t lease_id) {
+  if (rec->lease_id == lease_id) return;
+  if (rec->lease_id != 0) {
+    size_t n = leased_.erase(LeaseRef{rec->lease_id, rec});
+    BW_ASSERT(n == 1);
+  }
+  rec->lease_id = lease_id;
+  if (lease_id != 0) {
+    auto [it, inserted] = leased_.insert(LeaseRef{lease_id, rec});
+    BW_ASSERT(inserted);
+  }
+}
+
+std::vector<std::string> Keyspace::lease_keys(uint64_t lease_id) const {
+  std::vector<std::string> out;
+  for (auto it = leased_.lower_bound(LeaseRef{lease_id, nullptr});
+       it != leased_.end() && it->lease_id == lease_id; ++it) {
+    out.push_back(it->rec->key);
+  }
+  return out;
+}
+
 void Keyspace::clear() {
   deadlines_.clear();
+  leased_.clear();
   order_.clear();
   table_ = decltype(table_)();  // clear() would keep the bucket array: FLUSHALL frees memory
   value_bytes_ = 0;
@@ -86,6 +113,7 @@ size_t Keyspace::memory_bytes_estimate() const {
   size_t total = table_.capacity() * (sizeof(std::pair<std::string_view, void*>) + 1);
   total += table_.size() * (malloc_bytes(sizeof(Record)) + sizeof(Slot) * 4 / 3);
   total += deadlines_.size() * (sizeof(DeadlineRef) * 4 / 3);
+  total += leased_.size() * (sizeof(LeaseRef) * 4 / 3);
   // Approximation: as if every record held the average key and value.
   if (!table_.empty()) {
     total += table_.size() * (string_heap_bytes(value_bytes_ / table_.size()) +

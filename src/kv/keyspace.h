@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
@@ -19,6 +20,7 @@ struct Record {
   std::string value;
   int64_t deadline_ms = 0;  // absolute unix ms; 0 = no deadline
   uint64_t version = 0;     // log index of the last modification
+  uint64_t lease_id = 0;    // lease the key is attached to; 0 = none
 };
 
 // The hash that orders the keyspace and forms SCAN cursors: XXH3-64 of the key bytes, the same on
@@ -58,6 +60,8 @@ class Keyspace {
   void erase(const Record* rec);
   // Sets the deadline (0 = none), keeping the deadline index in step. Use instead of assigning.
   void set_deadline(Record* rec, int64_t deadline_ms);
+  // Attaches the record to a lease (0 = detach), keeping the lease index in step.
+  void set_lease(Record* rec, uint64_t lease_id);
   void clear();
 
   size_t size() const { return table_.size(); }
@@ -92,6 +96,23 @@ class Keyspace {
   using DeadlineSet = absl::btree_set<DeadlineRef, DeadlineLess>;
   const DeadlineSet& deadlines() const { return deadlines_; }
 
+  // Records attached to a lease, in (lease_id, key) order.
+  struct LeaseRef {
+    uint64_t lease_id;
+    const Record* rec;
+  };
+  struct LeaseLess {
+    bool operator()(const LeaseRef& a, const LeaseRef& b) const {
+      if (a.lease_id != b.lease_id) return a.lease_id < b.lease_id;
+      if (a.rec == nullptr || b.rec == nullptr) return a.rec == nullptr && b.rec != nullptr;
+      return a.rec->key < b.rec->key;
+    }
+  };
+  using LeaseSet = absl::btree_set<LeaseRef, LeaseLess>;
+  // Keys of lease `id` in key order (a copy: callers delete them while walking).
+  std::vector<std::string> lease_keys(uint64_t lease_id) const;
+  size_t attached_count() const { return leased_.size(); }
+
  private:
   struct KeyHasher {
     size_t operator()(std::string_view key) const { return key_hash(key); }
@@ -102,6 +123,8 @@ class Keyspace {
   Order order_;
   // Invariant: holds exactly the records with deadline_ms != 0, keyed by their deadline_ms.
   DeadlineSet deadlines_;
+  // Invariant: holds exactly the records with lease_id != 0, keyed by their lease_id.
+  LeaseSet leased_;
   size_t value_bytes_ = 0;
   size_t key_bytes_ = 0;
 };

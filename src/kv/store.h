@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "kv/command.h"
+#include "kv/coordination.h"
 #include "kv/keyspace.h"
 #include "kv/reply.h"
 
@@ -25,6 +26,37 @@ struct KeyEvent {
   std::string key;
   std::string event;
   bool operator==(const KeyEvent&) const = default;
+};
+
+// A PUBLISH applied from the log; every node delivers it to its own subscribers in log order.
+struct Published {
+  std::string channel;
+  std::string message;
+  bool operator==(const Published&) const = default;
+};
+
+// A change of an election/lock name's holder. Events: "elect" (a new holder won; refreshes by
+// the same holder emit nothing), "resign" (ELECT.RESIGN / UNLOCK), "expired" (expire entry or a
+// lapsed holder replaced by a new winner, which then also emits "elect"). After "resign" and
+// "expired" the name is free: wake the blocked ELECT/LOCK waiters of `name`.
+struct NameEvent {
+  std::string name;
+  std::string event;
+  uint64_t token = 0;  // the token the event is about (new holder's for "elect")
+  bool operator==(const NameEvent&) const = default;
+};
+
+// Everything an applied entry tells the node besides its reply, each list in apply order.
+// Keys deleted by a lease's expiry emit KeyEvent "expired", by LEASE REVOKE "del".
+struct ApplyEffects {
+  std::vector<KeyEvent> key_events;
+  std::vector<Published> published;
+  std::vector<NameEvent> name_events;
+  void clear() {
+    key_events.clear();
+    published.clear();
+    name_events.clear();
+  }
 };
 
 // Bounds on work done by one read command.
@@ -47,6 +79,9 @@ class Store {
   // REQUIRES: index > applied_index(). A payload that does not decode is a BW_ASSERT failure (the
   // log is checksummed; a bad entry here is a bug).
   Reply apply(uint64_t index, std::string_view payload, std::vector<KeyEvent>* events = nullptr);
+  // The same, appending every effect (key events, PUBLISH messages, election changes) to
+  // *effects (not cleared first). REQUIRES: effects != nullptr.
+  Reply apply(uint64_t index, std::string_view payload, ApplyEffects* effects);
 
   // Evaluates a read-only command locally (argv[0] is the name, any case), hiding keys whose
   // deadline <= now_ms. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL
@@ -55,15 +90,28 @@ class Store {
   // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
   // may continue on another node); COUNT records are visited per call (plus the rest of the last
   // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
+  // Also: LEASE TTL id (remaining ms, -2 if unknown or lapsed) and ELECT.LEADER name
+  // ([holder, token, remaining-ms] or a nil array).
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
+
+  // WATCH: the version of `key` (log index of its last change), 0 if absent or expired at now_ms.
+  uint64_t version_of(std::string_view key, int64_t now_ms) const;
+  // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after now_ms.
+  bool election_free(std::string_view name, int64_t now_ms) const;
 
   // Active expiry, leader side: up to `max` (key, deadline) pairs with deadline <= now_ms,
   // resuming where the previous call stopped and starting over once it reaches the end, so
   // repeated calls cycle through all expired keys. Propose encode_expire_key for each.
   std::vector<std::pair<std::string, int64_t>> expired_keys(int64_t now_ms, size_t max);
+  // The same for leases: up to `max` (id, deadline) with deadline <= now_ms, cycling. Propose
+  // encode_expire_lease for each, but only after this leader's encode_extend_leases entry has
+  // applied (failover rule).
+  std::vector<std::pair<uint64_t, int64_t>> expired_leases(int64_t now_ms, size_t max);
+  // The same for election/lock holders: (name, token). Propose encode_expire_election for each.
+  std::vector<std::pair<std::string, uint64_t>> expired_elections(int64_t now_ms, size_t max);
 
-  // Full image: versioned, checksummed encoding of applied_index and every key (format in
-  // snapshot.cc).
+  // Full image: versioned, checksummed encoding of applied_index, every key, lease and election
+  // (format in snapshot.cc; restore also reads version 1 images, which have no leases).
   std::string snapshot() const;
   // Replaces the contents with `image`. On error (corrupt or unknown-version image) the store is
   // left empty with applied_index 0.
@@ -72,15 +120,21 @@ class Store {
   uint64_t applied_index() const { return applied_index_; }
   // Keys held, including those whose deadline passed but that are not removed yet.
   size_t key_count() const { return keys_.size(); }
+  size_t lease_count() const { return coord_.leases().size(); }
+  // Election/lock names with a holder (including lapsed ones not removed yet).
+  size_t election_count() const { return coord_.elections().size(); }
   // Heap bytes held by keys, values and indexes (an estimate: allocator overhead approximated).
   size_t memory_bytes_estimate() const { return keys_.memory_bytes_estimate(); }
 
  private:
   Keyspace keys_;
+  Coordination coord_;
   uint64_t applied_index_ = 0;
   // expired_keys() resume point (leader-local, not part of the replicated state).
   int64_t expiry_cursor_deadline_ms_ = 0;
   std::string expiry_cursor_key_;
+  std::pair<int64_t, uint64_t> lease_cursor_{0, 0};  // (deadline, id) last returned
+  std::pair<int64_t, std::string> election_cursor_{0, {}};
 };
 
 }  // namespace bw::kv
