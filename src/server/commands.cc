@@ -38,7 +38,8 @@ bool valid_client_name(std::string_view name) {
 }
 
 // Configuration parameters CONFIG GET reports, for tools that ask (redis-benchmark, redis-cli).
-std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig& c) {
+std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig& c,
+                                                               const PubSub& pubsub) {
   return {
       {"save", ""},
       {"appendonly", "no"},
@@ -47,7 +48,7 @@ std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig&
       {"maxmemory", "0"},
       {"maxclients", "10000"},
       {"proto-max-bulk-len", std::to_string(c.protocol.bulk_bytes_max)},
-      {"notify-keyspace-events", ""},
+      {"notify-keyspace-events", pubsub.notify_flags()},
       {"cluster-enabled", "no"},
       {"port", c.listen.substr(c.listen.rfind(':') + 1)},
       {"bind", c.listen.substr(0, c.listen.rfind(':'))},
@@ -82,7 +83,15 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
   std::string name = absl::AsciiStrToLower(absl::string_view(argv[0].data(), argv[0].size()));
   auto done = [&] { s->fulfil(seq, std::move(out)); };
 
-  if (name == "ping") {
+  if (name == "subscribe" || name == "psubscribe") {
+    pubsub_.subscribe(s, argv.subspan(1), name == "psubscribe", &out);
+  } else if (name == "unsubscribe" || name == "punsubscribe") {
+    pubsub_.unsubscribe(s, argv.subspan(1), name == "punsubscribe", &out);
+  } else if (name == "ping" && s->protocol == 2 && pubsub_.subscriptions(s.get()) > 0) {
+    w.array(2);
+    w.bulk("pong");
+    w.bulk(argv.size() > 1 ? argv[1] : "");
+  } else if (name == "ping") {
     if (argv.size() == 1) {
       w.simple("PONG");
     } else {
@@ -96,6 +105,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     s->close_after_flush();
     return;
   } else if (name == "reset") {
+    pubsub_.drop(s.get());
     s->protocol = 2;
     s->readonly = false;
     s->name.clear();
@@ -285,7 +295,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     std::string_view sub = argv[1];
     if (iequals(sub, "get") && argv.size() >= 3) {
       std::vector<std::pair<std::string, std::string>> hits;
-      for (const auto& [k, v] : config_params(config_)) {
+      for (const auto& [k, v] : config_params(config_, pubsub_)) {
         for (size_t i = 2; i < argv.size(); ++i) {
           std::string pattern =
               absl::AsciiStrToLower(absl::string_view(argv[i].data(), argv[i].size()));
@@ -299,6 +309,15 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       for (const auto& [k, v] : hits) {
         w.bulk(k);
         w.bulk(v);
+      }
+    } else if (iequals(sub, "set") && argv.size() == 4 &&
+               iequals(argv[2], "notify-keyspace-events")) {
+      Status st = pubsub_.set_notify_flags(argv[3]);
+      if (st.ok()) {
+        w.simple("OK");
+      } else {
+        w.error(fmt::format("ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                            argv[2], st.message()));
       }
     } else if (iequals(sub, "set") && argv.size() >= 4) {
       w.error(

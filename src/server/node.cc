@@ -31,6 +31,11 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return std::vector<std::string_view>(argv.begin(), argv.end());
 }
 
+bool allowed_while_subscribed(std::string_view name) {
+  return name == "subscribe" || name == "psubscribe" || name == "unsubscribe" ||
+         name == "punsubscribe" || name == "ping" || name == "quit" || name == "reset";
+}
+
 }  // namespace
 
 Node::Node(asio::io_context& io, NodeConfig config)
@@ -178,6 +183,13 @@ void Node::execute(const std::shared_ptr<Session>& session,
   }
   if (stopping_ && !spec->has(resp::kConnection)) {
     reply_error(to, "TRYAGAIN node is shutting down");
+    return;
+  }
+  if (session->protocol == 2 && pubsub_.subscriptions(session.get()) > 0 &&
+      !allowed_while_subscribed(spec->name)) {
+    reply_error(to, fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+                                "PING / QUIT / RESET are allowed in this context",
+                                spec->name));
     return;
   }
   if (kv::is_write_command(argv[0])) {
@@ -393,7 +405,9 @@ void Node::apply_entries(const std::vector<raft::Entry>& entries) {
       BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
       r = kv::Reply::ok();
     } else if (!e.data.empty()) {
-      r = store_.apply(e.index.value(), e.data);
+      events_.clear();
+      r = store_.apply(e.index.value(), e.data, &events_);
+      for (const auto& ev : events_) pubsub_.notify(ev.event, ev.key);
     }
     applied_ = e.index;
     auto it = pending_writes_.find(e.index.value());

@@ -28,6 +28,7 @@
 #include "net/peer_transport.h"
 #include "raft/raft.h"
 #include "server/config.h"
+#include "server/pubsub.h"
 #include "server/session.h"
 #include "storage/posix_file_system.h"
 #include "storage/storage.h"
@@ -166,6 +167,8 @@ class Node {
   storage::GroupLog* log_ = nullptr;
   std::unique_ptr<raft::RawNode> raft_;
   kv::Store store_;
+  PubSub pubsub_;
+  std::vector<kv::KeyEvent> events_;  // scratch for apply
   raft::ConfState conf_;
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
