@@ -4,6 +4,8 @@
 // outcome: it may or may not have taken effect.
 #include <fmt/format.h>
 
+#include <vector>
+
 #include "common/assert.h"
 #include "common/codec.h"
 #include "sim/world.h"
@@ -48,8 +50,12 @@ void World::client_issue(uint32_t id) {
   op.invoke_us = now_us_;
   op.outcome = Outcome::kUnknown;
 
-  // Ask a random node; writes follow its idea of the leader.
-  uint32_t target = static_cast<uint32_t>(rng_.range(1, nodes_max_));
+  // Ask a random node (of those that ever started); writes follow its idea of the leader.
+  std::vector<uint32_t> started;
+  for (uint32_t n = 1; n <= nodes_max_; ++n) {
+    if (node(n) != nullptr) started.push_back(n);
+  }
+  uint32_t target = started[rng_.index(started.size())];
   if (op.kind != OpKind::kGet) {
     if (Node* n = running(target); n != nullptr) {
       const uint64_t hint = n->raft().leader().value();
