@@ -28,7 +28,9 @@ Record* Applier::live(std::string_view key) {
 }
 
 void Applier::emit(std::string_view key, std::string_view event) {
-  if (events_ != nullptr) events_->push_back(KeyEvent{std::string(key), std::string(event)});
+  if (effects_ != nullptr) {
+    effects_->key_events.push_back(KeyEvent{std::string(key), std::string(event)});
+  }
 }
 
 void Applier::remove(Record* rec, std::string_view event) {
@@ -48,10 +50,11 @@ void Applier::assign(Record* rec, std::string_view value) {
 }
 
 Record* Applier::store(std::string_view key, std::string_view value, WriteCmd::Ttl ttl,
-                       int64_t deadline_ms) {
+                       int64_t deadline_ms, uint64_t lease_id) {
   Record* rec = live(key);
   if (rec == nullptr) rec = keys_.insert(key);
   assign(rec, value);
+  keys_.set_lease(rec, lease_id);
   if (ttl == WriteCmd::Ttl::kClear) keys_.set_deadline(rec, 0);
   if (ttl == WriteCmd::Ttl::kSet) keys_.set_deadline(rec, deadline_ms);
   return rec;
@@ -118,8 +121,26 @@ Reply Applier::run(const WriteCmd& cmd) {
       return rename(cmd);
     case Op::kFlushAll:
     case Op::kFlushDb:
-      keys_.clear();
+      keys_.clear();  // leases and election holders stay (only their keys go)
       return Reply::ok();
+    case Op::kCas:
+      return cas(cmd);
+    case Op::kLeaseGrant:
+      return lease_grant(cmd);
+    case Op::kLeaseKeepAlive:
+      return lease_keepalive(cmd);
+    case Op::kLeaseRevoke:
+      return lease_revoke(cmd);
+    case Op::kElect:
+    case Op::kLock:
+      return campaign(cmd);
+    case Op::kElectKeepAlive:
+      return elect_keepalive(cmd);
+    case Op::kElectResign:
+    case Op::kUnlock:
+      return resign(cmd);
+    case Op::kPublish:
+      return publish(cmd);
     default:
       BW_UNREACHABLE("not a write opcode: {}", static_cast<int>(cmd.op));
   }
@@ -127,14 +148,18 @@ Reply Applier::run(const WriteCmd& cmd) {
 
 Reply Applier::set(const WriteCmd& cmd) {
   std::string_view key = cmd.args[0];
+  if (cmd.lease_id != 0 && live_lease(cmd.lease_id) == nullptr) {
+    return Reply::error("ERR no such lease");
+  }
   Record* rec = live(key);
   Reply reply = Reply::ok();
   if (cmd.get) reply = rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
   bool found = rec != nullptr;
-  if ((cmd.cond == WriteCmd::Cond::kNx && found) || (cmd.cond == WriteCmd::Cond::kXx && !found)) {
+  if ((cmd.cond == WriteCmd::Cond::kNx && found) || (cmd.cond == WriteCmd::Cond::kXx && !found) ||
+      (cmd.if_version && cmd.expected_version != (found ? rec->version : 0))) {
     return cmd.get ? reply : Reply::null();
   }
-  rec = store(key, cmd.args[1], cmd.ttl, cmd.deadline_ms);
+  rec = store(key, cmd.args[1], cmd.ttl, cmd.deadline_ms, cmd.lease_id);
   emit(key, "set");
   if (cmd.ttl == WriteCmd::Ttl::kSet) {
     emit(key, "expire");
@@ -309,6 +334,7 @@ Reply Applier::rename(const WriteCmd& cmd) {
   dst->value = std::move(src->value);
   src->value.clear();
   keys_.set_deadline(dst, src->deadline_ms);
+  keys_.set_lease(dst, src->lease_id);  // like the deadline, the lease moves with the value
   dst->version = index_;
   emit(from, "rename_from");
   keys_.erase(src);

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "kv/command_internal.h"
+#include "kv/coordination.h"
 #include "kv/keyspace.h"
 #include "kv/reply.h"
 #include "kv/store.h"
@@ -14,21 +16,36 @@ namespace bw::kv {
 
 // One entry's worth of writes. `now_ms` is the entry's time: keys whose deadline <= now_ms are
 // absent for these writes and are removed lazily (with an "expired" event) when touched.
+// Leases and election holders are live while deadline > now_ms; a lapsed one still present
+// (its expire entry not applied yet) counts as absent for every command except LEASE REVOKE and
+// ELECT.RESIGN/UNLOCK, which remove it.
 class Applier {
  public:
-  Applier(Keyspace* keys, uint64_t index, int64_t now_ms, std::vector<KeyEvent>* events)
-      : keys_(*keys), index_(index), now_ms_(now_ms), events_(events) {}
+  // `effects` may be null (nothing is reported).
+  Applier(Keyspace* keys, Coordination* coord, uint64_t index, int64_t now_ms,
+          ApplyEffects* effects)
+      : keys_(*keys), coord_(*coord), index_(index), now_ms_(now_ms), effects_(effects) {}
 
   Reply run(const WriteCmd& cmd);
   // Active expiry: deletes `key` iff its deadline is still `deadline_ms` and has passed.
   Reply expire_key(std::string_view key, int64_t deadline_ms);
+  // Expire entries for leases and holders, and the failover extension (command.h, kinds 5-7).
+  Reply expire_lease(uint64_t id, int64_t deadline_ms);
+  Reply expire_election(std::string_view name, uint64_t token);
+  Reply extend(int64_t extra_ms);
+  // The error a write fenced with (name, token) gets, or nullopt if token is name's live token.
+  std::optional<Reply> check_fence(std::string_view name, uint64_t token) const;
 
  private:
   Record* live(std::string_view key);
+  const Lease* live_lease(uint64_t id) const;
+  const Holder* live_holder(std::string_view name) const;
   void emit(std::string_view key, std::string_view event);
-  // Writes `value` into `key` (creating it), stamps the version and applies `ttl`.
+  void emit_name(std::string_view name, std::string_view event, uint64_t token);
+  // Writes `value` into `key` (creating it), stamps the version, applies `ttl` and attaches the
+  // key to `lease_id` (0 detaches: every overwrite without LEASE does).
   Record* store(std::string_view key, std::string_view value, WriteCmd::Ttl ttl,
-                int64_t deadline_ms);
+                int64_t deadline_ms, uint64_t lease_id = 0);
   void assign(Record* rec, std::string_view value);
   void remove(Record* rec, std::string_view event);
 
@@ -43,15 +60,29 @@ class Applier {
   Reply expire(const WriteCmd& cmd);
   Reply persist(const WriteCmd& cmd);
   Reply rename(const WriteCmd& cmd);
+  Reply cas(const WriteCmd& cmd);
+  Reply lease_grant(const WriteCmd& cmd);
+  Reply lease_keepalive(const WriteCmd& cmd);
+  Reply lease_revoke(const WriteCmd& cmd);
+  // Deletes every key of lease `id` (events `live_event` / "expired" for keys past their own
+  // deadline) and the lease. Returns the live keys deleted.
+  int64_t end_lease(uint64_t id, std::string_view live_event);
+  Reply campaign(const WriteCmd& cmd);
+  Reply elect_keepalive(const WriteCmd& cmd);
+  Reply resign(const WriteCmd& cmd);
+  Reply publish(const WriteCmd& cmd);
+  // "<prefix> token 5 for 'x' is stale; the current token is 7" and its siblings.
+  Reply holder_error(std::string_view prefix, std::string_view name, uint64_t token) const;
 
   Keyspace& keys_;
+  Coordination& coord_;
   const uint64_t index_;
   const int64_t now_ms_;
-  std::vector<KeyEvent>* const events_;
+  ApplyEffects* const effects_;
 };
 
 // Evaluates a read-only command (Store::read's contract).
-Reply evaluate_read(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms,
-                    uint64_t random);
+Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
+                    std::span<const std::string_view> argv, int64_t now_ms, uint64_t random);
 
 }  // namespace bw::kv

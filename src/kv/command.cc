@@ -13,7 +13,15 @@ namespace bw::kv {
 
 namespace {
 
-enum class PayloadKind : uint8_t { kCommand = 1, kExpireKey = 2, kBatch = 3 };
+enum class PayloadKind : uint8_t {
+  kCommand = 1,
+  kExpireKey = 2,
+  kBatch = 3,
+  kFenced = 4,
+  kExpireLease = 5,
+  kExpireElection = 6,
+  kExtend = 7,
+};
 
 constexpr std::array kCommands = {
     CommandSpec{"set", Op::kSet, -3, true},
@@ -58,7 +66,21 @@ constexpr std::array kCommands = {
     CommandSpec{"randomkey", Op::kRandomKey, 1, false},
     CommandSpec{"dbsize", Op::kDbSize, 1, false},
     CommandSpec{"getver", Op::kGetVer, 2, false},
+    CommandSpec{"cas", Op::kCas, 4, true},
+    CommandSpec{"lease|grant", Op::kLeaseGrant, 3, true, 2, true},
+    CommandSpec{"lease|keepalive", Op::kLeaseKeepAlive, 3, true, 2},
+    CommandSpec{"lease|revoke", Op::kLeaseRevoke, 3, true, 2},
+    CommandSpec{"lease|ttl", Op::kLeaseTtl, 3, false, 2},
+    CommandSpec{"elect", Op::kElect, -4, true, 1, true},
+    CommandSpec{"elect.keepalive", Op::kElectKeepAlive, 3, true},
+    CommandSpec{"elect.resign", Op::kElectResign, 3, true},
+    CommandSpec{"elect.leader", Op::kElectLeader, 2, false},
+    CommandSpec{"lock", Op::kLock, -4, true, 1, true},
+    CommandSpec{"unlock", Op::kUnlock, 3, true},
+    CommandSpec{"publish", Op::kPublish, 3, true},
 };
+// LEASE without its subcommand: what find_command("lease") answers (arity and write routing).
+constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant, -2, true};
 
 Reply syntax_error() {
   return Reply::error("ERR syntax error");
@@ -73,6 +95,54 @@ Reply invalid_expire(Op op) {
 
 bool is_opt(std::string_view arg, std::string_view name) {
   return equals_ignore_case(arg, name);
+}
+
+// A version: a non-negative integer (0 = "the key must not exist").
+std::optional<uint64_t> parse_version(std::string_view text) {
+  std::optional<int64_t> v = parse_int64(text);
+  if (!v || *v < 0) return std::nullopt;
+  return static_cast<uint64_t>(*v);
+}
+
+// A lease id or fencing token: a positive integer (both are log indexes).
+std::optional<uint64_t> parse_id(std::string_view text) {
+  std::optional<int64_t> v = parse_int64(text);
+  if (!v || *v <= 0) return std::nullopt;
+  return static_cast<uint64_t>(*v);
+}
+
+// A coordination time to live: 1..kCoordTtlMsMax ms whose deadline from now_ms is positive.
+std::optional<Reply> parse_ttl(WriteCmd& cmd, std::string_view text, int64_t now_ms) {
+  std::optional<int64_t> v = parse_int64(text);
+  if (!v) return not_integer();
+  int64_t deadline = 0;
+  if (*v <= 0 || *v > kCoordTtlMsMax || __builtin_add_overflow(now_ms, *v, &deadline) ||
+      deadline <= 0) {
+    return Reply::error(
+        fmt::format("ERR invalid ttl-ms in '{}' command", command_spec(cmd.op).name));
+  }
+  cmd.ttl_ms = *v;
+  return std::nullopt;
+}
+
+// ELECT/LOCK name id ttl-ms [BLOCK timeout-ms].
+std::optional<Reply> parse_campaign(WriteCmd& cmd, int64_t now_ms) {
+  if (cmd.args.size() != 3 && cmd.args.size() != 5) return syntax_error();
+  if (cmd.args.size() == 5) {
+    if (!is_opt(cmd.args[3], "block")) return syntax_error();
+    std::optional<int64_t> block = parse_int64(cmd.args[4]);
+    if (!block) return Reply::error("ERR timeout is not an integer or out of range");
+    if (*block < 0) return Reply::error("ERR timeout is negative");
+    cmd.block_ms = *block;
+  }
+  return parse_ttl(cmd, cmd.args[2], now_ms);
+}
+
+std::optional<Reply> parse_token(WriteCmd& cmd, std::string_view text) {
+  std::optional<uint64_t> token = parse_id(text);
+  if (!token) return not_integer();
+  cmd.token = *token;
+  return std::nullopt;
 }
 
 // Redis's getExpireMillisecondsOrReply: a positive count of `unit_ms`, made absolute by adding
@@ -115,6 +185,15 @@ std::optional<Reply> parse_string_options(WriteCmd& cmd, size_t first, int64_t n
       cmd.cond = WriteCmd::Cond::kXx;
     } else if (is_set && is_opt(opt, "get")) {
       cmd.get = true;
+    } else if (is_set && is_opt(opt, "ifver") && has_next) {
+      std::optional<uint64_t> v = parse_version(cmd.args[++i]);
+      if (!v) return not_integer();
+      cmd.if_version = true;
+      cmd.expected_version = *v;
+    } else if (is_set && is_opt(opt, "lease") && has_next) {
+      std::optional<uint64_t> id = parse_id(cmd.args[++i]);
+      if (!id) return not_integer();
+      cmd.lease_id = *id;
     } else if (is_set && is_opt(opt, "keepttl") &&
                (seen & (kEx | kPx | kExAt | kPxAt | kPersist)) == 0) {
       seen |= kKeepTtl;
@@ -241,6 +320,29 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
     case Op::kFlushAll:
     case Op::kFlushDb:
       return parse_flush(cmd);
+    case Op::kCas: {
+      std::optional<uint64_t> v = parse_version(cmd.args[1]);
+      if (!v) return not_integer();
+      cmd.if_version = true;
+      cmd.expected_version = *v;
+      return std::nullopt;
+    }
+    case Op::kLeaseGrant:
+      return parse_ttl(cmd, cmd.args[0], now_ms);
+    case Op::kLeaseKeepAlive:
+    case Op::kLeaseRevoke: {
+      std::optional<uint64_t> id = parse_id(cmd.args[0]);
+      if (!id) return not_integer();
+      cmd.lease_id = *id;
+      return std::nullopt;
+    }
+    case Op::kElect:
+    case Op::kLock:
+      return parse_campaign(cmd, now_ms);
+    case Op::kElectKeepAlive:
+    case Op::kElectResign:
+    case Op::kUnlock:
+      return parse_token(cmd, cmd.args[1]);
     default:
       return std::nullopt;
   }
@@ -256,12 +358,95 @@ Reply unknown_command(std::span<const std::string_view> argv) {
                                   argv.empty() ? "" : argv[0].substr(0, 128), args));
 }
 
+// The payload prefix every kind shares.
+void write_header(ByteWriter& w, int64_t now_ms) {
+  w.u8(kPayloadFormatVersion);
+  w.u64(static_cast<uint64_t>(now_ms));
+}
+
+// A kind 1 body (or kind 4 around it when fenced) for a command line that is known to be valid.
+void write_command(ByteWriter& w, const FenceSplit& fence, uint64_t fence_token, Op op,
+                   std::span<const std::string_view> args) {
+  if (fence.fenced) {
+    w.u8(static_cast<uint8_t>(PayloadKind::kFenced));
+    w.bytes(fence.name);
+    w.varint(fence_token);
+  }
+  w.u8(static_cast<uint8_t>(PayloadKind::kCommand));
+  w.u8(static_cast<uint8_t>(op));
+  w.varint(args.size());
+  for (std::string_view a : args) w.bytes(a);
+}
+
+// Validates one command line (a top-level write, or a transaction item when `in_transaction`)
+// and appends its body to *out. Returns the error Reply instead when it is not valid.
+std::optional<Reply> encode_command(std::string* out, std::span<const std::string_view> argv,
+                                    int64_t now_ms, bool in_transaction) {
+  FenceSplit fence = split_fence(argv);
+  Reply error;
+  const CommandSpec* spec = find_argv(fence.command, &error);
+  if (spec == nullptr) return error;
+  if (!spec->write && !in_transaction) {
+    return Reply::error(fmt::format("ERR '{}' is not a write command", spec->name));
+  }
+  if (!spec->write && fence.fenced) {
+    return Reply::error("ERR FENCE applies to write commands only");
+  }
+  if (in_transaction && spec->takes_index) {
+    return Reply::error(fmt::format("ERR '{}' is not allowed in a transaction", spec->name));
+  }
+  if (!arity_ok(*spec, fence.command.size())) return arity_error(*spec);
+  std::span<const std::string_view> args = fence.command.subspan(spec->name_words);
+  uint64_t token = 0;
+  if (fence.fenced) {
+    std::optional<uint64_t> t = parse_id(fence.token_text);
+    if (!t) return not_integer();
+    token = *t;
+  }
+  if (spec->write) {
+    auto parsed =
+        parse_write(spec->op, std::vector<std::string_view>(args.begin(), args.end()), now_ms);
+    if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
+    // BLOCK is the proposing server's business: the entry is a plain campaign.
+    if (spec->op == Op::kElect || spec->op == Op::kLock) args = args.first(3);
+  }
+  size_t bytes = 16 + fence.name.size() + fence.token_text.size();
+  for (std::string_view a : args) bytes += a.size() + 5;
+  out->reserve(out->size() + bytes);
+  ByteWriter w(out);
+  write_command(w, fence, token, spec->op, args);
+  return std::nullopt;
+}
+
 }  // namespace
 
 const CommandSpec* find_command(std::string_view name) {
+  if (equals_ignore_case(name, kLeaseParent.name)) return &kLeaseParent;
   for (const CommandSpec& spec : kCommands) {
-    if (equals_ignore_case(spec.name, name)) return &spec;
+    if (spec.name_words == 1 && equals_ignore_case(spec.name, name)) return &spec;
   }
+  return nullptr;
+}
+
+const CommandSpec* find_argv(std::span<const std::string_view> argv, Reply* error) {
+  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) {
+    *error = unknown_command(argv);
+    return nullptr;
+  }
+  if (spec != &kLeaseParent) return spec;
+  if (argv.size() < 2) {
+    *error = arity_error(*spec);
+    return nullptr;
+  }
+  for (const CommandSpec& sub : kCommands) {
+    if (sub.name_words == 2 && sub.name.starts_with("lease|") &&
+        equals_ignore_case(sub.name.substr(6), argv[1])) {
+      return &sub;
+    }
+  }
+  *error = Reply::error(
+      fmt::format("ERR unknown subcommand '{}'. Try LEASE HELP.", argv[1].substr(0, 128)));
   return nullptr;
 }
 
@@ -274,6 +459,10 @@ const CommandSpec& command_spec(Op op) {
 
 bool is_write_opcode(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kSet) && op <= static_cast<uint8_t>(Op::kWriteLast);
+}
+
+bool is_read_opcode(uint8_t op) {
+  return op >= static_cast<uint8_t>(Op::kGet) && op <= static_cast<uint8_t>(Op::kReadLast);
 }
 
 bool arity_ok(const CommandSpec& spec, size_t argc) {
@@ -292,40 +481,113 @@ std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> a
   return cmd;
 }
 
+FenceSplit split_fence(std::span<const std::string_view> argv) {
+  FenceSplit out{.command = argv};
+  size_t n = argv.size();
+  if (n >= 4 && equals_ignore_case(argv[n - 3], "fence")) {
+    out.command = argv.first(n - 3);
+    out.fenced = true;
+    out.name = argv[n - 2];
+    out.token_text = argv[n - 1];
+  }
+  return out;
+}
+
+std::optional<int64_t> block_timeout_ms(std::span<const std::string_view> argv) {
+  std::span<const std::string_view> cmd = split_fence(argv).command;
+  if (cmd.size() != 6) return std::nullopt;
+  if (!equals_ignore_case(cmd[0], "elect") && !equals_ignore_case(cmd[0], "lock")) {
+    return std::nullopt;
+  }
+  if (!is_opt(cmd[4], "block")) return std::nullopt;
+  std::optional<int64_t> v = parse_int64(cmd[5]);
+  if (!v || *v < 0) return std::nullopt;
+  return v;
+}
+
 std::variant<std::string, Reply> encode_write(std::span<const std::string_view> argv,
                                               int64_t now_ms) {
-  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
-  if (spec == nullptr) return unknown_command(argv);
-  if (!spec->write) {
-    return Reply::error(fmt::format("ERR '{}' is not a write command", spec->name));
-  }
-  if (!arity_ok(*spec, argv.size())) return arity_error(*spec);
-  std::vector<std::string_view> args(argv.begin() + 1, argv.end());
-  auto parsed = parse_write(spec->op, args, now_ms);
-  if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
-
-  size_t bytes = 32;
-  for (std::string_view a : args) bytes += a.size() + 5;
   std::string out;
-  out.reserve(bytes);
   ByteWriter w(&out);
-  w.u8(kPayloadFormatVersion);
-  w.u64(static_cast<uint64_t>(now_ms));
-  w.u8(static_cast<uint8_t>(PayloadKind::kCommand));
-  w.u8(static_cast<uint8_t>(spec->op));
-  w.varint(args.size());
-  for (std::string_view a : args) w.bytes(a);
+  write_header(w, now_ms);
+  if (std::optional<Reply> err = encode_command(&out, argv, now_ms, false)) return std::move(*err);
+  return out;
+}
+
+std::optional<Reply> check_queued(std::span<const std::string_view> argv, int64_t now_ms) {
+  std::string scratch;
+  return encode_command(&scratch, argv, now_ms, true);
+}
+
+std::variant<std::string, Reply> encode_transaction(
+    const std::vector<std::vector<std::string>>& commands,
+    const std::vector<std::pair<std::string, uint64_t>>& watched, int64_t now_ms) {
+  if (commands.size() > kTransactionCommandsMax) {
+    return Reply::error(
+        fmt::format("ERR a transaction holds at most {} commands", kTransactionCommandsMax));
+  }
+  if (watched.size() > kWatchedKeysMax) {
+    return Reply::error(fmt::format("ERR at most {} keys can be watched", kWatchedKeysMax));
+  }
+  std::string out;
+  ByteWriter w(&out);
+  write_header(w, now_ms);
+  w.u8(static_cast<uint8_t>(PayloadKind::kBatch));
+  w.varint(watched.size());
+  for (const auto& [key, version] : watched) {
+    w.bytes(key);
+    w.varint(version);
+  }
+  w.varint(commands.size());
+  std::string item;
+  std::vector<std::string_view> argv;
+  for (const std::vector<std::string>& command : commands) {
+    argv.assign(command.begin(), command.end());
+    item.clear();
+    if (std::optional<Reply> err = encode_command(&item, argv, now_ms, true)) {
+      return std::move(*err);
+    }
+    w.bytes(item);
+  }
   return out;
 }
 
 std::string encode_expire_key(std::string_view key, int64_t deadline_ms, int64_t now_ms) {
   std::string out;
   ByteWriter w(&out);
-  w.u8(kPayloadFormatVersion);
-  w.u64(static_cast<uint64_t>(now_ms));
+  write_header(w, now_ms);
   w.u8(static_cast<uint8_t>(PayloadKind::kExpireKey));
   w.bytes(key);
   w.u64(static_cast<uint64_t>(deadline_ms));
+  return out;
+}
+
+std::string encode_expire_lease(uint64_t id, int64_t deadline_ms, int64_t now_ms) {
+  std::string out;
+  ByteWriter w(&out);
+  write_header(w, now_ms);
+  w.u8(static_cast<uint8_t>(PayloadKind::kExpireLease));
+  w.varint(id);
+  w.u64(static_cast<uint64_t>(deadline_ms));
+  return out;
+}
+
+std::string encode_expire_election(std::string_view name, uint64_t token, int64_t now_ms) {
+  std::string out;
+  ByteWriter w(&out);
+  write_header(w, now_ms);
+  w.u8(static_cast<uint8_t>(PayloadKind::kExpireElection));
+  w.bytes(name);
+  w.varint(token);
+  return out;
+}
+
+std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms) {
+  std::string out;
+  ByteWriter w(&out);
+  write_header(w, now_ms);
+  w.u8(static_cast<uint8_t>(PayloadKind::kExtend));
+  w.u64(static_cast<uint64_t>(extra_ms));
   return out;
 }
 
@@ -339,6 +601,84 @@ bool is_read_command(std::string_view name) {
   return spec != nullptr && !spec->write;
 }
 
+bool is_read_argv(std::span<const std::string_view> argv) {
+  Reply ignored;
+  const CommandSpec* spec = find_argv(argv, &ignored);
+  return spec != nullptr && !spec->write;
+}
+
+namespace {
+
+// After the kind byte of a kind 1 body.
+Result<DecodedCommand> decode_command(ByteReader& r, bool reads_allowed) {
+  DecodedCommand cmd;
+  BW_ASSIGN_OR_RETURN(uint8_t op, r.u8());
+  if (!is_write_opcode(op) && !(reads_allowed && is_read_opcode(op))) {
+    return absl::DataLossError(fmt::format("bad opcode {}", op));
+  }
+  cmd.op = static_cast<Op>(op);
+  BW_ASSIGN_OR_RETURN(uint64_t argc, r.varint());
+  // Each argument takes at least one byte, which bounds the reservation by the input size.
+  if (argc > kPayloadArgsMax || argc > r.remaining()) {
+    return absl::DataLossError(fmt::format("bad argument count {}", argc));
+  }
+  cmd.args.reserve(argc);
+  for (uint64_t i = 0; i < argc; ++i) {
+    BW_ASSIGN_OR_RETURN(std::string_view a, r.bytes(kPayloadArgBytesMax));
+    cmd.args.push_back(a);
+  }
+  return cmd;
+}
+
+// After the kind byte of a kind 4 body: the fence, then a whole kind 1 body (writes only).
+Result<DecodedCommand> decode_fenced(ByteReader& r) {
+  BW_ASSIGN_OR_RETURN(std::string_view name, r.bytes(kPayloadArgBytesMax));
+  BW_ASSIGN_OR_RETURN(uint64_t token, r.varint());
+  BW_ASSIGN_OR_RETURN(uint8_t kind, r.u8());
+  if (kind != static_cast<uint8_t>(PayloadKind::kCommand)) {
+    return absl::DataLossError(fmt::format("fenced kind {}", kind));
+  }
+  BW_ASSIGN_OR_RETURN(DecodedCommand cmd, decode_command(r, false));
+  cmd.fenced = true;
+  cmd.fence_name = name;
+  cmd.fence_token = token;
+  return cmd;
+}
+
+Result<DecodedBatch> decode_batch(ByteReader& r) {
+  DecodedBatch batch;
+  BW_ASSIGN_OR_RETURN(uint64_t watch_count, r.varint());
+  // A watched key takes at least two bytes.
+  if (watch_count > kWatchedKeysMax || watch_count > r.remaining() / 2) {
+    return absl::DataLossError(fmt::format("bad watch count {}", watch_count));
+  }
+  batch.watched.reserve(watch_count);
+  for (uint64_t i = 0; i < watch_count; ++i) {
+    BW_ASSIGN_OR_RETURN(std::string_view key, r.bytes(kPayloadArgBytesMax));
+    BW_ASSIGN_OR_RETURN(uint64_t version, r.varint());
+    batch.watched.emplace_back(key, version);
+  }
+  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+  if (count > kTransactionCommandsMax || count > r.remaining()) {
+    return absl::DataLossError(fmt::format("bad command count {}", count));
+  }
+  batch.commands.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    BW_ASSIGN_OR_RETURN(std::string_view item, r.bytes(kPayloadArgBytesMax));
+    ByteReader ir(item);
+    BW_ASSIGN_OR_RETURN(uint8_t kind, ir.u8());
+    Result<DecodedCommand> cmd = absl::DataLossError(fmt::format("batch item kind {}", kind));
+    if (kind == static_cast<uint8_t>(PayloadKind::kCommand)) cmd = decode_command(ir, true);
+    if (kind == static_cast<uint8_t>(PayloadKind::kFenced)) cmd = decode_fenced(ir);
+    if (!cmd.ok()) return cmd.status();
+    if (!ir.done()) return absl::DataLossError("trailing bytes after a batch item");
+    batch.commands.push_back(*std::move(cmd));
+  }
+  return batch;
+}
+
+}  // namespace
+
 Result<DecodedPayload> decode_payload(std::string_view payload) {
   ByteReader r(payload);
   BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
@@ -349,30 +689,49 @@ Result<DecodedPayload> decode_payload(std::string_view payload) {
   BW_ASSIGN_OR_RETURN(uint64_t now, r.u64());
   out.now_ms = static_cast<int64_t>(now);
   BW_ASSIGN_OR_RETURN(uint8_t kind, r.u8());
-  if (kind == static_cast<uint8_t>(PayloadKind::kCommand)) {
-    DecodedCommand cmd;
-    BW_ASSIGN_OR_RETURN(uint8_t op, r.u8());
-    if (!is_write_opcode(op)) return absl::DataLossError(fmt::format("bad opcode {}", op));
-    cmd.op = static_cast<Op>(op);
-    BW_ASSIGN_OR_RETURN(uint64_t argc, r.varint());
-    // Each argument takes at least one byte, which bounds the reservation by the input size.
-    if (argc > kPayloadArgsMax || argc > r.remaining()) {
-      return absl::DataLossError(fmt::format("bad argument count {}", argc));
+  switch (static_cast<PayloadKind>(kind)) {
+    case PayloadKind::kCommand: {
+      BW_ASSIGN_OR_RETURN(out.body, decode_command(r, false));
+      break;
     }
-    cmd.args.reserve(argc);
-    for (uint64_t i = 0; i < argc; ++i) {
-      BW_ASSIGN_OR_RETURN(std::string_view a, r.bytes(kPayloadArgBytesMax));
-      cmd.args.push_back(a);
+    case PayloadKind::kExpireKey: {
+      DecodedExpire exp;
+      BW_ASSIGN_OR_RETURN(exp.key, r.bytes(kPayloadArgBytesMax));
+      BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
+      exp.deadline_ms = static_cast<int64_t>(deadline);
+      out.body = exp;
+      break;
     }
-    out.body = std::move(cmd);
-  } else if (kind == static_cast<uint8_t>(PayloadKind::kExpireKey)) {
-    DecodedExpire exp;
-    BW_ASSIGN_OR_RETURN(exp.key, r.bytes(kPayloadArgBytesMax));
-    BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
-    exp.deadline_ms = static_cast<int64_t>(deadline);
-    out.body = exp;
-  } else {
-    return absl::DataLossError(fmt::format("unknown kv payload kind {}", kind));
+    case PayloadKind::kBatch: {
+      BW_ASSIGN_OR_RETURN(out.body, decode_batch(r));
+      break;
+    }
+    case PayloadKind::kFenced: {
+      BW_ASSIGN_OR_RETURN(out.body, decode_fenced(r));
+      break;
+    }
+    case PayloadKind::kExpireLease: {
+      DecodedExpireLease exp;
+      BW_ASSIGN_OR_RETURN(exp.id, r.varint());
+      BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
+      exp.deadline_ms = static_cast<int64_t>(deadline);
+      out.body = exp;
+      break;
+    }
+    case PayloadKind::kExpireElection: {
+      DecodedExpireElection exp;
+      BW_ASSIGN_OR_RETURN(exp.name, r.bytes(kPayloadArgBytesMax));
+      BW_ASSIGN_OR_RETURN(exp.token, r.varint());
+      out.body = exp;
+      break;
+    }
+    case PayloadKind::kExtend: {
+      BW_ASSIGN_OR_RETURN(uint64_t extra, r.u64());
+      out.body = DecodedExtend{static_cast<int64_t>(extra)};
+      break;
+    }
+    default:
+      return absl::DataLossError(fmt::format("unknown kv payload kind {}", kind));
   }
   if (!r.done()) return absl::DataLossError("trailing bytes after kv payload");
   return out;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -50,8 +52,19 @@ enum class Op : uint8_t {
   kRenameNx = 25,
   kFlushAll = 26,
   kFlushDb = 27,
-  kWriteLast = kFlushDb,
-  // Read-only commands (Store::read).
+  kCas = 28,
+  kLeaseGrant = 29,
+  kLeaseKeepAlive = 30,
+  kLeaseRevoke = 31,
+  kElect = 32,
+  kElectKeepAlive = 33,
+  kElectResign = 34,
+  kLock = 35,
+  kUnlock = 36,
+  kPublish = 37,
+  kWriteLast = kPublish,
+  // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
+  // part of the format as well: only append.
   kGet = 128,
   kMGet,
   kExists,
@@ -67,24 +80,44 @@ enum class Op : uint8_t {
   kRandomKey,
   kDbSize,
   kGetVer,
+  kLeaseTtl,
+  kElectLeader,
+  kReadLast = kElectLeader,
 };
+static_assert(static_cast<int>(Op::kGetVer) == 142, "read opcodes are part of the log format");
 
 struct CommandSpec {
-  std::string_view name;  // lower case, as Redis spells it in error messages
+  std::string_view name;  // lower case, as Redis spells it in error messages ("lease|grant")
   Op op;
   int arity;  // Redis convention: n = exactly n words with the name, -n = at least n
   bool write;
+  // Words naming the command: 1, or 2 for a subcommand (LEASE GRANT); args follow them.
+  size_t name_words = 1;
+  // Creates an id from the entry's index (LEASE GRANT, ELECT, LOCK): not allowed in a
+  // transaction, where several commands share one index.
+  bool takes_index = false;
 };
 
-// Case-insensitive lookup; null for names kv does not know.
+// Case-insensitive lookup by name; null for names kv does not know. "lease" finds the parent
+// entry (op kLeaseGrant, arity -2), which only find_argv resolves to a subcommand.
 const CommandSpec* find_command(std::string_view name);
+// Lookup of a whole command line, resolving LEASE's subcommand. Null if unknown; `*error` then
+// holds the reply (unknown command or subcommand). REQUIRES: error != nullptr.
+const CommandSpec* find_argv(std::span<const std::string_view> argv, Reply* error);
 // REQUIRES: op is a defined opcode.
 const CommandSpec& command_spec(Op op);
 bool is_write_opcode(uint8_t op);
+bool is_read_opcode(uint8_t op);
 
 // "ERR wrong number of arguments for 'get' command", or nullopt if `argc` (with the name) fits.
 bool arity_ok(const CommandSpec& spec, size_t argc);
 Reply arity_error(const CommandSpec& spec);
+
+// Bounds on what time-to-live arguments may ask for (LEASE GRANT, ELECT, LOCK): a year.
+inline constexpr int64_t kCoordTtlMsMax = 365ll * 24 * 3600 * 1000;
+// Bounds on a transaction (leader refuses more; the decoder treats more as corruption).
+inline constexpr size_t kTransactionCommandsMax = 65536;
+inline constexpr size_t kWatchedKeysMax = 65536;
 
 // A write command after syntax checks. Absolute deadlines are computed from the entry's now_ms.
 struct WriteCmd {
@@ -100,6 +133,12 @@ struct WriteCmd {
   int64_t amount = 0;              // INCRBY/DECRBY delta, SETRANGE offset
   long double float_amount = 0;    // INCRBYFLOAT
   uint8_t expire_flags = 0;        // EXPIRE: kExpireNx | kExpireXx | kExpireGt | kExpireLt
+  bool if_version = false;         // SET ... IFVER (expected_version), CAS
+  uint64_t expected_version = 0;   // 0 = the key must not exist
+  uint64_t lease_id = 0;           // SET ... LEASE; LEASE KEEPALIVE/REVOKE
+  uint64_t token = 0;              // ELECT.KEEPALIVE/RESIGN, UNLOCK
+  int64_t ttl_ms = 0;              // LEASE GRANT, ELECT, LOCK
+  int64_t block_ms = -1;           // ELECT/LOCK BLOCK option (leader side only; not encoded)
 };
 inline constexpr uint8_t kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt = 8;
 
@@ -114,14 +153,34 @@ std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> a
 struct DecodedCommand {
   Op op;
   std::vector<std::string_view> args;
+  bool fenced = false;  // kind 4: apply only if `fence_token` is `fence_name`'s live token
+  std::string_view fence_name;
+  uint64_t fence_token = 0;
 };
 struct DecodedExpire {
   std::string_view key;
   int64_t deadline_ms;
 };
+struct DecodedBatch {
+  std::vector<std::pair<std::string_view, uint64_t>> watched;  // key, version (0 = absent)
+  std::vector<DecodedCommand> commands;                        // may hold read opcodes
+};
+struct DecodedExpireLease {
+  uint64_t id;
+  int64_t deadline_ms;
+};
+struct DecodedExpireElection {
+  std::string_view name;
+  uint64_t token;
+};
+struct DecodedExtend {
+  int64_t extra_ms;
+};
 struct DecodedPayload {
   int64_t now_ms = 0;
-  std::variant<DecodedCommand, DecodedExpire> body;
+  std::variant<DecodedCommand, DecodedExpire, DecodedBatch, DecodedExpireLease,
+               DecodedExpireElection, DecodedExtend>
+      body;
 };
 // Bounds a decoder enforces (defence against a corrupt entry; the leader never exceeds them).
 inline constexpr uint64_t kPayloadArgsMax = 1024 * 1024;

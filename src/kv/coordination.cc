@@ -68,6 +68,21 @@ void Coordination::erase_holder(std::string_view name) {
   holders_.erase(it);
 }
 
+void Coordination::extend_all(const std::function<int64_t(int64_t)>& new_deadline) {
+  lease_deadlines_.clear();
+  for (auto& [id, lease] : leases_) {
+    lease.deadline_ms = new_deadline(lease.deadline_ms);
+    BW_ASSERT(lease.deadline_ms > 0);
+    lease_deadlines_.emplace(lease.deadline_ms, id);
+  }
+  holder_deadlines_.clear();
+  for (auto& [name, h] : holders_) {
+    h.deadline_ms = new_deadline(h.deadline_ms);
+    BW_ASSERT(h.deadline_ms > 0);
+    holder_deadlines_.emplace(h.deadline_ms, name);
+  }
+}
+
 void Coordination::clear() {
   leases_.clear();
   holders_.clear();

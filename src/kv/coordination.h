@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,6 +49,10 @@ class Coordination {
   // REQUIRES: name present.
   void set_holder_deadline(std::string_view name, int64_t deadline_ms);
   void erase_holder(std::string_view name);
+
+  // Replaces every lease's and holder's deadline with new_deadline(deadline) (the failover
+  // extension). REQUIRES: new_deadline returns a positive value.
+  void extend_all(const std::function<int64_t(int64_t)>& new_deadline);
 
   const LeaseMap& leases() const { return leases_; }
   const HolderMap& elections() const { return holders_; }

@@ -146,9 +146,31 @@ Reply randomkey(const Keyspace& keys, int64_t now_ms, uint64_t random) {
   return Reply::null();
 }
 
-Reply evaluate(const Keyspace& keys, Op op, std::span<const std::string_view> argv, int64_t now_ms,
-               uint64_t random) {
+Reply lease_ttl(const Coordination& coord, std::string_view id_text, int64_t now_ms) {
+  std::optional<int64_t> id = parse_int64(id_text);
+  if (!id) return not_integer();
+  const Lease* lease = *id > 0 ? coord.find_lease(static_cast<uint64_t>(*id)) : nullptr;
+  if (lease == nullptr || lease->deadline_ms <= now_ms) return Reply::integer_value(-2);
+  return Reply::integer_value(lease->deadline_ms - now_ms);
+}
+
+Reply elect_leader(const Coordination& coord, std::string_view name, int64_t now_ms) {
+  const Holder* h = coord.find_holder(name);
+  if (h == nullptr || h->deadline_ms <= now_ms) return Reply::null_array();
+  std::vector<Reply> out;
+  out.push_back(Reply::bulk(h->holder));
+  out.push_back(Reply::integer_value(static_cast<int64_t>(h->token)));
+  out.push_back(Reply::integer_value(h->deadline_ms - now_ms));
+  return Reply::array(std::move(out));
+}
+
+Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
+               std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) {
   switch (op) {
+    case Op::kLeaseTtl:
+      return lease_ttl(coord, argv[2], now_ms);
+    case Op::kElectLeader:
+      return elect_leader(coord, argv[1], now_ms);
     case Op::kGet: {
       const Record* rec = live(keys, argv[1], now_ms);
       return rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
@@ -207,18 +229,16 @@ Reply evaluate(const Keyspace& keys, Op op, std::span<const std::string_view> ar
 
 }  // namespace
 
-Reply evaluate_read(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms,
-                    uint64_t random) {
-  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
-  if (spec == nullptr) {
-    return Reply::error(fmt::format("ERR unknown command '{}', with args beginning with: ",
-                                    argv.empty() ? "" : argv[0].substr(0, 128)));
-  }
+Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
+                    std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) {
+  Reply error;
+  const CommandSpec* spec = find_argv(argv, &error);
+  if (spec == nullptr) return error;
   if (spec->write) {
     return Reply::error(fmt::format("ERR '{}' is not a read-only command", spec->name));
   }
   if (!arity_ok(*spec, argv.size())) return arity_error(*spec);
-  return evaluate(keys, spec->op, argv, now_ms, random);
+  return evaluate(keys, coord, spec->op, argv, now_ms, random);
 }
 
 }  // namespace bw::kv

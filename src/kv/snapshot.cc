@@ -1,31 +1,48 @@
-// Snapshot image, version 1, all integers little-endian:
-//   magic "BWKVSNAP"  version:u8  applied_index:u64  key_count:varint
-//   (key:bytes value:bytes deadline_ms:u64 version:varint){key_count}
+// Snapshot image, version 2, all integers little-endian:
+//   magic "BWKVSNAP"  version:u8 (=2)  applied_index:u64  key_count:varint
+//   (key:bytes value:bytes deadline_ms:u64 version:varint lease_id:varint){key_count}
+//   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
+//   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
+//                           deadline_ms:u64){holder_count}
 //   checksum:u64 = XXH3-64 of every byte before it
-// Keys are written in keyspace order, so equal stores give equal images.
+// Version 1 (still restored) has neither lease_id nor the lease and holder sections.
+// Keys are written in keyspace order, leases by id, holders by name, so equal stores give equal
+// images.
 #include <fmt/format.h>
 
 #include "common/checksum.h"
 #include "common/codec.h"
+#include "kv/command_internal.h"
 #include "kv/store.h"
 
 namespace bw::kv {
 
 namespace {
 constexpr std::string_view kMagic = "BWKVSNAP";
-constexpr uint8_t kSnapshotVersion = 1;
+constexpr uint8_t kSnapshotVersion = 2;
+constexpr uint8_t kSnapshotVersionNoLeases = 1;
 constexpr size_t kChecksumBytes = 8;
 // Smallest encoded record: empty key and value (1 + 1), deadline (8), version (1).
 constexpr uint64_t kRecordBytesMin = 11;
+// Smallest lease: id (1), ttl (1), deadline (8); smallest holder: 1 + 1 + 1 + 1 + 8.
+constexpr uint64_t kLeaseBytesMin = 10;
+constexpr uint64_t kHolderBytesMin = 12;
+// Holder names and ids are command arguments; their bound is the argument bound.
+constexpr uint64_t kNameBytesMax = kValueBytesMax;
 
 Status corrupt(std::string_view what) {
   return absl::DataLossError(fmt::format("kv snapshot: {}", what));
+}
+
+bool ttl_ok(uint64_t ttl_ms) {
+  return ttl_ms > 0 && ttl_ms <= static_cast<uint64_t>(kCoordTtlMsMax);
 }
 }  // namespace
 
 std::string Store::snapshot() const {
   std::string out;
-  out.reserve(32 + keys_.size() * 24 + keys_.value_bytes());
+  out.reserve(48 + keys_.size() * 24 + keys_.value_bytes() + coord_.leases().size() * 20 +
+              coord_.elections().size() * 48);
   ByteWriter w(&out);
   w.raw(kMagic);
   w.u8(kSnapshotVersion);
@@ -37,6 +54,21 @@ std::string Store::snapshot() const {
     w.bytes(rec->value);
     w.u64(static_cast<uint64_t>(rec->deadline_ms));
     w.varint(rec->version);
+    w.varint(rec->lease_id);
+  }
+  w.varint(coord_.leases().size());
+  for (const auto& [id, lease] : coord_.leases()) {
+    w.varint(id);
+    w.varint(static_cast<uint64_t>(lease.ttl_ms));
+    w.u64(static_cast<uint64_t>(lease.deadline_ms));
+  }
+  w.varint(coord_.elections().size());
+  for (const auto& [name, h] : coord_.elections()) {
+    w.bytes(name);
+    w.bytes(h.holder);
+    w.varint(h.token);
+    w.varint(static_cast<uint64_t>(h.ttl_ms));
+    w.u64(static_cast<uint64_t>(h.deadline_ms));
   }
   w.u64(checksum64(out));
   return out;
@@ -44,9 +76,12 @@ std::string Store::snapshot() const {
 
 Status Store::restore(std::string_view image) {
   keys_.clear();
+  coord_.clear();
   applied_index_ = 0;
   expiry_cursor_deadline_ms_ = 0;
   expiry_cursor_key_.clear();
+  lease_cursor_ = {0, 0};
+  election_cursor_ = {0, {}};
   Status s = [&]() -> Status {
     if (image.size() < kMagic.size() + 1 + 8 + 1 + kChecksumBytes) return corrupt("too short");
     std::string_view body = image.substr(0, image.size() - kChecksumBytes);
@@ -57,7 +92,10 @@ Status Store::restore(std::string_view image) {
     BW_ASSIGN_OR_RETURN(std::string_view magic, r.raw(kMagic.size()));
     if (magic != kMagic) return corrupt("bad magic");
     BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-    if (version != kSnapshotVersion) return corrupt(fmt::format("unknown version {}", version));
+    if (version != kSnapshotVersion && version != kSnapshotVersionNoLeases) {
+      return corrupt(fmt::format("unknown version {}", version));
+    }
+    const bool with_leases = version == kSnapshotVersion;
     BW_ASSIGN_OR_RETURN(uint64_t applied, r.u64());
     BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
     if (count > r.remaining() / kRecordBytesMin) return corrupt("key count exceeds the image");
@@ -66,21 +104,71 @@ Status Store::restore(std::string_view image) {
       BW_ASSIGN_OR_RETURN(std::string_view value, r.bytes(kValueBytesMax));
       BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
       BW_ASSIGN_OR_RETURN(uint64_t key_version, r.varint());
+      uint64_t lease_id = 0;
+      if (with_leases) {
+        BW_ASSIGN_OR_RETURN(lease_id, r.varint());
+      }
       if (static_cast<int64_t>(deadline) < 0) return corrupt("negative deadline");
       if (key_version > applied) return corrupt("key version beyond the applied index");
+      if (lease_id > applied) return corrupt("lease id beyond the applied index");
       if (keys_.find(key) != nullptr) return corrupt("duplicate key");
       Record* rec = keys_.insert(key);
       rec->value.assign(value);
       keys_.value_resized(0, value.size());
       rec->version = key_version;
       keys_.set_deadline(rec, static_cast<int64_t>(deadline));
+      keys_.set_lease(rec, lease_id);
+    }
+    if (with_leases) {
+      BW_RETURN_IF_ERROR(restore_coordination(r, applied));
     }
     if (!r.done()) return corrupt("trailing bytes");
     applied_index_ = applied;
     return OkStatus();
   }();
-  if (!s.ok()) keys_.clear();
+  if (!s.ok()) {
+    keys_.clear();
+    coord_.clear();
+  }
   return s;
+}
+
+Status Store::restore_coordination(ByteReader& r, uint64_t applied) {
+  BW_ASSIGN_OR_RETURN(uint64_t lease_count, r.varint());
+  if (lease_count > r.remaining() / kLeaseBytesMin) return corrupt("lease count exceeds image");
+  for (uint64_t i = 0; i < lease_count; ++i) {
+    BW_ASSIGN_OR_RETURN(uint64_t id, r.varint());
+    BW_ASSIGN_OR_RETURN(uint64_t ttl_ms, r.varint());
+    BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
+    if (id == 0 || id > applied) return corrupt("lease id out of range");
+    if (!ttl_ok(ttl_ms)) return corrupt("lease ttl out of range");
+    if (static_cast<int64_t>(deadline) <= 0) return corrupt("lease deadline out of range");
+    if (coord_.find_lease(id) != nullptr) return corrupt("duplicate lease");
+    coord_.add_lease(id, static_cast<int64_t>(ttl_ms), static_cast<int64_t>(deadline));
+  }
+  BW_ASSIGN_OR_RETURN(uint64_t holder_count, r.varint());
+  if (holder_count > r.remaining() / kHolderBytesMin) return corrupt("holder count exceeds image");
+  for (uint64_t i = 0; i < holder_count; ++i) {
+    BW_ASSIGN_OR_RETURN(std::string_view name, r.bytes(kNameBytesMax));
+    BW_ASSIGN_OR_RETURN(std::string_view holder, r.bytes(kNameBytesMax));
+    BW_ASSIGN_OR_RETURN(uint64_t token, r.varint());
+    BW_ASSIGN_OR_RETURN(uint64_t ttl_ms, r.varint());
+    BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
+    if (token == 0 || token > applied) return corrupt("token out of range");
+    if (!ttl_ok(ttl_ms)) return corrupt("holder ttl out of range");
+    if (static_cast<int64_t>(deadline) <= 0) return corrupt("holder deadline out of range");
+    if (coord_.find_holder(name) != nullptr) return corrupt("duplicate holder");
+    coord_.set_holder(name, Holder{.holder = std::string(holder),
+                                   .token = token,
+                                   .ttl_ms = static_cast<int64_t>(ttl_ms),
+                                   .deadline_ms = static_cast<int64_t>(deadline)});
+  }
+  // Every attached key names a lease that exists.
+  for (const Keyspace::Slot& slot : keys_) {
+    uint64_t id = slot.rec->lease_id;
+    if (id != 0 && coord_.find_lease(id) == nullptr) return corrupt("key of an unknown lease");
+  }
+  return OkStatus();
 }
 
 }  // namespace bw::kv

@@ -1,33 +1,147 @@
 #include "kv/store.h"
 
+#include <fmt/format.h>
+
 #include "common/assert.h"
 #include "kv/apply.h"
 #include "kv/command_internal.h"
 
 namespace bw::kv {
 
-Reply Store::apply(uint64_t index, std::string_view payload, std::vector<KeyEvent>* events) {
-  BW_ASSERT(index > applied_index_, "apply of index {} after {}", index, applied_index_);
-  Result<DecodedPayload> decoded = decode_payload(payload);
-  BW_ASSERT(decoded.ok(), "undecodable kv payload at index {}: {}", index,
-            decoded.status().ToString());
-  applied_index_ = index;
-  Applier applier(&keys_, index, decoded->now_ms, events);
-  if (const auto* exp = std::get_if<DecodedExpire>(&decoded->body)) {
-    return applier.expire_key(exp->key, exp->deadline_ms);
+namespace {
+
+// A write of the log (top level or inside a batch): fence, then parse, then run.
+Reply run_write(Applier& applier, DecodedCommand& cmd, int64_t now_ms) {
+  if (cmd.fenced) {
+    if (std::optional<Reply> err = applier.check_fence(cmd.fence_name, cmd.fence_token)) {
+      return std::move(*err);
+    }
   }
-  auto& cmd = std::get<DecodedCommand>(decoded->body);
-  const CommandSpec& spec = command_spec(cmd.op);
-  BW_ASSERT(arity_ok(spec, cmd.args.size() + 1), "bad arity for {} at index {}", spec.name, index);
-  auto parsed = parse_write(cmd.op, std::move(cmd.args), decoded->now_ms);
+  auto parsed = parse_write(cmd.op, std::move(cmd.args), now_ms);
   // The leader parsed the same bytes with the same now_ms before proposing, so an error here
   // means nodes run different parsers; answering the error keeps this node deterministic.
   if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
   return applier.run(std::get<WriteCmd>(parsed));
 }
 
+// Walks a (deadline, id) index from just after `cursor` (from the start when cursor.first is 0)
+// collecting up to `max` entries with deadline <= now_ms; moves the cursor, or resets it once
+// the expired prefix is exhausted so entries whose expiry was proposed but lost come round again.
+template <typename Set, typename Id>
+std::vector<std::pair<int64_t, Id>> walk_expired(const Set& set, std::pair<int64_t, Id>& cursor,
+                                                 int64_t now_ms, size_t max) {
+  std::vector<std::pair<int64_t, Id>> out;
+  auto it = cursor.first == 0 ? set.begin() : set.upper_bound(cursor);
+  while (out.size() < max && it != set.end() && it->first <= now_ms) {
+    out.push_back(*it);
+    ++it;
+  }
+  if (it == set.end() || it->first > now_ms || out.empty()) {
+    cursor = {0, Id{}};
+  } else {
+    cursor = out.back();
+  }
+  return out;
+}
+
+}  // namespace
+
+Reply Store::apply(uint64_t index, std::string_view payload, std::vector<KeyEvent>* events) {
+  if (events == nullptr) return apply(index, payload, static_cast<ApplyEffects*>(nullptr));
+  ApplyEffects effects;
+  Reply reply = apply(index, payload, &effects);
+  if (events->empty()) {
+    *events = std::move(effects.key_events);
+  } else {
+    events->insert(events->end(), std::make_move_iterator(effects.key_events.begin()),
+                   std::make_move_iterator(effects.key_events.end()));
+  }
+  return reply;
+}
+
+Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effects) {
+  BW_ASSERT(index > applied_index_, "apply of index {} after {}", index, applied_index_);
+  Result<DecodedPayload> decoded = decode_payload(payload);
+  BW_ASSERT(decoded.ok(), "undecodable kv payload at index {}: {}", index,
+            decoded.status().ToString());
+  applied_index_ = index;
+  const int64_t now_ms = decoded->now_ms;
+  Applier applier(&keys_, &coord_, index, now_ms, effects);
+  if (const auto* exp = std::get_if<DecodedExpire>(&decoded->body)) {
+    return applier.expire_key(exp->key, exp->deadline_ms);
+  }
+  if (const auto* exp = std::get_if<DecodedExpireLease>(&decoded->body)) {
+    return applier.expire_lease(exp->id, exp->deadline_ms);
+  }
+  if (const auto* exp = std::get_if<DecodedExpireElection>(&decoded->body)) {
+    return applier.expire_election(exp->name, exp->token);
+  }
+  if (const auto* ext = std::get_if<DecodedExtend>(&decoded->body)) {
+    return applier.extend(ext->extra_ms);
+  }
+  if (auto* batch = std::get_if<DecodedBatch>(&decoded->body)) {
+    return apply_batch(applier, *batch, index, now_ms);
+  }
+  auto& cmd = std::get<DecodedCommand>(decoded->body);
+  const CommandSpec& spec = command_spec(cmd.op);
+  BW_ASSERT(arity_ok(spec, cmd.args.size() + spec.name_words), "bad arity for {} at index {}",
+            spec.name, index);
+  return run_write(applier, cmd, now_ms);
+}
+
+Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms) {
+  for (const auto& [key, version] : batch.watched) {
+    if (version_of(key, now_ms) != version) return Reply::null_array();
+  }
+  // A transaction with a stale fence applies nothing: its EXEC answers the fence's error.
+  for (const DecodedCommand& cmd : batch.commands) {
+    if (!cmd.fenced) continue;
+    if (std::optional<Reply> err = applier.check_fence(cmd.fence_name, cmd.fence_token)) {
+      return std::move(*err);
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(batch.commands.size());
+  std::vector<std::string_view> argv;
+  for (DecodedCommand& cmd : batch.commands) {
+    const CommandSpec& spec = command_spec(cmd.op);
+    if (!arity_ok(spec, cmd.args.size() + spec.name_words)) {
+      replies.push_back(arity_error(spec));  // never proposed by a leader; kept deterministic
+    } else if (spec.takes_index) {
+      replies.push_back(
+          Reply::error(fmt::format("ERR '{}' is not allowed in a transaction", spec.name)));
+    } else if (spec.write) {
+      replies.push_back(run_write(applier, cmd, now_ms));
+    } else {
+      // A read sees the writes before it in the transaction.
+      argv.clear();
+      if (spec.name_words == 2) {
+        size_t bar = spec.name.find('|');
+        argv.push_back(spec.name.substr(0, bar));
+        argv.push_back(spec.name.substr(bar + 1));
+      } else {
+        argv.push_back(spec.name);
+      }
+      argv.insert(argv.end(), cmd.args.begin(), cmd.args.end());
+      replies.push_back(evaluate_read(keys_, coord_, argv, now_ms, index));
+    }
+  }
+  return Reply::array(std::move(replies));
+}
+
 Reply Store::read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const {
-  return evaluate_read(keys_, argv, now_ms, random);
+  return evaluate_read(keys_, coord_, argv, now_ms, random);
+}
+
+uint64_t Store::version_of(std::string_view key, int64_t now_ms) const {
+  const Record* rec = keys_.find(key);
+  if (rec == nullptr || (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms)) return 0;
+  return rec->version;
+}
+
+bool Store::election_free(std::string_view name, int64_t now_ms) const {
+  const Holder* h = coord_.find_holder(name);
+  return h == nullptr || h->deadline_ms <= now_ms;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::expired_keys(int64_t now_ms, size_t max) {
@@ -51,6 +165,26 @@ std::vector<std::pair<std::string, int64_t>> Store::expired_keys(int64_t now_ms,
   } else {
     expiry_cursor_deadline_ms_ = out.back().second;
     expiry_cursor_key_ = out.back().first;
+  }
+  return out;
+}
+
+std::vector<std::pair<uint64_t, int64_t>> Store::expired_leases(int64_t now_ms, size_t max) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  for (const auto& [deadline, id] :
+       walk_expired(coord_.lease_deadlines(), lease_cursor_, now_ms, max)) {
+    out.emplace_back(id, deadline);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Store::expired_elections(int64_t now_ms, size_t max) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (auto& [deadline, name] :
+       walk_expired(coord_.holder_deadlines(), election_cursor_, now_ms, max)) {
+    const Holder* h = coord_.find_holder(name);
+    BW_ASSERT(h != nullptr);
+    out.emplace_back(std::move(name), h->token);
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/codec.h"
 #include "common/status.h"
 #include "kv/command.h"
 #include "kv/coordination.h"
@@ -19,6 +20,9 @@
 #include "kv/reply.h"
 
 namespace bw::kv {
+
+class Applier;
+struct DecodedBatch;
 
 // A keyspace notification as Redis emits it: event names follow Redis ("set", "del", "expired",
 // "expire", "incrby", "incrbyfloat", "append", "setrange", "rename_from", "rename_to", "persist").
@@ -127,6 +131,9 @@ class Store {
   size_t memory_bytes_estimate() const { return keys_.memory_bytes_estimate(); }
 
  private:
+  Reply apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms);
+  Status restore_coordination(ByteReader& r, uint64_t applied);
+
   Keyspace keys_;
   Coordination coord_;
   uint64_t applied_index_ = 0;
