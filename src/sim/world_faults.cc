@@ -273,10 +273,12 @@ void World::on_operator() {
 }
 
 void World::op_snapshot() {
-  const auto id = static_cast<uint32_t>(rng_.range(1, nodes_max_));
-  Node* n = available(id);
+  // Often the leader: its compaction is what sends lagging followers an InstallSnapshot.
+  Node* n = leader();
+  if (n == nullptr || rng_.chance(0.5))
+    n = available(static_cast<uint32_t>(rng_.range(1, nodes_max_)));
   if (n == nullptr) return;
-  (void)n->take_snapshot(rng_.range(0, 20));
+  (void)n->take_snapshot(rng_.range(0, 5));
 }
 
 void World::op_transfer() {
