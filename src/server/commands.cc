@@ -277,6 +277,8 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       }
     } else if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && argv.size() == 3) {
       w.simple("OK");
+    } else if (iequals(sub, "tracking") && argv.size() >= 3) {
+      client_tracking(s, argv.subspan(2), w);
     } else if (iequals(sub, "help")) {
       const char* lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                              "ID",
@@ -335,6 +337,53 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     w.error(fmt::format("ERR command '{}' is not supported by this node", name));
   }
   done();
+}
+
+// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [NOLOOP]
+void Node::client_tracking(const std::shared_ptr<Session>& s,
+                           std::span<const std::string_view> args, resp::Writer& w) {
+  bool on = iequals(args[0], "on");
+  if (!on && !iequals(args[0], "off")) {
+    w.error("ERR syntax error");
+    return;
+  }
+  Tracking::Options o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (iequals(args[i], "bcast")) {
+      o.bcast = true;
+    } else if (iequals(args[i], "noloop")) {
+      o.noloop = true;
+    } else if (iequals(args[i], "prefix") && i + 1 < args.size()) {
+      o.prefixes.emplace_back(args[++i]);
+    } else if (iequals(args[i], "redirect") && i + 1 < args.size()) {
+      int64_t id = 0;
+      if (!parse_int64(args[++i], &id) || id <= 0) {
+        w.error("ERR Invalid client ID");
+        return;
+      }
+      if (!tracking_.find_session(static_cast<uint64_t>(id))) {
+        w.error("ERR The client ID you want redirect to does not exist");
+        return;
+      }
+      o.redirect = static_cast<uint64_t>(id);
+    } else if (iequals(args[i], "optin") || iequals(args[i], "optout")) {
+      w.error("ERR OPTIN and OPTOUT are not supported by this node; use the default mode or BCAST");
+      return;
+    } else {
+      w.error("ERR syntax error");
+      return;
+    }
+  }
+  if (!o.prefixes.empty() && !o.bcast) {
+    w.error("ERR PREFIX option requires BCAST mode to be enabled");
+    return;
+  }
+  if (on) {
+    tracking_.enable(s, std::move(o));
+  } else {
+    tracking_.disable(s.get());
+  }
+  w.simple("OK");
 }
 
 // WAIT numreplicas timeout: how many followers hold this client's last write. Every

@@ -105,6 +105,13 @@ Status Node::start() {
     transport_->set_peer(p.id, ep);
   }
 
+  tracking_.find_session = [this](uint64_t id) -> std::shared_ptr<Session> {
+    for (const auto& [ptr, s] : sessions_) {
+      if (s->id() == id) return s;
+    }
+    return nullptr;
+  };
+
   BW_ASSIGN_OR_RETURN(auto client_ep, net::parse_endpoint(config_.listen));
   acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
   asio::error_code ec;
@@ -268,6 +275,11 @@ void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
 void Node::serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   reply_value(to, store_.read(argv, now_ms(), rng()));
+  if (to.session && tracking_.enabled(to.session.get())) {
+    if (const resp::CommandSpec* spec = resp::find_command(argv[0])) {
+      tracking_.on_read(to.session.get(), resp::command_key_positions(*spec, argv));
+    }
+  }
 }
 
 // ---- replies ---------------------------------------------------------------------------------
@@ -407,7 +419,14 @@ void Node::apply_entries(const std::vector<raft::Entry>& entries) {
     } else if (!e.data.empty()) {
       events_.clear();
       r = store_.apply(e.index.value(), e.data, &events_);
-      for (const auto& ev : events_) pubsub_.notify(ev.event, ev.key);
+      const Session* writer = nullptr;
+      if (auto w = pending_writes_.find(e.index.value()); w != pending_writes_.end()) {
+        writer = w->second.to.session.get();
+      }
+      for (const auto& ev : events_) {
+        pubsub_.notify(ev.event, ev.key);
+        tracking_.on_change(ev.key, writer);
+      }
     }
     applied_ = e.index;
     auto it = pending_writes_.find(e.index.value());

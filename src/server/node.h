@@ -27,9 +27,11 @@
 #include "kv/store.h"
 #include "net/peer_transport.h"
 #include "raft/raft.h"
+#include "resp/writer.h"
 #include "server/config.h"
 #include "server/pubsub.h"
 #include "server/session.h"
+#include "server/tracking.h"
 #include "storage/posix_file_system.h"
 #include "storage/storage.h"
 
@@ -123,6 +125,8 @@ class Node {
   void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                             std::span<const std::string_view> argv);
   void accept();
+  void client_tracking(const std::shared_ptr<Session>& s, std::span<const std::string_view> args,
+                       resp::Writer& w);
   void poll_waits();
   int64_t replicas_holding(uint64_t index) const;
   void poll_shutdown();
@@ -168,6 +172,7 @@ class Node {
   std::unique_ptr<raft::RawNode> raft_;
   kv::Store store_;
   PubSub pubsub_;
+  Tracking tracking_;
   std::vector<kv::KeyEvent> events_;  // scratch for apply
   raft::ConfState conf_;
   std::unique_ptr<net::PeerTransport> transport_;
