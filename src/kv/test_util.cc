@@ -49,8 +49,15 @@ std::string render(const Reply& r) {
   return "?";
 }
 
+Reply Harness::exec(const std::vector<std::vector<std::string>>& commands,
+                    const std::vector<std::pair<std::string, uint64_t>>& watched) {
+  auto encoded = encode_transaction(commands, watched, now_ms_);
+  if (auto* err = std::get_if<Reply>(&encoded)) return *err;
+  return propose(std::move(std::get<std::string>(encoded)));
+}
+
 Reply Harness::run(std::span<const std::string_view> argv) {
-  if (!argv.empty() && is_write_command(argv[0])) {
+  if (!argv.empty() && !is_read_argv(argv) && is_write_command(argv[0])) {
     auto encoded = encode_write(argv, now_ms_);
     if (auto* err = std::get_if<Reply>(&encoded)) return *err;
     return propose(std::move(std::get<std::string>(encoded)));

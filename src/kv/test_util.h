@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kv/store.h"
@@ -27,8 +28,17 @@ class Harness {
   }
   std::string r(std::initializer_list<std::string_view> argv) { return render(run(argv)); }
 
+  // MULTI/EXEC: encodes the transaction (watched keys with the versions given) and proposes it,
+  // or returns the queueing error.
+  Reply exec(const std::vector<std::vector<std::string>>& commands,
+             const std::vector<std::pair<std::string, uint64_t>>& watched = {});
+  // WATCH: the version the key has now.
+  std::pair<std::string, uint64_t> watch(std::string_view key) const {
+    return {std::string(key), store_.version_of(key, now_ms_)};
+  }
+
   // Applies a raw payload at the next index, without logging it.
-  Reply apply(std::string_view payload) { return store_.apply(++index_, payload, &events_); }
+  Reply apply(std::string_view payload) { return store_.apply(++index_, payload, &effects_); }
   // Logs and applies a payload, as a proposal that committed.
   Reply propose(std::string payload) {
     log_.push_back(std::move(payload));
@@ -39,7 +49,8 @@ class Harness {
   int64_t now_ms() const { return now_ms_; }
   void advance_ms(int64_t ms) { now_ms_ += ms; }
   uint64_t index() const { return index_; }
-  std::vector<KeyEvent> take_events() { return std::move(events_); }
+  std::vector<KeyEvent> take_events() { return std::exchange(effects_.key_events, {}); }
+  ApplyEffects take_effects() { return std::exchange(effects_, {}); }
   // Payloads of every write applied so far, in order (for replay tests).
   const std::vector<std::string>& log() const { return log_; }
 
@@ -50,7 +61,7 @@ class Harness {
   int64_t now_ms_;
   uint64_t index_ = 0;
   uint64_t random_ = 0;
-  std::vector<KeyEvent> events_;
+  ApplyEffects effects_;
   std::vector<std::string> log_;
 };
 
