@@ -22,6 +22,7 @@ enum class FrameType : uint8_t {
   kRaft = 2,          // an encoded raft::Message
   kForward = 3,       // a client command forwarded to the leader
   kForwardReply = 4,  // the leader's RESP reply to a forwarded command
+  kForwardTransaction = 5,  // a MULTI/EXEC transaction forwarded to the leader
 };
 
 // Appends one frame to *out.

@@ -180,11 +180,13 @@ void Node::execute(const std::shared_ptr<Session>& session,
 
   const resp::CommandSpec* spec = resp::find_command(argv[0]);
   if (spec == nullptr) {
+    session->multi_dirty = session->in_multi;
     reply_error(to, unknown_command_message(argv));
     return;
   }
   session->last_command = std::string(spec->name);
   if (!resp::arity_ok(*spec, argv.size())) {
+    session->multi_dirty = session->in_multi;
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
   }
@@ -192,6 +194,7 @@ void Node::execute(const std::shared_ptr<Session>& session,
     reply_error(to, "TRYAGAIN node is shutting down");
     return;
   }
+  if (execute_transaction_command(session, to, *spec, argv)) return;
   if (session->protocol == 2 && pubsub_.subscriptions(session.get()) > 0 &&
       !allowed_while_subscribed(spec->name)) {
     reply_error(to, fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
@@ -199,7 +202,9 @@ void Node::execute(const std::shared_ptr<Session>& session,
                                 spec->name));
     return;
   }
-  if (kv::is_write_command(argv[0])) {
+  if (auto block_ms = kv::block_timeout_ms(argv)) {
+    route_election(std::move(to), argv, *block_ms);
+  } else if (kv::is_write_command(argv[0])) {
     route_write(std::move(to), argv);
   } else if (kv::is_read_command(argv[0])) {
     route_read(std::move(to), argv);
@@ -228,13 +233,18 @@ void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
 }
 
 void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
-  int64_t now = now_ms();
-  auto encoded = kv::encode_write(argv, now);
+  auto encoded = kv::encode_write(argv, now_ms());
   if (auto* err = std::get_if<kv::Reply>(&encoded)) {
     reply_value(to, *err);
     return;
   }
-  Result<LogIndex> index = raft_->propose(std::move(std::get<std::string>(encoded)));
+  propose_pending(std::move(to), std::move(std::get<std::string>(encoded)));
+}
+
+// Proposes an encoded entry whose reply goes to `to` once it applies.
+void Node::propose_pending(ReplyTo to, std::string payload) {
+  int64_t now = now_ms();
+  Result<LogIndex> index = raft_->propose(std::move(payload));
   if (!index.ok()) {
     reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
     return;
@@ -417,16 +427,14 @@ void Node::apply_entries(const std::vector<raft::Entry>& entries) {
       BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
       r = kv::Reply::ok();
     } else if (!e.data.empty()) {
-      events_.clear();
-      r = store_.apply(e.index.value(), e.data, &events_);
+      effects_.clear();
+      r = store_.apply(e.index.value(), e.data, &effects_);
       const Session* writer = nullptr;
       if (auto w = pending_writes_.find(e.index.value()); w != pending_writes_.end()) {
         writer = w->second.to.session.get();
       }
-      for (const auto& ev : events_) {
-        pubsub_.notify(ev.event, ev.key);
-        tracking_.on_change(ev.key, writer);
-      }
+      apply_effects(e.index.value(), writer);
+      if (!effects_.published.empty()) r = kv::Reply::integer_value(last_publish_receivers_);
     }
     applied_ = e.index;
     auto it = pending_writes_.find(e.index.value());
@@ -481,11 +489,24 @@ void Node::on_leader_change(const raft::SoftState& ss) {
     spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
                  raft::role_name(ss.role));
   }
+  if (!raft_->is_leader()) extend_leases_index_ = 0;
+  if (raft_->is_leader() && extend_leases_index_ == 0) {
+    // Failover rule: before this leader expires any lease or election holder, every one still
+    // live gets one more (maximum) election timeout, so the time without a leader never ends a
+    // client's lease early.
+    int64_t extra_ms = int64_t{2} * config_.election_ticks * config_.tick_ms;
+    auto index = raft_->propose(kv::encode_extend_leases(extra_ms, now_ms()));
+    if (index.ok()) extend_leases_index_ = index->value();
+  }
   if (leader_ == kNoNode) return;
   // Writes that waited for a leader go now.
   std::deque<Waiting> waiting;
   waiting.swap(waiting_for_leader_);
   for (auto& w : waiting) {
+    if (w.argv.empty()) {
+      route_transaction(std::move(w.to), std::move(w.transaction));
+      continue;
+    }
     auto v = views(w.argv);
     if (raft_->is_leader()) {
       propose_write(std::move(w.to), v);
@@ -531,6 +552,9 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
     }
     case net::FrameType::kForward:
       on_forward(from, payload);
+      return;
+    case net::FrameType::kForwardTransaction:
+      on_forward_transaction(from, payload);
       return;
     case net::FrameType::kForwardReply:
       on_forward_reply(payload);
@@ -594,7 +618,10 @@ void Node::on_tick() {
   raft_->tick();
   if (raft_->is_leader()) last_leader_contact_ms_ = now_ms();
   expire_timeouts();
-  if (raft_->is_leader()) propose_expirations();
+  if (raft_->is_leader()) {
+    propose_expirations();
+    propose_lease_expirations();
+  }
   // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
   for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
     if (ticks_ - it->second.issued_tick >= kReadRetryTicks) {
@@ -621,6 +648,17 @@ void Node::expire_timeouts() {
     reply_error(it->second.to,
                 "TIMEOUT the write was not confirmed in time; it may or may not have been applied");
     pending_writes_.erase(it);
+  }
+  for (auto it = blocked_elections_.begin(); it != blocked_elections_.end();) {
+    if (it->second.deadline_ms != 0 && it->second.deadline_ms <= now) {
+      // Out of time: campaign once anyway; the reply names the current holder.
+      BlockedElection b = std::move(it->second);
+      it = blocked_elections_.erase(it);
+      auto v = views(b.argv);
+      route_write(std::move(b.to), v);
+    } else {
+      ++it;
+    }
   }
   while (!waiting_for_leader_.empty() && waiting_for_leader_.front().deadline_ms <= now) {
     reply_error(waiting_for_leader_.front().to, no_leader);
@@ -655,13 +693,7 @@ void Node::expire_timeouts() {
 
 void Node::propose_expirations() {
   // Forget proposals already applied (or lost): they are retried if the key is still expired.
-  for (auto it = expiring_.begin(); it != expiring_.end();) {
-    if (it->second <= applied_.value()) {
-      expiring_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+  absl::erase_if(expiring_, [&](const auto& kv) { return kv.second <= applied_.value(); });
   int64_t now = now_ms();
   for (auto& [key, deadline] : store_.expired_keys(now, config_.expire_keys_per_tick)) {
     if (expiring_.contains(key)) continue;

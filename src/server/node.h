@@ -27,6 +27,7 @@
 #include "kv/store.h"
 #include "net/peer_transport.h"
 #include "raft/raft.h"
+#include "resp/command_table.h"
 #include "resp/writer.h"
 #include "server/config.h"
 #include "server/pubsub.h"
@@ -106,10 +107,20 @@ class Node {
     int64_t deadline_ms = 0;  // earliest deadline of its reads
     uint64_t issued_tick = 0;
   };
+  struct Transaction {
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::pair<std::string, uint64_t>> watched;
+  };
   struct Waiting {  // a write waiting for a leader to be known
     ReplyTo to;
-    std::vector<std::string> argv;
+    std::vector<std::string> argv;  // a command, or empty with `transaction`
+    Transaction transaction;
     int64_t deadline_ms;
+  };
+  struct BlockedElection {  // ELECT/LOCK ... BLOCK: waits until the name is free
+    ReplyTo to;
+    std::vector<std::string> argv;
+    int64_t deadline_ms;  // 0 = no limit
   };
   struct Forwarded {
     ReplyTo to;
@@ -121,6 +132,19 @@ class Node {
   void propose_write(ReplyTo to, std::span<const std::string_view> argv);
   void forward_write(ReplyTo to, std::span<const std::string_view> argv);
   void route_read(ReplyTo to, std::span<const std::string_view> argv);
+  void route_transaction(ReplyTo to, Transaction tx);
+  void propose_transaction(ReplyTo to, const Transaction& tx);
+  void forward_transaction(ReplyTo to, const Transaction& tx);
+  void on_forward_transaction(NodeId from, std::string_view payload);
+  void route_election(ReplyTo to, std::span<const std::string_view> argv, int64_t block_ms);
+  void wake_elections(const std::string& name);
+  void propose_pending(ReplyTo to, std::string payload);
+  // MULTI, EXEC, DISCARD, WATCH, UNWATCH; and queueing inside MULTI. True if handled.
+  bool execute_transaction_command(const std::shared_ptr<Session>& s, const ReplyTo& to,
+                                   const resp::CommandSpec& spec,
+                                   std::span<const std::string_view> argv);
+  void apply_effects(uint64_t index, const Session* writer);
+  void propose_lease_expirations();
   void serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv);
   void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                             std::span<const std::string_view> argv);
@@ -173,7 +197,7 @@ class Node {
   kv::Store store_;
   PubSub pubsub_;
   Tracking tracking_;
-  std::vector<kv::KeyEvent> events_;  // scratch for apply
+  kv::ApplyEffects effects_;  // scratch for apply
   raft::ConfState conf_;
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
@@ -186,6 +210,11 @@ class Node {
   std::map<std::string, ReadBatch> issued_reads_;            // by ReadIndex context
   std::multimap<uint64_t, ReadBatch> reads_awaiting_apply_;  // by read index
   std::deque<Waiting> waiting_for_leader_;
+  std::multimap<std::string, BlockedElection> blocked_elections_;  // by name
+  uint64_t extend_leases_index_ = 0;  // this leader's failover-rule entry; 0 = not proposed
+  absl::flat_hash_map<uint64_t, uint64_t> expiring_leases_;    // lease id -> proposal index
+  absl::flat_hash_map<std::string, uint64_t> expiring_names_;  // name -> proposal index
+  int64_t last_publish_receivers_ = 0;
   std::map<uint64_t, Forwarded> forwarded_;
   absl::flat_hash_map<std::string, uint64_t> expiring_;  // key -> index of its expire proposal
   struct WaitCall {

@@ -52,6 +52,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string last_command;
   uint64_t last_write_index = 0;  // for WAIT
 
+  // MULTI/EXEC state.
+  bool in_multi = false;
+  bool multi_dirty = false;  // a command failed to queue: EXEC answers EXECABORT
+  std::vector<std::vector<std::string>> queued;
+  std::vector<std::pair<std::string, uint64_t>> watched;  // key, version when WATCHed
+
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
 
  private:
