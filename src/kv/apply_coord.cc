@@ -28,6 +28,12 @@ int64_t saturating_add(int64_t a, int64_t b) {
   int64_t out = 0;
   return __builtin_add_overflow(a, b, &out) ? INT64_MAX : out;
 }
+
+// now_ms + ttl_ms as a deadline. The ttl was validated against the granting entry's time; a
+// later entry's time is the leader's clock too, but a deadline must stay positive whatever it is.
+int64_t deadline_after(int64_t now_ms, int64_t ttl_ms) {
+  return std::max<int64_t>(1, saturating_add(now_ms, ttl_ms));
+}
 }  // namespace
 
 const Lease* Applier::live_lease(uint64_t id) const {
@@ -64,7 +70,7 @@ Reply Applier::lease_keepalive(const WriteCmd& cmd) {
   const Lease* lease = live_lease(cmd.lease_id);
   if (lease == nullptr) return no_such_lease();
   int64_t ttl_ms = lease->ttl_ms;
-  coord_.set_lease_deadline(cmd.lease_id, now_ms_ + ttl_ms);
+  coord_.set_lease_deadline(cmd.lease_id, deadline_after(now_ms_, ttl_ms));
   return Reply::integer_value(ttl_ms);
 }
 
@@ -104,7 +110,7 @@ Reply Applier::campaign(const WriteCmd& cmd) {
     // The holder campaigning again keeps its token and restarts its time to live.
     Holder refreshed = *h;
     refreshed.ttl_ms = cmd.ttl_ms;
-    refreshed.deadline_ms = now_ms_ + cmd.ttl_ms;
+    refreshed.deadline_ms = deadline_after(now_ms_, cmd.ttl_ms);
     coord_.set_holder(name, refreshed);
     return campaign_reply(true, refreshed, now_ms_);
   }
@@ -146,7 +152,7 @@ Reply Applier::elect_keepalive(const WriteCmd& cmd) {
   const Holder* h = live_holder(name);
   if (h == nullptr || h->token != cmd.token) return holder_error("ERR", name, cmd.token);
   int64_t ttl_ms = h->ttl_ms;
-  coord_.set_holder_deadline(name, now_ms_ + ttl_ms);
+  coord_.set_holder_deadline(name, deadline_after(now_ms_, ttl_ms));
   return Reply::integer_value(ttl_ms);
 }
 
