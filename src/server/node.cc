@@ -202,11 +202,20 @@ void Node::execute(const std::shared_ptr<Session>& session,
                                 spec->name));
     return;
   }
+  bool is_write = kv::is_write_command(argv[0]);
+  bool is_read = kv::is_read_command(argv[0]);
+  if ((is_write || is_read) && !spec->subcommands.empty() && argv.size() > 1) {
+    // A keyspace command with subcommands (LEASE): the subcommand's flags decide the path.
+    if (const resp::CommandSpec* sub = resp::find_subcommand(*spec, argv[1])) {
+      is_read = sub->has(resp::kReadonly);
+      is_write = !is_read;
+    }
+  }
   if (auto block_ms = kv::block_timeout_ms(argv)) {
     route_election(std::move(to), argv, *block_ms);
-  } else if (kv::is_write_command(argv[0])) {
+  } else if (is_write) {
     route_write(std::move(to), argv);
-  } else if (kv::is_read_command(argv[0])) {
+  } else if (is_read) {
     route_read(std::move(to), argv);
   } else if (spec->name == "wait") {
     execute_wait(session, seq, argv);
