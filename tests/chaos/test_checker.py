@@ -146,3 +146,43 @@ def test_versions_must_map_one_to_one():
     assert check_versions(ok) == []
     bad = [op("read", 0, 1, result=5, version=3), op("read", 2, 3, result=6, version=3)]
     assert check_versions(bad)
+
+
+def _random_history(rng, n, trial=0):
+    value, ops, t = None, [], 0.0
+    for i in range(n):
+        kind = rng.choice(["read", "write", "incr", "cas"])
+        lin = t + rng.random()
+        call, ret = lin - rng.random() * 2, lin + rng.random() * 2
+        if kind == "read":
+            o = op("read", call, ret, result=value, p=i % 5)
+        elif kind == "write":
+            value = (trial * 100000 + i + 1) * 1_000_000
+            o = op("write", call, ret, arg=value, p=i % 5)
+        elif kind == "incr":
+            value = (value or 0) + 1
+            o = op("incr", call, ret, result=value, p=i % 5)
+        else:
+            new = (trial * 100000 + i + 1) * 1_000_000
+            hit = rng.random() < 0.6
+            exp = value if hit else -1
+            if hit:
+                value = new
+            o = op("cas", call, ret, arg=(exp, new), result=hit, p=i % 5)
+        ops.append(o)
+        t += 1
+    return ops
+
+
+def test_long_history_with_one_stale_read_fails():
+    rng = random.Random(3)
+    ops = _random_history(rng, 3000)
+    assert check(ops)[0] == []
+    # Make one late read return the value of an early write: stale.
+    reads = [o for o in ops[2000:] if o.kind == "read"]
+    old = next(o.arg for o in ops[:100] if o.kind == "write")
+    reads[0].result = old
+    violations, _ = check(ops)
+    assert len(violations) == 1
+    assert any(o is reads[0] for o in violations[0].window), violations[0].render()
+    assert len(violations[0].window) < 50, violations[0].render()

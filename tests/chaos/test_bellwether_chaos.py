@@ -1,0 +1,77 @@
+"""Faults against a 3-node Bellwether cluster under concurrent clients; the history must be
+linearizable (no lost acknowledged write, no stale linearizable read) and versions consistent."""
+import os
+import time
+
+import pytest
+
+from cluster import ChaosCluster, wait_until
+from history import Recorder
+from linearizability import check, check_versions
+from nemesis import Nemesis
+
+KEYS = ["k0", "k1", "k2"]
+SERVER_ARGS = ["--request-timeout-ms", "2000"]
+SHORT_FAULT_S = 18
+LONG_FAULT_S = 120
+SEEDS = {"kill": 101, "pause": 202, "transfer": 303, "partition": 404, "mixed": 505}
+
+
+def run(family, seed, duration_s, out_dir, allow_majority=False):
+    families = ["kill", "pause", "transfer", "partition"] if family == "mixed" else [family]
+    cluster = ChaosCluster(3, SERVER_ARGS).start()
+    rec = Recorder(cluster.targets, KEYS, clients=5, seed=seed, socket_timeout_s=3.0,
+                   think_ms=(2, 12))
+    nem = Nemesis(cluster, seed, families, rec.now, allow_majority=allow_majority)
+    failed = True
+    try:
+        rec.start()
+        wait_until(lambda: sum(o.status == "ok" for o in rec.ops) >= 30, timeout=20,
+                   what="operations before the faults")
+        nem.start(duration_s)
+        nem.join(duration_s + 60)
+        cluster.wait_for_leader(timeout=30)
+        quiet_from = len(rec.ops)
+        wait_until(lambda: sum(o.status == "ok" and o.kind != "read"
+                               for o in rec.ops[quiet_from:]) >= 10, timeout=30,
+                   what="writes succeeding after the faults healed")
+        rec.stop()
+        rec.final_reads()
+        violations, stats = check(rec.ops)
+        version_problems = check_versions(rec.ops)
+        finals = {o.key for o in rec.ops[-len(KEYS) * 3:] if o.status == "ok"}
+        print(f"\n{family} seed {seed}: {stats}; faults: {len(nem.events)} events; "
+              f"client errors: {rec.errors}")
+        failed = bool(violations or version_problems or nem.error)
+        if failed:
+            path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
+            rec.dump(path)
+            with open(path + ".faults.txt", "w") as f:
+                f.write("\n".join(nem.events) + "\n")
+            print(f"history saved to {path}; node logs in {cluster.dir}")
+            print("faults:\n  " + "\n  ".join(nem.events))
+        for v in violations:
+            print(v.render())
+        for p in version_problems:
+            print("version:", p)
+        assert nem.error is None, f"nemesis failed: {nem.error!r}"
+        assert not violations, f"{len(violations)} key(s) not linearizable (see output)"
+        assert not version_problems, "versions do not map one-to-one to values"
+        assert finals == set(KEYS), "a key could not be read after the faults healed"
+        assert stats["ok"] >= 100, "too few operations succeeded to judge anything"
+        failed = False
+    finally:
+        rec.stop_flag.set()
+        nem.stop_flag.set()
+        cluster.stop(keep_dir=failed)
+
+
+@pytest.mark.parametrize("family", ["kill", "pause", "transfer", "partition", "mixed"])
+def test_faults_keep_history_linearizable(family, chaos_long, chaos_seed, chaos_out):
+    seed = chaos_seed if chaos_seed is not None else SEEDS[family]
+    duration = LONG_FAULT_S if chaos_long else SHORT_FAULT_S
+    if family == "mixed" and chaos_long:
+        duration = 3 * LONG_FAULT_S
+    started = time.monotonic()
+    run(family, seed, duration, chaos_out, allow_majority=chaos_long and family == "mixed")
+    print(f"{family}: {time.monotonic() - started:.1f}s")
