@@ -42,14 +42,17 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
         finals = {o.key for o in rec.ops[-len(KEYS) * 3:] if o.status == "ok"}
         print(f"\n{family} seed {seed}: {stats}; faults: {len(nem.events)} events; "
               f"client errors: {rec.errors}")
+        kinds = {k: sum(o.kind == k and o.status == "ok" for o in rec.ops)
+                 for k in ("read", "write", "incr", "cas")}
+        print(f"ok ops by kind: {kinds}; cas hits: "
+              f"{sum(o.kind == 'cas' and o.result is True for o in rec.ops)}")
+        print("faults:\n  " + "\n  ".join(nem.events))
         failed = bool(violations or version_problems or nem.error)
-        if failed:
-            path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
-            rec.dump(path)
-            with open(path + ".faults.txt", "w") as f:
-                f.write("\n".join(nem.events) + "\n")
-            print(f"history saved to {path}; node logs in {cluster.dir}")
-            print("faults:\n  " + "\n  ".join(nem.events))
+        path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
+        rec.dump(path)
+        with open(path + ".faults.txt", "w") as f:
+            f.write("\n".join(nem.events) + "\n")
+        print(f"history saved to {path}" + (f"; node logs in {cluster.dir}" if failed else ""))
         for v in violations:
             print(v.render())
         for p in version_problems:
