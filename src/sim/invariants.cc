@@ -24,6 +24,10 @@ void InvariantChecker::fail(std::string invariant, std::string details) {
   if (!violation_) violation_ = Violation{std::move(invariant), std::move(details)};
 }
 
+void InvariantChecker::on_recovery_failure(NodeId id, const std::string& error) {
+  fail("crash recovery", fmt::format("node {} cannot recover its data directory: {}", id, error));
+}
+
 void InvariantChecker::on_leader(NodeId id, Term term) {
   auto [it, inserted] = leaders_.emplace(term, id);
   if (!inserted && it->second != id) {
@@ -32,12 +36,12 @@ void InvariantChecker::on_leader(NodeId id, Term term) {
   }
 }
 
-void InvariantChecker::on_leader_log(NodeId id, Term term, raft::MemoryStorage& log) {
+void InvariantChecker::on_leader_log(NodeId id, Term term, raft::LogStorage& log) {
   if (!completeness_checked_.insert(term).second) return;
   check_completeness(id, term, log);
 }
 
-void InvariantChecker::check_completeness(NodeId id, Term term, raft::MemoryStorage& log) {
+void InvariantChecker::check_completeness(NodeId id, Term term, raft::LogStorage& log) {
   const LogIndex first = log.first_index();
   const LogIndex last = log.last_index();
   for (uint64_t i = first.value(); i < committed_.size(); ++i) {
@@ -79,7 +83,7 @@ void InvariantChecker::on_persisted(NodeId id, const PersistedEntry& e) {
   }
 }
 
-void InvariantChecker::on_commit(NodeId id, Term term, LogIndex commit, raft::MemoryStorage& log) {
+void InvariantChecker::on_commit(NodeId id, Term term, LogIndex commit, raft::LogStorage& log) {
   NodeState& n = node(id);
   if (commit < n.commit) {
     fail("commit monotonicity",

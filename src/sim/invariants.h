@@ -26,8 +26,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
-#include "raft/memory_storage.h"
-#include "sim/sim_disk.h"
+#include "raft/log_storage.h"
+#include "sim/disk.h"
 
 namespace bw::sim {
 
@@ -54,10 +54,10 @@ class InvariantChecker {
   void on_leader(NodeId node, Term term);
   // `log` now holds the whole log of `node`, leader in `term` (its first Ready as leader was
   // written: until then part of the log lives only inside the Raft core).
-  void on_leader_log(NodeId node, Term term, raft::MemoryStorage& log);
+  void on_leader_log(NodeId node, Term term, raft::LogStorage& log);
   void on_persisted(NodeId node, const PersistedEntry& e);
   // The node's hard state now says `commit` (while in `term`); `log` holds its entries.
-  void on_commit(NodeId node, Term term, LogIndex commit, raft::MemoryStorage& log);
+  void on_commit(NodeId node, Term term, LogIndex commit, raft::LogStorage& log);
   // Leader `leader` committed through `commit`; `voters` describes every voter of its
   // configuration.
   void on_leader_commit(NodeId leader, LogIndex commit, const std::vector<VoterLog>& voters);
@@ -65,6 +65,9 @@ class InvariantChecker {
   void on_snapshot_restored(NodeId node, LogIndex index);
   // The node restarted from durable state.
   void on_restart(NodeId node, LogIndex durable_commit, LogIndex applied);
+  // The node's durable state could not be recovered after a crash (nothing here corrupts data
+  // on purpose, so this is a storage bug).
+  void on_recovery_failure(NodeId node, const std::string& error);
 
   bool failed() const { return violation_.has_value(); }
   const std::optional<Violation>& violation() const { return violation_; }
@@ -91,7 +94,7 @@ class InvariantChecker {
   };
 
   void fail(std::string invariant, std::string details);
-  void check_completeness(NodeId node, Term term, raft::MemoryStorage& log);
+  void check_completeness(NodeId node, Term term, raft::LogStorage& log);
   NodeState& node(NodeId id);
 
   std::vector<NodeState> nodes_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/checksum.h"
+#include "raft/memory_storage.h"
 
 namespace bw::sim {
 namespace {

@@ -8,7 +8,7 @@
 
 namespace bw::sim {
 
-Node::Node(const NodeOptions& options, NodeEnv* env, std::unique_ptr<SimDisk> disk)
+Node::Node(const NodeOptions& options, NodeEnv* env, std::unique_ptr<Disk> disk)
     : options_(options), env_(env), disk_(std::move(disk)) {
   BW_ASSERT(env_ != nullptr);
   BW_ASSERT(disk_ != nullptr);
@@ -18,6 +18,10 @@ Node::Node(const NodeOptions& options, NodeEnv* env, std::unique_ptr<SimDisk> di
 Node::~Node() = default;
 
 void Node::boot() {
+  if (const Status s = disk_->status(); !s.ok()) {
+    env_->checker().on_recovery_failure(id(), s.ToString());
+    return;
+  }
   raft::BootState boot = disk_->boot_state();
   // A snapshot covers only committed entries, whatever the durable commit index says.
   if (boot.hard_state.commit < boot.applied) boot.hard_state.commit = boot.applied;
@@ -139,7 +143,8 @@ void Node::handle_ready() {
 
 void Node::on_synced() {
   if (!running()) return;
-  const std::vector<PersistedEntry> persisted = disk_->sync();
+  disk_->sync();
+  const std::vector<PersistedEntry> persisted = disk_->take_persisted();
   for (const PersistedEntry& e : persisted) env_->checker().on_persisted(id(), e);
   env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                .kind = TraceKind::kSync,
@@ -191,6 +196,9 @@ void Node::apply(const raft::Entry& e) {
     BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
     conf_ = raft_->apply_conf_change(*cc);
     ++conf_changes_applied_;
+    // The membership as of applied_, durable with the next sync.
+    const Status s = disk_->write(WriteBatch{.conf = conf_});
+    BW_ASSERT(s.ok(), "{}", s.ToString());
     env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                  .kind = TraceKind::kConfApplied,
                                  .node = id().value(),
@@ -220,18 +228,12 @@ void Node::serve_reads() {
 
 Status Node::take_snapshot(uint64_t retain_entries) {
   BW_ASSERT(running());
-  raft::MemoryStorage* log = disk_->log();
-  Result<raft::Snapshot> current = log->snapshot();
-  if (!current.ok()) return current.status();
-  if (applied_ <= current->meta.index) return absl::FailedPreconditionError("nothing new");
-  WriteBatch batch;
-  // The storage fills in the term of `applied_` when it records the snapshot.
-  batch.compaction = raft::Snapshot{.meta = {.index = applied_, .term = Term(), .conf = conf_},
-                                    .data = machine_.snapshot()};
+  if (applied_ <= disk_->snapshot_index()) return absl::FailedPreconditionError("nothing new");
   const uint64_t keep = std::min(retain_entries, applied_.value());
-  batch.compact_index = applied_ - keep;
-  const LogIndex compacted = batch.compact_index;
-  BW_RETURN_IF_ERROR(disk_->write(std::move(batch)));
+  const LogIndex compacted = applied_ - keep;
+  const Status s = disk_->snapshot(applied_, conf_, machine_.snapshot(), compacted);
+  report_persisted();  // taking it may have flushed earlier writes
+  BW_RETURN_IF_ERROR(s);
   env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                .kind = TraceKind::kSnapshot,
                                .node = id().value(),
@@ -240,27 +242,31 @@ Status Node::take_snapshot(uint64_t retain_entries) {
   return OkStatus();
 }
 
-void Node::crash(size_t surviving_batches) {
+void Node::report_persisted() {
+  for (const PersistedEntry& e : disk_->take_persisted()) env_->checker().on_persisted(id(), e);
+}
+
+void Node::crash(Rng& rng) {
   BW_ASSERT(running());
   raft_.reset();
   ++incarnation_;
   syncing_.reset();
   pending_reads_.clear();
   const size_t unsynced = disk_->unsynced_batches();
-  for (const PersistedEntry& e : disk_->crash(surviving_batches)) {
-    env_->checker().on_persisted(id(), e);
-  }
+  const uint64_t how = disk_->crash(rng);
+  report_persisted();
   env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                .kind = TraceKind::kCrash,
                                .node = id().value(),
                                .a = unsynced,
-                               .b = surviving_batches});
+                               .b = how});
 }
 
 void Node::restart(uint64_t random_seed) {
   BW_ASSERT(!running());
   options_.raft.random_seed = random_seed;
   boot();
+  if (!running()) return;
   env_->trace().add(TraceEvent{.time_us = env_->now_us(),
                                .kind = TraceKind::kRestart,
                                .node = id().value(),

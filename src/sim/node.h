@@ -14,9 +14,10 @@
 
 #include "common/status.h"
 #include "raft/raft.h"
+#include "sim/disk.h"
 #include "sim/invariants.h"
 #include "sim/register_machine.h"
-#include "sim/sim_disk.h"
+#include "sim/rng.h"
 #include "sim/trace.h"
 
 namespace bw::sim {
@@ -48,8 +49,9 @@ class Node {
  public:
   static constexpr size_t kPendingReadsMax = 1024;
 
-  // Starts a node on `disk` (REQUIRES: disk outlives nothing else; the node owns it).
-  Node(const NodeOptions& options, NodeEnv* env, std::unique_ptr<SimDisk> disk);
+  // Starts a node on `disk` (the node owns it). If the disk did not recover, the checker is
+  // told and the node stays down.
+  Node(const NodeOptions& options, NodeEnv* env, std::unique_ptr<Disk> disk);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -73,16 +75,18 @@ class Node {
   // `retain_entries` before it.
   Status take_snapshot(uint64_t retain_entries);
 
-  // Power loss (REQUIRES: running()): keeps `surviving_batches` of the unsynced writes.
-  void crash(size_t surviving_batches);
-  // Restart from the durable state, with a fresh election seed. REQUIRES: !running().
+  // Power loss (REQUIRES: running()): the disk draws from `rng` what of its unsynced writes
+  // survives.
+  void crash(Rng& rng);
+  // Restart from the durable state, with a fresh election seed. REQUIRES: !running(). The node
+  // stays down (and the checker is told) if its disk cannot be recovered.
   void restart(uint64_t random_seed);
 
   // Bumped by every crash; a sync scheduled by an earlier incarnation is void.
   uint64_t incarnation() const { return incarnation_; }
   size_t unsynced_batches() const { return disk_->unsynced_batches(); }
   bool awaiting_sync() const { return syncing_.has_value(); }
-  SimDisk& disk() { return *disk_; }
+  Disk& disk() { return *disk_; }
   uint64_t snapshots_installed() const { return snapshots_installed_; }
   uint64_t conf_changes_applied() const { return conf_changes_applied_; }
   uint64_t log_entries() { return disk_->log()->last_index() - disk_->log()->first_index() + 1; }
@@ -99,10 +103,11 @@ class Node {
   void apply(const raft::Entry& e);
   void serve_reads();
   void observe_role();
+  void report_persisted();
 
   NodeOptions options_;
   NodeEnv* env_;
-  std::unique_ptr<SimDisk> disk_;
+  std::unique_ptr<Disk> disk_;
   std::unique_ptr<raft::RawNode> raft_;
   RegisterMachine machine_;
   raft::ConfState conf_;  // membership as of applied_

@@ -20,6 +20,7 @@ std::unique_ptr<SimDisk> SimDisk::bootstrapped(const raft::ConfState& conf) {
   batch.hard_state = raft::HardState{.term = Term(1), .vote = kNoNode, .commit = LogIndex(1)};
   BW_ASSERT(disk->write(std::move(batch)).ok());
   disk->sync();
+  disk->persisted_.clear();
   return disk;
 }
 
@@ -50,6 +51,10 @@ Status SimDisk::apply(raft::MemoryStorage* log, raft::HardState* hard_state,
 }
 
 Status SimDisk::write(WriteBatch batch) {
+  // Membership is not kept here: a restart takes it from the snapshot (applied = its index).
+  if (!batch.snapshot && batch.entries.empty() && !batch.hard_state && !batch.compaction) {
+    return OkStatus();
+  }
   // Try on a copy only for compactions, the one write that may legitimately be refused.
   if (batch.compaction) {
     raft::MemoryStorage probe = live_;
@@ -62,23 +67,46 @@ Status SimDisk::write(WriteBatch batch) {
   return OkStatus();
 }
 
-std::vector<PersistedEntry> SimDisk::sync() {
-  std::vector<PersistedEntry> persisted;
+void SimDisk::sync() {
   for (const WriteBatch& batch : unsynced_) {
-    const Status s = apply(&durable_, &durable_hard_state_, batch, &persisted);
+    const Status s = apply(&durable_, &durable_hard_state_, batch, &persisted_);
     BW_ASSERT(s.ok(), "durable log diverged from the live log: {}", s.ToString());
   }
   unsynced_.clear();
-  return persisted;
 }
 
-std::vector<PersistedEntry> SimDisk::crash(size_t surviving_batches) {
+std::vector<PersistedEntry> SimDisk::take_persisted() {
+  return std::exchange(persisted_, {});
+}
+
+Status SimDisk::snapshot(LogIndex index, const raft::ConfState& conf, std::string data,
+                         LogIndex compact_index) {
+  WriteBatch batch;
+  // The storage fills in the term of `index` when it records the snapshot.
+  batch.compaction = raft::Snapshot{.meta = {.index = index, .term = Term(), .conf = conf},
+                                    .data = std::move(data)};
+  batch.compact_index = compact_index;
+  return write(std::move(batch));
+}
+
+LogIndex SimDisk::snapshot_index() {
+  Result<raft::Snapshot> snap = live_.snapshot();
+  BW_ASSERT(snap.ok());
+  return snap->meta.index;
+}
+
+void SimDisk::crash_keeping(size_t surviving_batches) {
   BW_ASSERT(surviving_batches <= unsynced_.size());
   unsynced_.resize(surviving_batches);
-  std::vector<PersistedEntry> persisted = sync();
+  sync();
   live_ = durable_;
   live_hard_state_ = durable_hard_state_;
-  return persisted;
+}
+
+uint64_t SimDisk::crash(Rng& rng) {
+  const uint64_t surviving = rng.range(0, unsynced_.size());
+  crash_keeping(surviving);
+  return surviving;
 }
 
 raft::Snapshot SimDisk::durable_snapshot() {

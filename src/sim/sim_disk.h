@@ -1,7 +1,8 @@
-// A node's simulated disk. Writes land in the page cache (the live log the RawNode reads at once)
-// and become durable only at sync(). A crash keeps the durable state plus, possibly, a prefix of
-// the unsynced write batches (a torn tail: each batch is one WAL record group, all or nothing),
-// and drops the rest. This is what makes a driver that acknowledges before syncing lose data.
+// A model of a node's disk (`--disk model`). Writes land in the page cache (the live log the
+// RawNode reads at once) and become durable only at sync(). A crash keeps the durable state
+// plus, possibly, a prefix of the unsynced write batches (a torn tail: each batch is one WAL
+// record group, all or nothing), and drops the rest. This is what makes a driver that
+// acknowledges before syncing lose data. The default disk is StorageDisk (the real WAL).
 //
 // Thread safety: none; owned by one simulated node.
 #pragma once
@@ -16,29 +17,11 @@
 #include "common/status.h"
 #include "raft/memory_storage.h"
 #include "raft/raft.h"
+#include "sim/disk.h"
 
 namespace bw::sim {
 
-// The writes of one Ready (or one local snapshot), made durable together.
-struct WriteBatch {
-  std::optional<raft::Snapshot> snapshot;  // a received snapshot: replaces the log
-  std::vector<raft::Entry> entries;
-  std::optional<raft::HardState> hard_state;
-  // A local snapshot of the state machine at `compaction->meta.index`, then log compaction up
-  // to `compact_index`.
-  std::optional<raft::Snapshot> compaction;
-  LogIndex compact_index;
-};
-
-// An entry as it reached durable storage, with the term of its predecessor (log matching).
-struct PersistedEntry {
-  LogIndex index;
-  Term term;
-  Term prev_term;
-  uint64_t data_hash = 0;
-};
-
-class SimDisk {
+class SimDisk final : public Disk {
  public:
   // A blank disk (a node that has never run).
   SimDisk();
@@ -46,29 +29,28 @@ class SimDisk {
   // founding member starts from it, and a node added later gets it by InstallSnapshot.
   static std::unique_ptr<SimDisk> bootstrapped(const raft::ConfState& conf);
 
-  // The log as the running node sees it (durable or not). Stable for the disk's lifetime.
-  raft::MemoryStorage* log() { return &live_; }
+  // Disk.
+  Status status() const override { return OkStatus(); }
+  raft::MemoryStorage* log() override { return &live_; }
+  // Errors (a compaction at an index the log no longer holds) leave everything unchanged.
+  Status write(WriteBatch batch) override;
+  size_t unsynced_batches() const override { return unsynced_.size(); }
+  void sync() override;
+  std::vector<PersistedEntry> take_persisted() override;
+  Status snapshot(LogIndex index, const raft::ConfState& conf, std::string data,
+                  LogIndex compact_index) override;
+  LogIndex snapshot_index() override;
+  uint64_t crash(Rng& rng) override;
+  raft::BootState boot_state() override;
+  raft::Snapshot durable_snapshot() override;
+  std::pair<LogIndex, Term> durable_last() override;
 
-  // Applies `batch` to the live log and queues it for durability. Errors (a compaction at an
-  // index the log no longer holds) leave everything unchanged.
-  Status write(WriteBatch batch);
   bool has_unsynced() const { return !unsynced_.empty(); }
-  size_t unsynced_batches() const { return unsynced_.size(); }
-
-  // Makes every queued batch durable; returns the entries that became durable, in order.
-  std::vector<PersistedEntry> sync();
-
   // Power loss: the first `surviving_batches` unsynced batches happen to have reached the
   // platter, the rest are lost. The live log becomes the durable one.
   // REQUIRES: surviving_batches <= unsynced_batches().
-  std::vector<PersistedEntry> crash(size_t surviving_batches);
-
-  // What a restarting node reads back.
-  raft::BootState boot_state();
-  raft::Snapshot durable_snapshot();
+  void crash_keeping(size_t surviving_batches);
   const raft::HardState& durable_hard_state() const { return durable_hard_state_; }
-  // Index and term of the last durable entry.
-  std::pair<LogIndex, Term> durable_last();
 
  private:
   static Status apply(raft::MemoryStorage* log, raft::HardState* hard_state,
@@ -79,6 +61,7 @@ class SimDisk {
   raft::MemoryStorage durable_;
   raft::HardState durable_hard_state_;
   std::vector<WriteBatch> unsynced_;
+  std::vector<PersistedEntry> persisted_;  // not yet taken
 };
 
 }  // namespace bw::sim

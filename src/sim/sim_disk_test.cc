@@ -38,7 +38,8 @@ TEST(SimDisk, WritesAreVisibleAtOnceButDurableOnlyAfterSync) {
   ASSERT_TRUE(disk->write(append({entry(2, 2), entry(3, 2)}, 2)).ok());
   EXPECT_EQ(disk->log()->last_index(), LogIndex(3));
   EXPECT_EQ(disk->durable_last().first, LogIndex(1));
-  const std::vector<PersistedEntry> persisted = disk->sync();
+  disk->sync();
+  const std::vector<PersistedEntry> persisted = disk->take_persisted();
   ASSERT_EQ(persisted.size(), 2u);
   EXPECT_EQ(persisted[0].prev_term, Term(1));
   EXPECT_EQ(persisted[1].prev_term, Term(2));
@@ -51,11 +52,11 @@ TEST(SimDisk, CrashDropsUnsyncedWritesButMayKeepAPrefixOfBatches) {
   ASSERT_TRUE(disk->write(append({entry(2, 2)}, 2)).ok());
   ASSERT_TRUE(disk->write(append({entry(3, 3)}, 3)).ok());
   ASSERT_EQ(disk->unsynced_batches(), 2u);
-  disk->crash(1);  // the first batch reached the platter, the second did not
+  disk->crash_keeping(1);  // the first batch reached the platter, the second did not
   EXPECT_EQ(disk->log()->last_index(), LogIndex(2));
   EXPECT_EQ(disk->boot_state().hard_state.term, Term(2));
   EXPECT_FALSE(disk->has_unsynced());
-  disk->crash(0);
+  disk->crash_keeping(0);
   EXPECT_EQ(disk->log()->last_index(), LogIndex(2));
 }
 

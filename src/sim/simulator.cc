@@ -22,6 +22,7 @@ constexpr PlantName kPlants[] = {
      "kReadIndexWithoutHeartbeat"},
     {Plant::kApplyUncommitted, "apply-uncommitted", "kApplyUncommitted"},
     {Plant::kAckBeforePersist, "ack-before-persist", "kAckBeforePersist"},
+    {Plant::kDurableBeforeFsync, "durable-before-fsync", "kDurableBeforeFsync"},
 };
 
 }  // namespace
@@ -57,6 +58,8 @@ std::string replay_command(const SimOptions& options) {
   std::string cmd = fmt::format("bellwether-sim --seed {} --nodes {}", options.seed, options.nodes);
   if (options.steps != SimOptions::kDefaultSteps) cmd += fmt::format(" --steps {}", options.steps);
   if (!options.faults) cmd += " --no-faults";
+  if (options.disk == DiskKind::kModel) cmd += " --disk model";
+  if (!options.commit_durability_check) cmd += " --no-commit-durability-check";
   if (options.plant != Plant::kNone) cmd += fmt::format(" --plant {}", plant_name(options.plant));
   return cmd;
 }

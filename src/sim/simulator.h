@@ -27,7 +27,11 @@ enum class Plant : uint8_t {
   kReadIndexWithoutHeartbeat,  // raft core
   kApplyUncommitted,           // raft core
   kAckBeforePersist,           // simulator's driver: send before the disk sync
+  kDurableBeforeFsync,         // storage: writes reported durable without fsync (disk storage)
 };
+
+// The node's disk: the real storage layer on a fault-injecting file system, or the model.
+enum class DiskKind : uint8_t { kStorage, kModel };
 
 // Accepts "commit-previous-term-by-count", ..., or the enumerator name ("kApplyUncommitted").
 std::optional<Plant> parse_plant(std::string_view name);
@@ -41,6 +45,11 @@ struct SimOptions {
   uint64_t steps = kDefaultSteps;  // simulation events to run
   bool faults = true;              // false: a healthy network and no crashes or pauses
   Plant plant = Plant::kNone;
+  DiskKind disk = DiskKind::kStorage;
+  // The commit-durability check judges from what each disk reported durable. Off, a driver or
+  // storage that loses acknowledged writes must be caught by what the loss later breaks, after
+  // real crashes and recoveries (leader completeness, election safety, linearizability, ...).
+  bool commit_durability_check = true;
   std::FILE* trace_stream = nullptr;  // when set, every event is printed as it happens
   // The recent-events ring stops at this virtual time (used to replay a run and show what led
   // up to a violation found only at the end, by the linearizability check).
@@ -57,6 +66,8 @@ struct SimResult {
   uint64_t virtual_us = 0;
   uint64_t leaders = 0;  // distinct (term, leader) pairs
   uint64_t crashes = 0;
+  uint64_t power_cuts = 0;  // crashes of every running node at once
+  uint64_t torn_tails = 0;  // torn WAL records that recovery cut off (storage disk)
   uint64_t snapshots_installed = 0;
   uint64_t conf_changes_applied = 0;
   bool linearizability_inconclusive = false;

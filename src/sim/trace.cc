@@ -50,7 +50,7 @@ std::string body(const TraceEvent& e) {
     case TraceKind::kSync:
       return fmt::format("n{} fsync ({} entries durable)", e.node, e.a);
     case TraceKind::kCrash:
-      return fmt::format("n{} CRASH ({} unsynced batches, {} survived)", e.node, e.a, e.b);
+      return fmt::format("n{} CRASH ({} unsynced batches, survival {})", e.node, e.a, e.b);
     case TraceKind::kRestart:
       return fmt::format("n{} RESTART durable commit={} snapshot={}", e.node, e.a, e.b);
     case TraceKind::kPause:

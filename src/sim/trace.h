@@ -18,7 +18,7 @@ enum class TraceKind : uint8_t {
   kRole,             // a = role, b = term, c = leader
   kCommit,           // a = commit index, b = term
   kSync,             // a = entries made durable
-  kCrash,            // a = unsynced batches, b = batches that survived
+  kCrash,            // a = unsynced batches, b = what survived (Disk::crash's description)
   kRestart,          // a = durable commit, b = applied (snapshot index)
   kPause,            // a = duration us
   kResume,           //

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "common/assert.h"
+#include "sim/sim_disk.h"
+#include "sim/storage_disk.h"
 
 namespace bw::sim {
 
@@ -32,6 +34,9 @@ World::World(const SimOptions& options)
   raft_template_.inflight_appends_max = kInflight[rng_.index(3)];
   static constexpr uint64_t kChunkBytes[] = {16, 256, 1 << 20};
   raft_template_.snapshot_chunk_bytes_max = kChunkBytes[rng_.index(3)];
+  // Small WAL segments rotate and get removed after compaction many times per run.
+  static constexpr uint64_t kSegmentBytes[] = {4 << 10, 64 << 10, 4 << 20};
+  segment_bytes_max_ = kSegmentBytes[rng_.index(3)];
   switch (options.plant) {
     case Plant::kCommitPreviousTermByCount:
       raft_template_.planted_bugs =
@@ -54,6 +59,10 @@ World::World(const SimOptions& options)
     case Plant::kApplyUncommitted:
       raft_template_.planted_bugs = static_cast<uint32_t>(raft::PlantedBug::kApplyUncommitted);
       break;
+    case Plant::kDurableBeforeFsync:
+      // What it risks is a correlated power loss of a majority.
+      power_cut_probability_ = 0.3;
+      break;
     case Plant::kNone:
     case Plant::kAckBeforePersist:
       break;
@@ -61,7 +70,7 @@ World::World(const SimOptions& options)
 
   raft::ConfState conf;
   for (uint32_t id = 1; id <= options.nodes; ++id) conf.voters.push_back(NodeId(id));
-  for (uint32_t id = 1; id <= options.nodes; ++id) start_node(id, SimDisk::bootstrapped(conf));
+  for (uint32_t id = 1; id <= options.nodes; ++id) start_node(id, make_disk(id, &conf));
   for (uint32_t id = 1; id <= nodes_max_; ++id) {
     schedule(rng_.range(0, kTickUs - 1), EventKind::kTick, id, 0);
   }
@@ -87,7 +96,20 @@ NodeOptions World::node_options(NodeId id) {
   return o;
 }
 
-void World::start_node(uint32_t id, std::unique_ptr<SimDisk> disk) {
+std::unique_ptr<Disk> World::make_disk(uint32_t id, const raft::ConfState* conf) {
+  if (options_.disk == DiskKind::kModel) {
+    return conf != nullptr ? SimDisk::bootstrapped(*conf) : std::make_unique<SimDisk>();
+  }
+  const StorageDiskOptions o{.node = NodeId(id),
+                             .group = raft_template_.group,
+                             .seed = rng_.next(),
+                             .segment_bytes_max = segment_bytes_max_,
+                             .durable_before_fsync = options_.plant == Plant::kDurableBeforeFsync};
+  if (conf != nullptr) return StorageDisk::bootstrapped(o, *conf);
+  return std::make_unique<StorageDisk>(o);
+}
+
+void World::start_node(uint32_t id, std::unique_ptr<Disk> disk) {
   BW_ASSERT(slots_[id].node == nullptr);
   slots_[id].node = std::make_unique<Node>(node_options(NodeId(id)), this, std::move(disk));
 }
@@ -134,6 +156,7 @@ SimResult World::run() {
   for (const Slot& slot : slots_) {
     if (slot.node == nullptr) continue;
     result_.snapshots_installed += slot.node->snapshots_installed();
+    result_.torn_tails += slot.node->disk().torn_tails();
     result_.conf_changes_applied =
         std::max(result_.conf_changes_applied, slot.node->conf_changes_applied());
   }

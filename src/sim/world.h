@@ -106,7 +106,9 @@ class World final : public NodeEnv {
   Node* running(uint32_t id);    // started and not crashed
   Node* available(uint32_t id);  // running and not paused
   NodeOptions node_options(NodeId id);
-  void start_node(uint32_t id, std::unique_ptr<SimDisk> disk);
+  // A node's disk: blank, or holding the bootstrap snapshot with membership `conf`.
+  std::unique_ptr<Disk> make_disk(uint32_t id, const raft::ConfState* conf);
+  void start_node(uint32_t id, std::unique_ptr<Disk> disk);
   Node* leader();
   void trace_message(TraceKind kind, const raft::Message& m);
 
@@ -125,6 +127,7 @@ class World final : public NodeEnv {
   void fault_partition();
   void fault_crash();
   void crash_node(uint32_t id);
+  void power_cut();
   void kill_leader(uint32_t id, uint64_t incarnation);
   void check_commit_durability(Node* leader);
   void isolate(uint32_t id);
@@ -160,6 +163,9 @@ class World final : public NodeEnv {
   double commit_kill_probability_ = 0.01;
   double kill_crash_probability_ = 0.5;  // else the killed leader is isolated
   double sync_crash_probability_ = 0.02;
+  // A power cut takes every running node down at once (a crash fault, storms only).
+  double power_cut_probability_ = 0.05;
+  uint64_t segment_bytes_max_ = 0;  // the storage disk's WAL segments, drawn per run
   uint64_t heal_generation_ = 0;
   raft::Config raft_template_;
   SimResult result_;

@@ -127,6 +127,10 @@ void World::fault_partition() {
 }
 
 void World::fault_crash() {
+  if (rng_.chance(power_cut_probability_)) {
+    power_cut();
+    return;
+  }
   // Prefer the leader and nodes with unsynced writes: that is where crashes hurt.
   std::vector<uint32_t> candidates;
   const uint64_t dice = rng_.index(10);
@@ -152,9 +156,16 @@ void World::crash_node(uint32_t id) {
   slots_[id].paused = false;
   slots_[id].sync_deferred = false;
   slots_[id].inbox.clear();
-  n->crash(rng_.range(0, n->unsynced_batches()));
+  n->crash(rng_);
   ++result_.crashes;
   schedule(rng_.range(10'000, 1'500'000), EventKind::kRestart, id, 0);
+}
+
+void World::power_cut() {
+  ++result_.power_cuts;
+  for (uint32_t id = 1; id <= nodes_max_; ++id) {
+    if (running(id) != nullptr) crash_node(id);
+  }
 }
 
 void World::on_role_change(NodeId id, raft::Role role) {
@@ -165,7 +176,8 @@ void World::on_role_change(NodeId id, raft::Role role) {
 }
 
 void World::on_leader_commit(NodeId id) {
-  check_commit_durability(node(static_cast<uint32_t>(id.value())));
+  if (options_.commit_durability_check)
+    check_commit_durability(node(static_cast<uint32_t>(id.value())));
   if (!storm_ || !rng_.chance(commit_kill_probability_)) return;
   Node* n = node(static_cast<uint32_t>(id.value()));
   schedule(rng_.range(0, 2'000), EventKind::kKill, static_cast<uint32_t>(id.value()),
@@ -186,7 +198,8 @@ void World::check_commit_durability(Node* l) {
       voters.push_back(v);
       continue;
     }
-    raft::MemoryStorage* log = n->disk().log();
+    if (!n->disk().status().ok()) continue;  // unrecoverable: already a violation
+    raft::LogStorage* log = n->disk().log();
     v.last = log->last_index();
     v.last_term = *log->term(v.last);
     std::tie(v.durable_last, v.durable_last_term) = n->disk().durable_last();
@@ -318,7 +331,7 @@ void World::op_membership() {
   // A node joining for the first time starts with a blank disk and learns the group from the
   // leader's snapshot.
   if (node(subject) == nullptr && cc.type == raft::ConfChangeType::kAddLearner) {
-    start_node(subject, std::make_unique<SimDisk>());
+    start_node(subject, make_disk(subject, nullptr));
   }
   const Status s = l->propose_conf_change(cc);
   trace_.add(TraceEvent{.time_us = now_us_,
