@@ -37,6 +37,10 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
                    what="writes succeeding after the faults healed")
         rec.stop()
         rec.final_reads()
+        path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
+        rec.dump(path)  # before checking, so a search that runs out of budget leaves it too
+        with open(path + ".faults.txt", "w") as f:
+            f.write("\n".join(nem.events) + "\n")
         violations, stats = check(rec.ops)
         version_problems = check_versions(rec.ops)
         finals = {o.key for o in rec.ops[-len(KEYS) * 3:] if o.status == "ok"}
@@ -48,10 +52,6 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
               f"{sum(o.kind == 'cas' and o.result is True for o in rec.ops)}")
         print("faults:\n  " + "\n  ".join(nem.events))
         failed = bool(violations or version_problems or nem.error)
-        path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
-        rec.dump(path)
-        with open(path + ".faults.txt", "w") as f:
-            f.write("\n".join(nem.events) + "\n")
         print(f"history saved to {path}" + (f"; node logs in {cluster.dir}" if failed else ""))
         for v in violations:
             print(v.render())
