@@ -36,6 +36,7 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
                                for o in rec.ops[quiet_from:]) >= 10, timeout=30,
                    what="writes succeeding after the faults healed")
         rec.stop()
+        finals_from = len(rec.ops)
         rec.final_reads()
         path = os.path.join(out_dir, f"bellwether-{family}-{seed}.json")
         rec.dump(path)  # before checking, so a search that runs out of budget leaves it too
@@ -43,7 +44,7 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
             f.write("\n".join(nem.events) + "\n")
         violations, stats = check(rec.ops)
         version_problems = check_versions(rec.ops)
-        finals = {o.key for o in rec.ops[-len(KEYS) * 3:] if o.status == "ok"}
+        finals = {o.key for o in rec.ops[finals_from:] if o.status == "ok"}
         print(f"\n{family} seed {seed}: {stats}; faults: {len(nem.events)} events; "
               f"client errors: {rec.errors}")
         kinds = {k: sum(o.kind == k and o.status == "ok" for o in rec.ops)
@@ -51,8 +52,7 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
         print(f"ok ops by kind: {kinds}; cas hits: "
               f"{sum(o.kind == 'cas' and o.result is True for o in rec.ops)}")
         print("faults:\n  " + "\n  ".join(nem.events))
-        failed = bool(violations or version_problems or nem.error)
-        print(f"history saved to {path}" + (f"; node logs in {cluster.dir}" if failed else ""))
+        print(f"history saved to {path}; node logs in {cluster.dir} (kept if the test fails)")
         for v in violations:
             print(v.render())
         for p in version_problems:
