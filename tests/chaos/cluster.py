@@ -19,6 +19,11 @@ BIN = os.environ.get("BELLWETHER_BIN", os.path.join(ROOT, "build", "bellwether")
 STOP_TIMEOUT_S = 15
 
 
+def failure_dir():
+    """A fresh directory for the history of a failing test."""
+    return tempfile.mkdtemp(prefix="bellwether-chaos-failed-")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,9 +1,8 @@
 """Fixtures of the fault-injection suite: short mode by default, long with --chaos-long or
-BELLWETHER_CHAOS_LONG=1. Histories of failed runs are written under $BELLWETHER_CHAOS_OUT
-(default: a fresh directory under /tmp)."""
+BELLWETHER_CHAOS_LONG=1. Every history is also written under $BELLWETHER_CHAOS_OUT when set;
+a failing test keeps its history in any case (the path is printed)."""
 import os
 import sys
-import tempfile
 
 import pytest
 
@@ -33,6 +32,9 @@ def chaos_seed(request):
 
 @pytest.fixture(scope="session")
 def chaos_out():
-    out = os.environ.get("BELLWETHER_CHAOS_OUT") or tempfile.mkdtemp(prefix="bellwether-chaos-out-")
-    os.makedirs(out, exist_ok=True)
+    """Directory for histories that pass too, or None."""
+    out = os.environ.get("BELLWETHER_CHAOS_OUT")
+    if out:
+        os.makedirs(out, exist_ok=True)
     return out
+

@@ -42,7 +42,8 @@ class Recorder:
         self.stop_flag = threading.Event()
         self.threads = []
         self.t0 = time.monotonic()
-        self.errors = {}  # unexpected error text -> count (for the report)
+        self.errors = {}  # connection trouble and error replies -> count (for the report)
+        self.unexpected = {}  # error replies other than TRYAGAIN / TIMEOUT -> count
 
     def now(self):
         return time.monotonic() - self.t0
@@ -81,6 +82,8 @@ class Recorder:
                 return "fail", None
             if not text.startswith("TIMEOUT"):
                 self._note_error(text)
+                with self.lock:
+                    self.unexpected[text[:80]] = self.unexpected.get(text[:80], 0) + 1
             return "unknown", None
         except (redis.exceptions.RedisError, OSError) as e:
             self._note_error(type(e).__name__)

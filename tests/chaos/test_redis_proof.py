@@ -9,7 +9,7 @@ the clients carry on against it.
 import signal
 import time
 
-from cluster import RedisPair, wait_until
+from cluster import RedisPair, failure_dir, wait_until
 from history import Recorder
 from linearizability import check
 
@@ -48,7 +48,10 @@ def test_checker_reports_lost_writes_of_promoted_redis_replica(chaos_out):
     started = time.monotonic()
     rec = run_pair(seed=11)
     violations, stats = check(rec.ops)
-    rec.dump(f"{chaos_out}/redis-promoted-replica.json")
+    out = chaos_out or (None if violations else failure_dir())
+    if out:
+        rec.dump(f"{out}/redis-promoted-replica.json")
+        print(f"history saved in {out}")
     print(f"redis history: {stats}, {len(violations)} keys with violations "
           f"({time.monotonic() - started:.1f}s)")
     for v in violations:
