@@ -18,10 +18,10 @@ inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kFrameHeaderBytes = 6;
 
 enum class FrameType : uint8_t {
-  kHello = 1,         // first frame on a connection: sender's cluster id and node id
-  kRaft = 2,          // an encoded raft::Message
-  kForward = 3,       // a client command forwarded to the leader
-  kForwardReply = 4,  // the leader's RESP reply to a forwarded command
+  kHello = 1,               // first frame on a connection: sender's cluster id and node id
+  kRaft = 2,                // an encoded raft::Message
+  kForward = 3,             // a client command forwarded to the leader
+  kForwardReply = 4,        // the leader's RESP reply to a forwarded command
   kForwardTransaction = 5,  // a MULTI/EXEC transaction forwarded to the leader
 };
 

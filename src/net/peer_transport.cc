@@ -69,9 +69,10 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   void connect() {
     connecting_ = true;
     auto self = shared_from_this();
-    socket_.async_connect(endpoint_, [this, self](const asio::error_code& ec) {
+    uint64_t gen = generation_;
+    socket_.async_connect(endpoint_, [this, self, gen](const asio::error_code& ec) {
       connecting_ = false;
-      if (closed_) return;
+      if (closed_ || gen != generation_) return;
       if (ec) {
         fail(ec);
         return;
@@ -88,7 +89,8 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
                    encode_hello(owner_->options_.cluster_id, owner_->options_.self));
       queued_bytes_ += hello.size();
       pending_.push_front(std::move(hello));
-      write();
+      // A write from the previous connection may still be completing; it starts ours when done.
+      if (!writing_) write();
       read_for_close();
     });
   }
@@ -103,27 +105,38 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(in_flight_.size());
     for (const auto& b : in_flight_) buffers.emplace_back(asio::buffer(b));
+    stats_.frames_sent += in_flight_.size();
     auto self = shared_from_this();
-    asio::async_write(socket_, buffers, [this, self](const asio::error_code& ec, size_t bytes) {
-      writing_ = false;
-      if (closed_) return;
-      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, bytes);
-      stats_.frames_sent += in_flight_.size();
-      in_flight_.clear();
-      if (ec) {
-        fail(ec);
-        return;
-      }
-      if (!pending_.empty()) write();
-    });
+    uint64_t gen = generation_;
+    asio::async_write(socket_, buffers,
+                      [this, self, gen](const asio::error_code& ec, size_t bytes) {
+                        // Invariant: in_flight_ outlives the operation; it is released only here.
+                        writing_ = false;
+                        in_flight_.clear();
+                        if (closed_) return;
+                        if (gen != generation_) {
+                          // The connection this write belonged to is gone (its loss was handled
+                          // elsewhere).
+                          if (connected_ && !pending_.empty()) write();
+                          return;
+                        }
+                        queued_bytes_ -= std::min<uint64_t>(queued_bytes_, bytes);
+                        ++stats_.writes;
+                        if (ec) {
+                          fail(ec);
+                          return;
+                        }
+                        if (connected_ && !pending_.empty()) write();
+                      });
   }
 
   // Peers never send on an outbound link; a read completes only when the peer closes it.
   void read_for_close() {
     auto self = shared_from_this();
+    uint64_t gen = generation_;
     socket_.async_read_some(asio::buffer(discard_),
-                            [this, self](const asio::error_code& ec, size_t) {
-                              if (closed_ || !connected_) return;
+                            [this, self, gen](const asio::error_code& ec, size_t) {
+                              if (closed_ || gen != generation_) return;
                               if (ec) {
                                 fail(ec);
                                 return;
@@ -152,6 +165,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   }
 
   void reset() {
+    ++generation_;  // completions of the old socket's operations are now ignored
     connected_ = false;
     asio::error_code ignored;
     socket_.close(ignored);
@@ -167,6 +181,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   std::deque<std::string> in_flight_;
   uint64_t queued_bytes_ = 0;
   uint32_t backoff_ms_ = 0;
+  uint64_t generation_ = 0;
   bool connected_ = false;
   bool connecting_ = false;
   bool writing_ = false;

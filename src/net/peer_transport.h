@@ -34,7 +34,8 @@ struct PeerTransportOptions {
 
 struct PeerStats {
   bool connected = false;
-  uint64_t frames_sent = 0;
+  uint64_t frames_sent = 0;  // handed to the socket
+  uint64_t writes = 0;       // gather writes completed
   uint64_t frames_dropped = 0;
   uint64_t bytes_queued = 0;
 };

@@ -454,7 +454,7 @@ void Node::shutdown(std::function<void()> done) {
     NodeId best;
     LogIndex best_match;
     for (const auto& p : st.progress) {
-      if (p.id == config_.id || p.learner) continue;
+      if (p.id == config_.id || p.learner || !p.recent_active) continue;
       if (best == kNoNode || p.match > best_match) {
         best = p.id;
         best_match = p.match;

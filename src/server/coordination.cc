@@ -82,7 +82,7 @@ bool Node::execute_transaction_command(const std::shared_ptr<Session>& s, const 
     }
     Transaction tx{.commands = std::move(s->queued), .watched = std::move(s->watched)};
     clear_transaction(*s);
-    if (tx.commands.empty()) {
+    if (tx.commands.empty() && tx.watched.empty()) {
       reply_value(to, kv::Reply::array({}));
       return true;
     }
@@ -147,8 +147,8 @@ void Node::forward_transaction(ReplyTo to, const Transaction& tx) {
     for (const auto& a : cmd) w.bytes(a);
   }
   transport_->send(leader_, net::FrameType::kForwardTransaction, payload);
-  forwarded_[id] =
-      Forwarded{.to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms};
+  forwarded_[id] = Forwarded{
+      .to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms, .leader = leader_};
 }
 
 void Node::on_forward_transaction(NodeId from, std::string_view payload) {

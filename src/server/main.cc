@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       ->add_option("--snapshot-entries", config.snapshot_entries,
                    "Snapshot after this many entries")
       ->capture_default_str();
+  server
+      ->add_option("--snapshot-keep-entries", config.snapshot_keep_entries,
+                   "Entries kept behind a snapshot for slow followers")
+      ->capture_default_str();
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error")

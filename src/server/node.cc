@@ -185,7 +185,9 @@ void Node::execute(const std::shared_ptr<Session>& session,
     return;
   }
   session->last_command = std::string(spec->name);
-  if (!resp::arity_ok(*spec, argv.size())) {
+  // A trailing FENCE name token on a write is not part of the command's own arguments.
+  size_t argc = kv::is_write_command(argv[0]) ? kv::split_fence(argv).command.size() : argv.size();
+  if (!resp::arity_ok(*spec, argc)) {
     session->multi_dirty = session->in_multi;
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
@@ -202,15 +204,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
                                 spec->name));
     return;
   }
-  bool is_write = kv::is_write_command(argv[0]);
-  bool is_read = kv::is_read_command(argv[0]);
-  if ((is_write || is_read) && !spec->subcommands.empty() && argv.size() > 1) {
-    // A keyspace command with subcommands (LEASE): the subcommand's flags decide the path.
-    if (const resp::CommandSpec* sub = resp::find_subcommand(*spec, argv[1])) {
-      is_read = sub->has(resp::kReadonly);
-      is_write = !is_read;
-    }
-  }
+  bool is_read = kv::is_read_argv(argv);  // before is_write: LEASE TTL is a read
+  bool is_write = !is_read && kv::is_write_command(argv[0]);
   if (auto block_ms = kv::block_timeout_ms(argv)) {
     route_election(std::move(to), argv, *block_ms);
   } else if (is_write) {
@@ -275,8 +270,8 @@ void Node::forward_write(ReplyTo to, std::span<const std::string_view> argv) {
   w.varint(argv.size());
   for (auto a : argv) w.bytes(a);
   transport_->send(leader_, net::FrameType::kForward, payload);
-  forwarded_[id] =
-      Forwarded{.to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms};
+  forwarded_[id] = Forwarded{
+      .to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms, .leader = leader_};
 }
 
 void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
@@ -506,6 +501,21 @@ void Node::on_leader_change(const raft::SoftState& ss) {
     int64_t extra_ms = int64_t{2} * config_.election_ticks * config_.tick_ms;
     auto index = raft_->propose(kv::encode_extend_leases(extra_ms, now_ms()));
     if (index.ok()) extend_leases_index_ = index->value();
+  }
+  if (old != leader_ && old != kNoNode && old != config_.id) {
+    // The node these went to no longer leads: their replies may never come. Say so now rather
+    // than at the request timeout; the outcome is unknown, as the old leader may have
+    // replicated them before it stopped leading.
+    for (auto it = forwarded_.begin(); it != forwarded_.end();) {
+      if (it->second.leader == old) {
+        reply_error(it->second.to,
+                    "TIMEOUT the leader changed before answering; the write may or may not have "
+                    "been applied");
+        it = forwarded_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
   if (leader_ == kNoNode) return;
   // Writes that waited for a leader go now.

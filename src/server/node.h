@@ -125,6 +125,7 @@ class Node {
   struct Forwarded {
     ReplyTo to;
     int64_t deadline_ms;
+    NodeId leader;  // where it went
   };
 
   // Routing.
