@@ -40,6 +40,7 @@ struct NodeConfig {
   uint32_t request_timeout_ms = 5000;      // a command with no reply by then gets an error
   uint32_t shutdown_transfer_ms = 2000;    // SIGTERM: time allowed for handing over leadership
   uint32_t expire_keys_per_tick = 200;     // active expiry: deletions proposed per tick, at most
+  std::string notify_keyspace_events;      // Redis's flags (e.g. "KEA"); empty = none
 
   SessionLimits session;
   resp::ParserLimits protocol;

@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
       ->add_option("--snapshot-keep-entries", config.snapshot_keep_entries,
                    "Entries kept behind a snapshot for slow followers")
       ->capture_default_str();
+  server->add_option("--notify-keyspace-events", config.notify_keyspace_events,
+                     "Keyspace notification classes, as Redis's (e.g. KEA)");
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error")

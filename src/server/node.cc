@@ -51,6 +51,9 @@ int64_t Node::now_ms() const {
 
 Status Node::start() {
   started_ms_ = now_ms();
+  if (Status st = pubsub_.set_notify_flags(config_.notify_keyspace_events); !st.ok()) {
+    return absl::InvalidArgumentError(fmt::format("notify-keyspace-events: {}", st.message()));
+  }
   storage::Options sopts{.dir = config_.data_dir,
                          .identity = {.cluster_id = config_.cluster_id, .node = config_.id},
                          .fsync = config_.fsync == FsyncPolicy::kAlways
