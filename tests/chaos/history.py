@@ -27,7 +27,7 @@ class Recorder:
     """
 
     def __init__(self, targets, keys, clients=5, seed=0, kinds=("read", "write", "incr", "cas"),
-                 socket_timeout_s=3.0, think_ms=(0, 10), ops_max=100_000):
+                 socket_timeout_s=3.0, think_ms=(0, 10), ops_max=400_000):
         self.targets = targets
         self.keys = list(keys)
         self.clients = clients
