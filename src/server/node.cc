@@ -342,7 +342,9 @@ void Node::schedule_flush() {
 }
 
 void Node::flush() {
-  if (!unissued_reads_.empty()) {
+  // One ReadIndex round at a time: reads arriving while it is out wait for it and then share
+  // the next one, so under load a round carries many reads instead of many rounds a few each.
+  if (!unissued_reads_.empty() && issued_reads_.empty()) {
     std::string ctx = std::to_string(next_read_ctx_++);
     ReadBatch batch{.reads = std::move(unissued_reads_), .issued_tick = ticks_};
     unissued_reads_.clear();
@@ -475,6 +477,7 @@ void Node::on_read_states(std::vector<raft::ReadState>& states) {
     reads_awaiting_apply_.emplace(rs.index.value(), std::move(it->second));
     issued_reads_.erase(it);
   }
+  if (!unissued_reads_.empty()) schedule_flush();
 }
 
 void Node::serve_ready_reads() {
