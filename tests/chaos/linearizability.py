@@ -304,7 +304,10 @@ def check(ops, budget_steps=2_000_000):
         by_key.setdefault(op.key, []).append(op)
     violations = []
     for key in sorted(by_key):
-        v = check_key(key, by_key[key], budget_steps)
+        try:
+            v = check_key(key, by_key[key], budget_steps)
+        except Budget:
+            raise Budget(f"key {key}: search exceeded {budget_steps} steps; no verdict") from None
         if v is not None:
             violations.append(v)
     stats = {"ops": len(ops), "keys": len(by_key), "seconds": time.monotonic() - started,

@@ -1,8 +1,6 @@
 """Unit tests of the linearizability checker (no processes)."""
 import random
 
-import pytest
-
 from linearizability import Op, check, check_key, check_versions
 
 
