@@ -184,3 +184,12 @@ def test_long_history_with_one_stale_read_fails():
     assert len(violations) == 1
     assert any(o is reads[0] for o in violations[0].window), violations[0].render()
     assert len(violations[0].window) < 50, violations[0].render()
+
+
+def test_search_is_bounded():
+    import pytest
+
+    from linearizability import Budget
+    ops = _random_history(random.Random(5), 200)
+    with pytest.raises(Budget):
+        check(ops, budget_steps=10)
