@@ -1,7 +1,9 @@
 """Unit tests of the linearizability checker (no processes)."""
 import random
 
-from linearizability import Op, check, check_key, check_versions
+import pytest
+
+from linearizability import Budget, Op, check, check_key, check_versions
 
 
 def op(kind, call, ret, arg=None, result=None, status="ok", p=0, key="k", version=None):
@@ -187,9 +189,6 @@ def test_long_history_with_one_stale_read_fails():
 
 
 def test_search_is_bounded():
-    import pytest
-
-    from linearizability import Budget
     ops = _random_history(random.Random(5), 200)
     with pytest.raises(Budget):
         check(ops, budget_steps=10)
