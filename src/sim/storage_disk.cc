@@ -201,9 +201,10 @@ raft::BootState StorageDisk::boot_state() {
   if (storage_ == nullptr || !storage_->was_recovered(options_.group)) return boot;
   const storage::RecoveredState& rec = storage_->recovered(options_.group);
   boot.hard_state = rec.hard_state;
-  // The state machine restarts from the snapshot, so the membership is the snapshot's: conf
-  // changes after it are in the log and are applied again as the node catches up.
-  boot.conf = rec.snapshot.conf;
+  // As the server boots (src/server/node.cc): the latest durable membership record, while the
+  // state machine restarts from the snapshot; replaying the single-node conf changes after it
+  // onto that membership converges to it (docs/raft.md, Ready contract).
+  boot.conf = rec.conf;
   boot.applied = rec.snapshot.index;
   return boot;
 }
