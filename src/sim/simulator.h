@@ -1,5 +1,7 @@
-// The deterministic cluster simulator: N Raft replicas of one group, their disks, the network
-// between them and a few clients, all in virtual time and driven by one seeded PRNG. Faults
+// The deterministic cluster simulator: N Raft replicas of one group, their disks (by default
+// the real storage layer on a fault-injecting in-memory file system, so crashes go through the
+// real WAL recovery), the network between them and a few clients, all in virtual time and
+// driven by one seeded PRNG. Faults
 // (message loss, delay, reordering, duplication, partitions, crashes with torn unsynced writes,
 // pauses) come in storms separated by calm periods so that operations also complete; operator
 // actions (membership changes, leadership transfers, snapshots with compaction) run throughout.
