@@ -303,8 +303,10 @@ Status PeerTransport::listen(const asio::ip::tcp::endpoint& endpoint) {
 }
 
 void PeerTransport::accept() {
-  acceptor_->async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (closed_) return;
+  // The transport may be destroyed while the accept is pending; the token tells the handler.
+  std::weak_ptr<bool> alive = alive_;
+  acceptor_->async_accept([this, alive](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (alive.expired() || closed_) return;
     if (!ec) {
       auto in = std::make_shared<Inbound>(this, std::move(socket));
       inbound_[in.get()] = in;

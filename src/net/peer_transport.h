@@ -72,6 +72,7 @@ class PeerTransport {
   std::map<NodeId, std::shared_ptr<Outbound>> outbound_;
   std::map<Inbound*, std::shared_ptr<Inbound>> inbound_;
   bool closed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the transport
 
   void accept();
   void drop_inbound(Inbound* in);
