@@ -7,6 +7,7 @@
 #include "common/codec.h"
 #include "kv/store.h"
 #include "resp/writer.h"
+#include "server/args.h"
 #include "server/node.h"
 
 namespace bw::server {
@@ -16,10 +17,6 @@ namespace {
 constexpr uint64_t kForwardArgBytesMax = 512ull << 20;
 constexpr uint64_t kForwardCountMax = 1u << 20;
 constexpr size_t kQueuedCommandsMax = 100000;  // commands one MULTI may queue
-
-std::vector<std::string_view> views(const std::vector<std::string>& argv) {
-  return std::vector<std::string_view>(argv.begin(), argv.end());
-}
 
 void clear_transaction(Session& s) {
   s.in_multi = false;
@@ -228,26 +225,6 @@ void Node::apply_effects(uint64_t, const Session* writer) {
   }
   for (const auto& ne : effects_.name_events) {
     if (ne.event == "resign" || ne.event == "expired") wake_elections(ne.name);
-  }
-}
-
-void Node::propose_lease_expirations() {
-  if (extend_leases_index_ == 0 || applied_.value() < extend_leases_index_) return;
-  // Forget proposals already applied (or lost): they are retried if still expired.
-  absl::erase_if(expiring_leases_, [&](const auto& kv) { return kv.second <= applied_.value(); });
-  absl::erase_if(expiring_names_, [&](const auto& kv) { return kv.second <= applied_.value(); });
-  int64_t now = now_ms();
-  for (auto& [id, deadline] : store_.expired_leases(now, config_.expire_keys_per_tick)) {
-    if (expiring_leases_.contains(id)) continue;
-    auto index = raft_->propose(kv::encode_expire_lease(id, deadline, now));
-    if (!index.ok()) return;
-    expiring_leases_[id] = index->value();
-  }
-  for (auto& [name, token] : store_.expired_elections(now, config_.expire_keys_per_tick)) {
-    if (expiring_names_.contains(name)) continue;
-    auto index = raft_->propose(kv::encode_expire_election(name, token, now));
-    if (!index.ok()) return;
-    expiring_names_[name] = index->value();
   }
 }
 

@@ -12,6 +12,7 @@
 #include "raft/message_codec.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/args.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -22,14 +23,6 @@ constexpr GroupId kDataGroup{1};
 constexpr uint64_t kForwardArgBytesMax = 512ull << 20;
 constexpr uint64_t kForwardArgsMax = 1u << 20;
 constexpr uint32_t kReadRetryTicks = 4;  // re-ask for a read index after this many ticks
-
-std::vector<std::string> copy_args(std::span<const std::string_view> argv) {
-  return std::vector<std::string>(argv.begin(), argv.end());
-}
-
-std::vector<std::string_view> views(const std::vector<std::string>& argv) {
-  return std::vector<std::string_view>(argv.begin(), argv.end());
-}
 
 bool allowed_while_subscribed(std::string_view name) {
   return name == "subscribe" || name == "psubscribe" || name == "unsubscribe" ||
@@ -643,10 +636,7 @@ void Node::on_tick() {
   raft_->tick();
   if (raft_->is_leader()) last_leader_contact_ms_ = now_ms();
   expire_timeouts();
-  if (raft_->is_leader()) {
-    propose_expirations();
-    propose_lease_expirations();
-  }
+  if (raft_->is_leader()) propose_expirations();
   // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
   for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
     if (ticks_ - it->second.issued_tick >= kReadRetryTicks) {
@@ -716,17 +706,42 @@ void Node::expire_timeouts() {
   }
 }
 
-void Node::propose_expirations() {
-  // Forget proposals already applied (or lost): they are retried if the key is still expired.
-  absl::erase_if(expiring_, [&](const auto& kv) { return kv.second <= applied_.value(); });
-  int64_t now = now_ms();
-  for (auto& [key, deadline] : store_.expired_keys(now, config_.expire_keys_per_tick)) {
-    if (expiring_.contains(key)) continue;
-    auto index = raft_->propose(kv::encode_expire_key(key, deadline, now));
-    if (!index.ok()) return;
-    expiring_[key] = index->value();
-    ++counters_.expired_keys_proposed;
+// Proposes encode(key, detail) for each due (key, detail) not already proposed, remembering the
+// proposal's index; proposals applied (or lost) are forgotten first, so a key still due is
+// proposed again. Returns how many were proposed.
+template <typename Key, typename Due, typename Encode>
+size_t propose_due(raft::RawNode& raft, LogIndex applied,
+                   absl::flat_hash_map<Key, uint64_t>& in_flight, const Due& due, Encode encode) {
+  absl::erase_if(in_flight, [&](const auto& e) { return e.second <= applied.value(); });
+  size_t proposed = 0;
+  for (const auto& [key, detail] : due) {
+    if (in_flight.contains(key)) continue;
+    auto index = raft.propose(encode(key, detail));
+    if (!index.ok()) break;
+    in_flight[key] = index->value();
+    ++proposed;
   }
+  return proposed;
+}
+
+// Leader only: deletes expired keys, and ends lapsed leases and election holders, through the log.
+void Node::propose_expirations() {
+  int64_t now = now_ms();
+  size_t max = config_.expire_keys_per_tick;
+  counters_.expired_keys_proposed +=
+      propose_due(*raft_, applied_, expiring_, store_.expired_keys(now, max),
+                  [&](const std::string& key, int64_t deadline) {
+                    return kv::encode_expire_key(key, deadline, now);
+                  });
+  // Failover rule: nothing lease-like expires before this leader's extension entry applied.
+  if (extend_leases_index_ == 0 || applied_.value() < extend_leases_index_) return;
+  propose_due(
+      *raft_, applied_, expiring_leases_, store_.expired_leases(now, max),
+      [&](uint64_t id, int64_t deadline) { return kv::encode_expire_lease(id, deadline, now); });
+  propose_due(*raft_, applied_, expiring_names_, store_.expired_elections(now, max),
+              [&](const std::string& name, uint64_t token) {
+                return kv::encode_expire_election(name, token, now);
+              });
 }
 
 }  // namespace bw::server

@@ -145,7 +145,7 @@ class Node {
                                    const resp::CommandSpec& spec,
                                    std::span<const std::string_view> argv);
   void apply_effects(uint64_t index, const Session* writer);
-  void propose_lease_expirations();
+
   void serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv);
   void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                             std::span<const std::string_view> argv);
