@@ -285,18 +285,25 @@ PeerTransport::~PeerTransport() {
   close();
 }
 
-Status PeerTransport::listen(const asio::ip::tcp::endpoint& endpoint) {
-  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io_);
+Result<std::unique_ptr<asio::ip::tcp::acceptor>> listen_on(asio::io_context& io,
+                                                           const asio::ip::tcp::endpoint& endpoint,
+                                                           std::string_view what) {
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
   asio::error_code ec;
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(fmt::format("cannot listen for peers on {}:{}: {}",
+    return absl::UnavailableError(fmt::format("cannot listen for {} on {}:{}: {}", what,
                                               endpoint.address().to_string(), endpoint.port(),
                                               ec.message()));
   }
+  return acceptor;
+}
+
+Status PeerTransport::listen(const asio::ip::tcp::endpoint& endpoint) {
+  BW_ASSIGN_OR_RETURN(auto acceptor, listen_on(io_, endpoint, "peers"));
   acceptor_ = std::move(acceptor);
   accept();
   return OkStatus();

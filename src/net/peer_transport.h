@@ -79,6 +79,12 @@ class PeerTransport {
   friend class Inbound;
 };
 
+// An acceptor bound and listening on `endpoint` (address reuse on). Errors name `what`
+// ("clients", "peers") and the address.
+Result<std::unique_ptr<asio::ip::tcp::acceptor>> listen_on(asio::io_context& io,
+                                                           const asio::ip::tcp::endpoint& endpoint,
+                                                           std::string_view what);
+
 // Parses "host:port" into an endpoint. Only numeric IPv4/IPv6 hosts and "localhost".
 Result<asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
 

@@ -127,25 +127,18 @@ void Node::propose_transaction(ReplyTo to, const Transaction& tx) {
 }
 
 void Node::forward_transaction(ReplyTo to, const Transaction& tx) {
-  ++counters_.forwarded;
-  uint64_t id = next_forward_id_++;
-  std::string payload;
-  ByteWriter w(&payload);
-  w.u64(id);
-  w.u8(static_cast<uint8_t>(to.protocol));
-  w.varint(tx.watched.size());
-  for (const auto& [key, version] : tx.watched) {
-    w.bytes(key);
-    w.u64(version);
-  }
-  w.varint(tx.commands.size());
-  for (const auto& cmd : tx.commands) {
-    w.varint(cmd.size());
-    for (const auto& a : cmd) w.bytes(a);
-  }
-  transport_->send(leader_, net::FrameType::kForwardTransaction, payload);
-  forwarded_[id] = Forwarded{
-      .to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms, .leader = leader_};
+  forward_to_leader(net::FrameType::kForwardTransaction, std::move(to), [&](ByteWriter& w) {
+    w.varint(tx.watched.size());
+    for (const auto& [key, version] : tx.watched) {
+      w.bytes(key);
+      w.u64(version);
+    }
+    w.varint(tx.commands.size());
+    for (const auto& cmd : tx.commands) {
+      w.varint(cmd.size());
+      for (const auto& a : cmd) w.bytes(a);
+    }
+  });
 }
 
 void Node::on_forward_transaction(NodeId from, std::string_view payload) {

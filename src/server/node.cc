@@ -109,16 +109,7 @@ Status Node::start() {
   };
 
   BW_ASSIGN_OR_RETURN(auto client_ep, net::parse_endpoint(config_.listen));
-  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
-  asio::error_code ec;
-  acceptor_->open(client_ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(client_ep, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        fmt::format("cannot listen for clients on {}: {}", config_.listen, ec.message()));
-  }
+  BW_ASSIGN_OR_RETURN(acceptor_, net::listen_on(io_, client_ep, "clients"));
   accept();
   start_ticker();
   spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
@@ -257,15 +248,24 @@ void Node::propose_pending(ReplyTo to, std::string payload) {
 }
 
 void Node::forward_write(ReplyTo to, std::span<const std::string_view> argv) {
+  forward_to_leader(net::FrameType::kForward, std::move(to), [&](ByteWriter& w) {
+    w.varint(argv.size());
+    for (auto a : argv) w.bytes(a);
+  });
+}
+
+// Sends a command to the leader as `type` (id, protocol, then `body`) and remembers where its
+// reply goes.
+void Node::forward_to_leader(net::FrameType type, ReplyTo to,
+                             const std::function<void(ByteWriter&)>& body) {
   ++counters_.forwarded;
   uint64_t id = next_forward_id_++;
   std::string payload;
   ByteWriter w(&payload);
   w.u64(id);
   w.u8(static_cast<uint8_t>(to.protocol));
-  w.varint(argv.size());
-  for (auto a : argv) w.bytes(a);
-  transport_->send(leader_, net::FrameType::kForward, payload);
+  body(w);
+  transport_->send(leader_, type, payload);
   forwarded_[id] = Forwarded{
       .to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms, .leader = leader_};
 }
@@ -502,18 +502,12 @@ void Node::on_leader_change(const raft::SoftState& ss) {
     if (index.ok()) extend_leases_index_ = index->value();
   }
   if (old != leader_ && old != kNoNode && old != config_.id) {
-    // The node these went to no longer leads: their replies may never come. Say so now rather
-    // than at the request timeout; the outcome is unknown, as the old leader may have
-    // replicated them before it stopped leading.
-    for (auto it = forwarded_.begin(); it != forwarded_.end();) {
-      if (it->second.leader == old) {
-        reply_error(it->second.to,
-                    "TIMEOUT the leader changed before answering; the write may or may not have "
-                    "been applied");
-        it = forwarded_.erase(it);
-      } else {
-        ++it;
-      }
+    // The node these went to no longer leads. If it is alive (a hand-over) it still answers
+    // them; if it died the answer never comes, so wait one election timeout, not the whole
+    // request timeout, before saying the outcome is unknown.
+    int64_t grace_deadline_ms = now_ms() + int64_t{2} * config_.election_ticks * config_.tick_ms;
+    for (auto& [id, f] : forwarded_) {
+      if (f.leader == old) f.deadline_ms = std::min(f.deadline_ms, grace_deadline_ms);
     }
   }
   if (leader_ == kNoNode) return;
@@ -686,7 +680,7 @@ void Node::expire_timeouts() {
           "TIMEOUT the leader did not answer in time; the write may or may not have been applied");
       it = forwarded_.erase(it);
     } else {
-      break;  // ids grow with time, so deadlines are in order
+      ++it;  // deadlines may be out of id order: a leader change shortens some
     }
   }
   for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {

@@ -17,6 +17,7 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/codec.h"
 #include "kv/store.h"
 #include "net/peer_transport.h"
 #include "raft/raft.h"
@@ -132,6 +134,8 @@ class Node {
   void route_write(ReplyTo to, std::span<const std::string_view> argv);
   void propose_write(ReplyTo to, std::span<const std::string_view> argv);
   void forward_write(ReplyTo to, std::span<const std::string_view> argv);
+  void forward_to_leader(net::FrameType type, ReplyTo to,
+                         const std::function<void(ByteWriter&)>& body);
   void route_read(ReplyTo to, std::span<const std::string_view> argv);
   void route_transaction(ReplyTo to, Transaction tx);
   void propose_transaction(ReplyTo to, const Transaction& tx);
