@@ -55,6 +55,7 @@ std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig&
       {"dir", c.data_dir},
       {"timeout", "0"},
       {"tcp-keepalive", "300"},
+      {"readonly-default", c.readonly_default ? "yes" : "no"},
   };
 }
 
@@ -107,7 +108,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
   } else if (name == "reset") {
     pubsub_.drop(s.get());
     s->protocol = 2;
-    s->readonly = false;
+    s->readonly = config_.readonly_default;
     s->name.clear();
     w.set_protocol(2);
     w.simple("RESET");
@@ -320,6 +321,17 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       } else {
         w.error(fmt::format("ERR CONFIG SET failed (possibly related to argument '{}') - {}",
                             argv[2], st.message()));
+      }
+    } else if (iequals(sub, "set") && argv.size() == 4 && iequals(argv[2], "readonly-default")) {
+      // Connections opened from now on (and RESET ones) start with this READONLY setting.
+      if (iequals(argv[3], "yes") || iequals(argv[3], "no")) {
+        config_.readonly_default = iequals(argv[3], "yes");
+        w.simple("OK");
+      } else {
+        w.error(fmt::format(
+            "ERR CONFIG SET failed (possibly related to argument '{}') - argument must be 'yes' "
+            "or 'no'",
+            argv[2]));
       }
     } else if (iequals(sub, "set") && argv.size() >= 4) {
       w.error(

@@ -33,6 +33,7 @@ struct NodeConfig {
   uint32_t election_ticks = 8;  // election timeout is randomized in [8, 16) ticks
   uint32_t heartbeat_ticks = 2;
   ReadMode read_mode = ReadMode::kLinearizable;
+  bool readonly_default = false;  // new connections start in READONLY mode (stale local reads)
   FsyncPolicy fsync = FsyncPolicy::kAlways;
 
   uint64_t snapshot_entries = 100000;      // take a snapshot after this many applied entries

@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
   server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
       ->capture_default_str();
   server->add_option("--read-mode", read_mode, "linearizable | lease")->capture_default_str();
+  server->add_flag("--readonly-default", config.readonly_default,
+                   "Connections start in READONLY mode: stale local reads, as a Redis replica's");
   server->add_option("--fsync", fsync, "always | none")->capture_default_str();
   server->add_option("--tick-ms", config.tick_ms, "Raft tick")->capture_default_str();
   server->add_option("--election-ticks", config.election_ticks, "Election timeout in ticks")

@@ -124,6 +124,7 @@ void Node::accept() {
       auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
                                          config_.session, config_.protocol);
       s->created_ms = static_cast<uint64_t>(now_ms());
+      s->readonly = config_.readonly_default;
       sessions_[s.get()] = s;
       ++counters_.connections_total;
       s->start();

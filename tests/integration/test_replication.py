@@ -311,3 +311,33 @@ def test_readonly_on_follower_serves_stale_local_reads(cluster_factory):
     assert ro.execute_command("READWRITE") in (True, b"OK")
     assert ro.get("k") == b"v2"
     ro.close()
+
+
+def test_readonly_default_makes_new_connections_stale_readers(cluster_factory):
+    c = cluster_factory(size=3, extra_args=["--request-timeout-ms", str(REQUEST_TIMEOUT_MS)])
+    leader = c.leader()
+    f, other = followers(c, leader)
+    assert leader.client().set("k", "v1") is True
+    wait_caught_up(f, leader)
+    admin = f.client()
+    assert admin.config_get("readonly-default") == {"readonly-default": "no"}
+    with pytest.raises(redis.exceptions.ResponseError, match="must be 'yes' or 'no'"):
+        admin.config_set("readonly-default", "maybe")
+    assert admin.config_set("readonly-default", "yes") is True
+    assert admin.config_get("readonly-default") == {"readonly-default": "yes"}
+
+    # With the leader and the other follower paused, only a READONLY connection can answer: a
+    # new connection does so without having sent READONLY, as redis-benchmark against a replica.
+    with stopped(leader, other):
+        fresh = f.client(single_connection_client=True, socket_timeout=10)
+        assert fresh.get("k") == b"v1"
+        assert fresh.client_info()["flags"] == "r"
+        assert fresh.execute_command("READWRITE") in (True, b"OK")
+        with pytest.raises(redis.exceptions.ResponseError) as err:
+            fresh.get("k")
+        assert str(err.value).startswith(("TRYAGAIN", "TIMEOUT")), str(err.value)
+        # RESET returns the connection to the node's default.
+        assert fresh.execute_command("RESET") in (b"RESET", "RESET")
+        assert fresh.get("k") == b"v1"
+        fresh.close()
+    assert f.client().config_set("readonly-default", "no") is True
