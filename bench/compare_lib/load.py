@@ -1,0 +1,149 @@
+"""Load generators: redis-benchmark for the RESP systems, etcd-load (gRPC) for etcd, and the
+failover probes."""
+import csv
+import io
+import json
+import subprocess
+import threading
+import time
+
+import redis
+
+VALUE_SIZE = 256
+KEY_SPACE = 100000
+RUN_TIMEOUT_S = 120
+
+
+def redis_benchmark(port, test, clients, requests, pipeline=1):
+    """One redis-benchmark run; returns {rps, p50_ms, p99_ms}. Keys are key:<12 digits>."""
+    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
+            "-n", str(requests), "-c", str(clients), "-d", str(VALUE_SIZE),
+            "-r", str(KEY_SPACE), "--csv"]
+    if pipeline > 1:
+        args += ["-P", str(pipeline)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    rows = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r.get("test")]
+    if out.returncode != 0 or not rows:
+        raise RuntimeError(f"redis-benchmark {' '.join(args[1:])} failed: "
+                           f"{out.stdout[-300:]} {out.stderr[-300:]}")
+    r = rows[-1]
+    return {"rps": float(r["rps"]), "p50_ms": float(r["p50_latency_ms"]),
+            "p99_ms": float(r["p99_latency_ms"])}
+
+
+def etcd_load(binary, endpoints, op, clients, depth=1, seconds=3.0, serializable=False,
+              requests=100_000_000, sequential=False, key_space=KEY_SPACE):
+    """One etcd-load run (gRPC Put or Range); returns {rps, p50_ms, p99_ms}."""
+    args = [binary, op, "--endpoints", endpoints, "--clients", str(clients),
+            "--depth", str(depth), "--requests", str(requests),
+            "--value-size", str(VALUE_SIZE), "--key-space", str(key_space)]
+    if seconds:
+        args += ["--duration-s", str(seconds)]
+    if serializable:
+        args.append("--serializable")
+    if sequential:
+        args.append("--sequential")
+    out = subprocess.run(args, capture_output=True, text=True, timeout=RUN_TIMEOUT_S * 3)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"etcd-load {' '.join(args[1:])} failed: {out.stderr[-500:]}")
+    r = json.loads(lines[-1])
+    if r.get("errors", 0) > r.get("requests", 0) // 100:
+        raise RuntimeError(f"etcd-load {op}: {r['errors']} errors of {r['requests']}")
+    return {"rps": float(r["rps"]), "p50_ms": float(r["p50_ms"]), "p99_ms": float(r["p99_ms"])}
+
+
+def resp_write_probe(ports, max_wait_s=30.0, attempt_timeout_s=1.0):
+    """Writes to every port in parallel, one thread each, until one write succeeds; returns the
+    wall-clock time (time.time()) of the first success, or None."""
+    done = threading.Event()
+    first = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + max_wait_s
+
+    def worker(port):
+        c = redis.Redis(host="127.0.0.1", port=port, socket_timeout=attempt_timeout_s,
+                        socket_connect_timeout=attempt_timeout_s)
+        n = 0
+        while not done.is_set() and time.monotonic() < deadline:
+            n += 1
+            try:
+                if c.set("bench:probe", f"{port}-{n}"):
+                    with lock:
+                        first.append(time.time())
+                    done.set()
+                    return
+            except (redis.RedisError, OSError):
+                time.sleep(0.002)  # refused or READONLY: try again at once, without spinning
+
+    threads = [threading.Thread(target=worker, args=(p,), daemon=True) for p in ports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max_wait_s + 2 * attempt_timeout_s)
+    return min(first) if first else None
+
+
+def etcd_write_probe(binary, endpoints, max_wait_s=30):
+    out = subprocess.run([binary, "probe", "--endpoints", endpoints, "--timeout-ms", "100",
+                          "--max-wait-s", str(max_wait_s)],
+                         capture_output=True, text=True, timeout=max_wait_s + 10)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    r = json.loads(lines[-1]) if lines else {}
+    return r["unix_ns"] / 1e9 if r.get("ok") else None
+
+
+def etcd_wait_key(binary, endpoint, key, max_wait_s=180):
+    out = subprocess.run([binary, "wait-key", "--endpoints", endpoint, "--key", key,
+                          "--serializable", "--timeout-ms", "100", "--max-wait-s",
+                          str(max_wait_s)],
+                         capture_output=True, text=True, timeout=max_wait_s + 10)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    r = json.loads(lines[-1]) if lines else {}
+    return r["unix_ns"] / 1e9 if r.get("ok") else None
+
+
+def resp_wait_key(port, key, readonly, max_wait_s=180):
+    """Polls GET key on a (re)starting node until it returns the value; returns time.time()."""
+    deadline = time.monotonic() + max_wait_s
+    while time.monotonic() < deadline:
+        try:
+            c = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2,
+                            socket_connect_timeout=0.5, single_connection_client=True)
+            if readonly:
+                c.execute_command("READONLY")
+            v = c.get(key)
+            c.close()
+            if v is not None and len(v) == VALUE_SIZE:
+                return time.time()
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.01)
+    return None
+
+
+def resp_fill_file(path, keys):
+    """RESP for SET key:<12 digits> <256 bytes> for every key in [0, keys), for redis-cli --pipe."""
+    value = b"v" * VALUE_SIZE
+    head = b"*3\r\n$3\r\nSET\r\n$16\r\n"
+    tail = b"\r\n$%d\r\n" % VALUE_SIZE + value + b"\r\n"
+    with open(path, "wb") as f:
+        chunk = []
+        for i in range(keys):
+            chunk.append(head + b"key:%012d" % i + tail)
+            if len(chunk) == 10000:
+                f.write(b"".join(chunk))
+                chunk = []
+        f.write(b"".join(chunk))
+
+
+def resp_fill(port, path):
+    with open(path, "rb") as f:
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
+                             stdin=f, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0 or "errors: 0" not in out.stdout:
+        raise RuntimeError(f"redis-cli --pipe to {port}: {out.stdout[-300:]} {out.stderr[-300:]}")
+
+
+def last_key(keys):
+    return "key:%012d" % (keys - 1)
