@@ -147,5 +147,80 @@ TEST(PeerTransport, ReconnectsAfterThePeerComesBack) {
   EXPECT_EQ(got.back(), "two");
 }
 
+// A peer address where nothing listens: bound, then closed, so connecting is refused.
+asio::ip::tcp::endpoint refused_endpoint(asio::io_context& io) {
+  asio::ip::tcp::acceptor probe(io, any_port());
+  auto where = probe.local_endpoint();
+  probe.close();
+  return where;
+}
+
+TEST(PeerTransport, ReportsFramesThatNeverLeftWhenTheLinkFails) {
+  asio::io_context io;
+  std::vector<Received> undelivered;
+  PeerTransport a(io, {.cluster_id = "c", .self = NodeId(1)},
+                  [](NodeId, FrameType, std::string_view) {});
+  a.set_undelivered_handler([&](NodeId to, FrameType t, std::string_view p) {
+    undelivered.push_back({to, t, std::string(p)});
+  });
+  a.set_peer(NodeId(2), refused_endpoint(io));
+  a.send(NodeId(2), FrameType::kForward, "f1");
+  a.send(NodeId(2), FrameType::kRaft, "r1");
+  a.send(NodeId(2), FrameType::kForward, "f2");
+  // The connection is refused: every queued frame is reported, in order, the hello is not.
+  ASSERT_TRUE(run_until(io, [&] { return undelivered.size() == 3; }));
+  EXPECT_EQ(undelivered[0].from, NodeId(2));  // the peer it was for
+  EXPECT_EQ(undelivered[0].type, FrameType::kForward);
+  EXPECT_EQ(undelivered[0].payload, "f1");
+  EXPECT_EQ(undelivered[1].type, FrameType::kRaft);
+  EXPECT_EQ(undelivered[2].payload, "f2");
+  EXPECT_EQ(a.stats(NodeId(2)).frames_dropped, 3u);
+  EXPECT_EQ(a.stats(NodeId(2)).frames_sent, 0u);
+}
+
+TEST(PeerTransport, DropQueuedIfDownReportsAtOnceAndLeavesALiveLinkAlone) {
+  asio::io_context io;
+  std::vector<std::string> undelivered;
+  std::vector<std::string> at_b;
+  PeerTransport a(io, {.cluster_id = "c", .self = NodeId(1)},
+                  [](NodeId, FrameType, std::string_view) {});
+  a.set_undelivered_handler(
+      [&](NodeId, FrameType, std::string_view p) { undelivered.emplace_back(p); });
+  PeerTransport b(io, {.cluster_id = "c", .self = NodeId(2)},
+                  [&](NodeId, FrameType, std::string_view p) { at_b.emplace_back(p); });
+  ASSERT_TRUE(b.listen(any_port()).ok());
+  a.set_peer(NodeId(2), b.local_endpoint());
+  a.set_peer(NodeId(3), refused_endpoint(io));
+
+  // Queued for a peer whose link is not up (the connect has not even completed): reported now,
+  // synchronously, and never sent.
+  a.send(NodeId(3), FrameType::kForward, "to-3");
+  a.drop_queued_if_down(NodeId(3));
+  ASSERT_EQ(undelivered, std::vector<std::string>{"to-3"});
+
+  // A live link keeps its frames.
+  a.send(NodeId(2), FrameType::kForward, "warm-up");
+  ASSERT_TRUE(run_until(io, [&] { return a.stats(NodeId(2)).connected && at_b.size() == 1; }));
+  a.send(NodeId(2), FrameType::kForward, "to-2");
+  a.drop_queued_if_down(NodeId(2));
+  ASSERT_TRUE(run_until(io, [&] { return at_b.size() == 2; }));
+  EXPECT_EQ(at_b.back(), "to-2");
+  EXPECT_EQ(undelivered.size(), 1u);
+}
+
+TEST(PeerTransport, ReportsAFrameRefusedByAFullQueue) {
+  asio::io_context io;
+  std::vector<std::string> undelivered;
+  PeerTransport a(io, {.cluster_id = "c", .self = NodeId(1), .queue_bytes_max = 64},
+                  [](NodeId, FrameType, std::string_view) {});
+  a.set_undelivered_handler(
+      [&](NodeId, FrameType, std::string_view p) { undelivered.emplace_back(p); });
+  a.set_peer(NodeId(2), refused_endpoint(io));
+  a.send(NodeId(2), FrameType::kForward, std::string(40, 'a'));
+  a.send(NodeId(2), FrameType::kForward, std::string(40, 'b'));  // over the 64-byte bound
+  ASSERT_EQ(undelivered.size(), 1u);
+  EXPECT_EQ(undelivered[0], std::string(40, 'b'));
+}
+
 }  // namespace
 }  // namespace bw::net

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "common/assert.h"
@@ -41,6 +42,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   void send(FrameType type, std::string_view payload) {
     if (queued_bytes_ + payload.size() > owner_->options_.queue_bytes_max) {
       ++stats_.frames_dropped;
+      if (owner_->on_undelivered_ && !closed_) owner_->on_undelivered_(id_, type, payload);
       return;
     }
     if (pending_.empty() || pending_.back().size() > kReadChunkBytes) pending_.emplace_back();
@@ -49,6 +51,14 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     queued_bytes_ += pending_.back().size() - before;
     if (!connected_ && !connecting_ && !backing_off_) connect();
     if (connected_ && !writing_) write();
+  }
+
+  void drop_queued_if_down() {
+    if (connected_ || pending_.empty()) return;
+    std::deque<std::string> dropped;
+    dropped.swap(pending_);
+    queued_bytes_ = 0;  // nothing is in flight while the link is down
+    report_dropped(dropped);
   }
 
   void close() {
@@ -149,8 +159,8 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     if (connected_) spdlog::info("peer {}: link lost ({})", id_, ec.message());
     reset();
     // Messages queued for a dead link are stale by the time it is back; Raft resends.
-    stats_.frames_dropped += pending_.size();
-    pending_.clear();
+    std::deque<std::string> dropped;
+    dropped.swap(pending_);
     queued_bytes_ = 0;
     backing_off_ = true;
     const auto& o = owner_->options_;
@@ -162,6 +172,26 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
       if (tec || closed_) return;
       if (!pending_.empty()) connect();
     });
+    report_dropped(dropped);
+  }
+
+  // Every frame of `chunks` (never handed to a socket) is counted and reported as undelivered.
+  void report_dropped(const std::deque<std::string>& chunks) {
+    for (const auto& chunk : chunks) {
+      FrameReader reader(std::numeric_limits<size_t>::max());
+      reader.feed(chunk);
+      Frame frame;
+      while (true) {
+        Result<bool> more = reader.next(&frame);
+        BW_ASSERT(more.ok(), "a queued frame does not parse: {}", more.status());
+        if (!*more) break;
+        if (frame.type == FrameType::kHello) continue;
+        ++stats_.frames_dropped;
+        if (owner_->on_undelivered_ && !closed_) {
+          owner_->on_undelivered_(id_, frame.type, frame.payload);
+        }
+      }
+    }
   }
 
   void reset() {
@@ -202,6 +232,7 @@ class PeerTransport::Inbound : public std::enable_shared_from_this<Inbound> {
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     read();
   }
+
   void close() {
     closed_ = true;
     asio::error_code ignored;
@@ -348,6 +379,11 @@ void PeerTransport::send(NodeId to, FrameType type, std::string_view payload) {
   auto it = outbound_.find(to);
   if (it == outbound_.end()) return;
   it->second->send(type, payload);
+}
+
+void PeerTransport::drop_queued_if_down(NodeId id) {
+  auto it = outbound_.find(id);
+  if (it != outbound_.end()) it->second->drop_queued_if_down();
 }
 
 PeerStats PeerTransport::stats(NodeId id) const {

@@ -5,7 +5,8 @@
 // (net/frame.h); the first frame on a connection is kHello with the sender's cluster id and node
 // id, so a node from another cluster is refused. Frames queued for one peer while its link is
 // busy are written together with one gather write; the queue is bounded (queue_bytes_max) and
-// frames beyond the bound are dropped, which Raft tolerates as message loss.
+// frames beyond the bound are dropped, which Raft tolerates as message loss. Frames dropped before
+// they reached a socket are reported to an optional handler (forwarded commands are re-sent).
 //
 // Thread safety: all methods and callbacks run on the io_context's single thread.
 #pragma once
@@ -43,6 +44,12 @@ struct PeerStats {
 class PeerTransport {
  public:
   using FrameHandler = std::function<void(NodeId from, FrameType type, std::string_view payload)>;
+  // Told of every frame dropped before any byte of it reached a socket (queue full, or still
+  // queued when its link failed): such a frame certainly never arrived. Frames handed to a socket
+  // whose link then failed are not reported; they may or may not have arrived. The handler may
+  // call send().
+  using UndeliveredHandler =
+      std::function<void(NodeId to, FrameType type, std::string_view payload)>;
 
   PeerTransport(asio::io_context& io, PeerTransportOptions options, FrameHandler on_frame);
   ~PeerTransport();
@@ -54,6 +61,10 @@ class PeerTransport {
   // Adds (or re-points) the address of a peer; connection is made lazily on first send.
   void set_peer(NodeId id, asio::ip::tcp::endpoint endpoint);
   void remove_peer(NodeId id);
+  void set_undelivered_handler(UndeliveredHandler handler) { on_undelivered_ = std::move(handler); }
+  // If the link to `id` is down (connecting or waiting to reconnect), drops the frames queued for
+  // it now and reports them undelivered, instead of when the next connection attempt fails.
+  void drop_queued_if_down(NodeId id);
   // Queues one frame for `to`. Dropped (and counted) if the peer is unknown or its queue is full.
   void send(NodeId to, FrameType type, std::string_view payload);
   PeerStats stats(NodeId id) const;
@@ -68,6 +79,7 @@ class PeerTransport {
   asio::io_context& io_;
   PeerTransportOptions options_;
   FrameHandler on_frame_;
+  UndeliveredHandler on_undelivered_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::map<NodeId, std::shared_ptr<Outbound>> outbound_;
   std::map<Inbound*, std::shared_ptr<Inbound>> inbound_;

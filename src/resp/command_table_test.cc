@@ -283,6 +283,22 @@ TEST(RespCommandTableTest, CommandInfoMatchesRedisByteForByte) {
   EXPECT_EQ(out, redis);
 }
 
+TEST(RespCommandTableTest, OperatorCommandsMatchRedisByteForByte) {
+  // redis-server 7.0.15, HELLO 3, COMMAND INFO debug / COMMAND INFO failover (one entry each).
+  const std::string_view debug =
+      "*10\r\n$5\r\ndebug\r\n:-2\r\n~4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:"
+      "0\r\n:0\r\n~3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n~0\r\n~0\r\n~0\r\n";
+  const std::string_view failover =
+      "*10\r\n$8\r\nfailover\r\n:-1\r\n~3\r\n+admin\r\n+noscript\r\n+stale\r\n:0\r\n:0\r\n:"
+      "0\r\n~3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n~0\r\n~0\r\n~0\r\n";
+  for (auto [name, redis] : {std::pair{"debug", debug}, std::pair{"failover", failover}}) {
+    std::string out;
+    Writer w(&out, 3);
+    write_command_info(w, find_command(name));
+    EXPECT_EQ(out, redis) << name;
+  }
+}
+
 TEST(RespCommandTableTest, RenameHasOneKeySpecPerKey) {
   std::string out;
   Writer w(&out, 3);

@@ -285,4 +285,39 @@ int print_status(const std::string& endpoint) {
   return 0;
 }
 
+int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms) {
+  auto info = info_map(endpoint);
+  if (info.empty()) {
+    std::fprintf(stderr, "failover: cannot reach %s\n", endpoint.c_str());
+    return 1;
+  }
+  const std::string leader_id = info["raft_leader_id"];
+  auto peer = info.find("raft_peer" + leader_id);
+  if (peer == info.end()) {
+    std::fprintf(stderr, "failover: %s knows no leader now; try again\n", endpoint.c_str());
+    return 1;
+  }
+  const std::string leader = peer->second.substr(5, peer->second.find(',') - 5);  // "addr=..."
+  std::vector<std::string> argv{"FAILOVER"};
+  if (!to.empty()) {
+    size_t colon = to.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "failover: --to '%s' is not host:port\n", to.c_str());
+      return 2;
+    }
+    argv.insert(argv.end(), {"TO", to.substr(0, colon), to.substr(colon + 1)});
+  }
+  argv.insert(argv.end(), {"TIMEOUT", std::to_string(timeout_ms)});
+  // The leader answers once the transfer ended (or TIMEOUT passed).
+  auto r = admin_command(leader, argv, std::chrono::milliseconds(timeout_ms) + kQueryTimeout);
+  if (!r.ok()) {
+    std::fprintf(stderr, "failover: %s: %s\n", leader.c_str(),
+                 std::string(r.status().message()).c_str());
+    return 1;
+  }
+  std::printf("leadership moved from node %s (%s) to node %s\n", leader_id.c_str(), leader.c_str(),
+              info_map(leader)["raft_leader_id"].c_str());
+  return 0;
+}
+
 }  // namespace bw::server

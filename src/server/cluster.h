@@ -1,6 +1,7 @@
 // Operator subcommands: run a local cluster of node processes, and print a cluster's status.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,8 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& options);
 int cluster_down(const std::string& dir);
 // Prints a table of every node of the cluster that `endpoint` belongs to.
 int print_status(const std::string& endpoint);
+// Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for
+// the outcome: leadership moves to `to` (a client address), or to the most caught-up follower.
+int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms);
 
 }  // namespace bw::server

@@ -56,6 +56,7 @@ std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig&
       {"timeout", "0"},
       {"tcp-keepalive", "300"},
       {"readonly-default", c.readonly_default ? "yes" : "no"},
+      {"enable-debug-command", std::string(debug_command_access_name(c.enable_debug_command))},
   };
 }
 
@@ -345,6 +346,12 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     w.verbatim("txt", render_info(*this, argv.subspan(1)));
   } else if (name == "role") {
     write_role(*this, w);
+  } else if (name == "debug") {
+    execute_debug(s, seq, argv);
+    return;
+  } else if (name == "failover") {
+    execute_failover(s, seq, argv);
+    return;
   } else {
     w.error(fmt::format("ERR command '{}' is not supported by this node", name));
   }
@@ -462,16 +469,7 @@ void Node::shutdown(std::function<void()> done) {
   shutdown_deadline_ms_ = now_ms() + config_.shutdown_transfer_ms;
   if (raft_->is_leader()) {
     // Hand over to the follower with the most of the log, so clients see no election timeout.
-    raft::NodeStatus st = raft_->status();
-    NodeId best;
-    LogIndex best_match;
-    for (const auto& p : st.progress) {
-      if (p.id == config_.id || p.learner || !p.recent_active) continue;
-      if (best == kNoNode || p.match > best_match) {
-        best = p.id;
-        best_match = p.match;
-      }
-    }
+    NodeId best = most_caught_up_follower();
     if (best != kNoNode) {
       Status t = raft_->transfer_leader(best);
       spdlog::info("node {}: shutting down; transferring leadership to {}: {}", config_.id, best,

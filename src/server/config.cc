@@ -55,6 +55,26 @@ Result<std::vector<PeerSpec>> parse_peers(std::string_view text) {
   return peers;
 }
 
+Result<DebugCommandAccess> parse_debug_command_access(std::string_view text) {
+  if (text == "no") return DebugCommandAccess::kNo;
+  if (text == "yes") return DebugCommandAccess::kYes;
+  if (text == "local") return DebugCommandAccess::kLocal;
+  return absl::InvalidArgumentError(
+      fmt::format("enable-debug-command: '{}' is not no, yes or local", text));
+}
+
+std::string_view debug_command_access_name(DebugCommandAccess access) {
+  switch (access) {
+    case DebugCommandAccess::kNo:
+      return "no";
+    case DebugCommandAccess::kYes:
+      return "yes";
+    case DebugCommandAccess::kLocal:
+      return "local";
+  }
+  return "no";
+}
+
 Status finalize(NodeConfig* c) {
   if (c->id == kNoNode) return absl::InvalidArgumentError("id: a node id (1, 2, ...) is required");
   BW_RETURN_IF_ERROR(net::parse_endpoint(c->listen).status());

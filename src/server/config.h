@@ -20,6 +20,9 @@ struct PeerSpec {
 
 enum class ReadMode : uint8_t { kLinearizable, kLease };
 enum class FsyncPolicy : uint8_t { kAlways, kNone };
+// Who may run DEBUG (Redis's enable-debug-command): nobody, every client, or clients connected
+// from a loopback address.
+enum class DebugCommandAccess : uint8_t { kNo, kYes, kLocal };
 
 struct NodeConfig {
   NodeId id;
@@ -30,11 +33,16 @@ struct NodeConfig {
   std::string data_dir;
 
   uint32_t tick_ms = 50;
-  uint32_t election_ticks = 8;  // election timeout is randomized in [8, 16) ticks
-  uint32_t heartbeat_ticks = 2;
+  // Election timeout randomized in [6, 12) ticks = 300-600 ms: a dead leader is replaced in
+  // about 0.4 s. Heartbeats every tick keep 6 of them inside the shortest timeout.
+  uint32_t election_ticks = 6;
+  uint32_t heartbeat_ticks = 1;
   ReadMode read_mode = ReadMode::kLinearizable;
   bool readonly_default = false;  // new connections start in READONLY mode (stale local reads)
   FsyncPolicy fsync = FsyncPolicy::kAlways;
+  // Anything but kNo also wraps the data directory's file system so that DEBUG FSYNC-DELAY and
+  // FSYNC-FAIL can slow down or fail its syncs.
+  DebugCommandAccess enable_debug_command = DebugCommandAccess::kNo;
 
   uint64_t snapshot_entries = 100000;      // take a snapshot after this many applied entries
   uint64_t snapshot_keep_entries = 10000;  // entries kept behind a snapshot for slow followers
@@ -52,6 +60,9 @@ struct NodeConfig {
 Result<std::vector<PeerSpec>> parse_peers(std::string_view text);
 // host:port with the port shifted by `delta`.
 Result<std::string> shift_port(std::string_view address, int delta);
+// "no" | "yes" | "local", and back.
+Result<DebugCommandAccess> parse_debug_command_access(std::string_view text);
+std::string_view debug_command_access_name(DebugCommandAccess access);
 // Checks the whole configuration and fills defaults (peer_listen). Error messages name the key.
 Status finalize(NodeConfig* config);
 

@@ -27,6 +27,18 @@ TEST(ParsePeers, RejectsMalformedAndDuplicateEntries) {
   EXPECT_NE(dup.status().message().find("twice"), absl::string_view::npos);
 }
 
+TEST(DebugCommandAccess, ParsesRedisValuesAndNamesThem) {
+  for (std::string_view v : {"no", "yes", "local"}) {
+    auto a = parse_debug_command_access(v);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(debug_command_access_name(*a), v);
+  }
+  auto bad = parse_debug_command_access("YES please");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("enable-debug-command"), absl::string_view::npos);
+  EXPECT_EQ(NodeConfig{}.enable_debug_command, DebugCommandAccess::kNo);
+}
+
 TEST(Finalize, FillsDefaultsAndNamesTheBadKey) {
   NodeConfig c;
   c.id = NodeId(2);

@@ -141,42 +141,48 @@ void Node::forward_transaction(ReplyTo to, const Transaction& tx) {
   });
 }
 
+std::optional<Node::Transaction> Node::decode_forwarded_transaction(ByteReader& r) {
+  Transaction tx;
+  auto watched = r.varint();
+  if (!watched.ok() || *watched > kForwardCountMax) return std::nullopt;
+  for (uint64_t i = 0; i < *watched; ++i) {
+    auto key = r.bytes(kForwardArgBytesMax);
+    auto version = r.u64();
+    if (!key.ok() || !version.ok()) return std::nullopt;
+    tx.watched.emplace_back(std::string(*key), *version);
+  }
+  auto commands = r.varint();
+  if (!commands.ok() || *commands > kForwardCountMax) return std::nullopt;
+  for (uint64_t i = 0; i < *commands; ++i) {
+    auto argc = r.varint();
+    if (!argc.ok() || *argc == 0 || *argc > kForwardCountMax) return std::nullopt;
+    std::vector<std::string> cmd;
+    for (uint64_t j = 0; j < *argc; ++j) {
+      auto a = r.bytes(kForwardArgBytesMax);
+      if (!a.ok()) return std::nullopt;
+      cmd.emplace_back(*a);
+    }
+    tx.commands.push_back(std::move(cmd));
+  }
+  return tx;
+}
+
 void Node::on_forward_transaction(NodeId from, std::string_view payload) {
   ByteReader r(payload);
   auto id = r.u64();
   auto proto = r.u8();
-  auto malformed = [&] {
+  std::optional<Transaction> tx;
+  if (id.ok() && proto.ok()) tx = decode_forwarded_transaction(r);
+  if (!tx) {
     spdlog::warn("node {}: malformed forwarded transaction from {}", config_.id, from);
-  };
-  if (!id.ok() || !proto.ok()) return malformed();
-  Transaction tx;
-  auto watched = r.varint();
-  if (!watched.ok() || *watched > kForwardCountMax) return malformed();
-  for (uint64_t i = 0; i < *watched; ++i) {
-    auto key = r.bytes(kForwardArgBytesMax);
-    auto version = r.u64();
-    if (!key.ok() || !version.ok()) return malformed();
-    tx.watched.emplace_back(std::string(*key), *version);
-  }
-  auto commands = r.varint();
-  if (!commands.ok() || *commands > kForwardCountMax) return malformed();
-  for (uint64_t i = 0; i < *commands; ++i) {
-    auto argc = r.varint();
-    if (!argc.ok() || *argc == 0 || *argc > kForwardCountMax) return malformed();
-    std::vector<std::string> cmd;
-    for (uint64_t j = 0; j < *argc; ++j) {
-      auto a = r.bytes(kForwardArgBytesMax);
-      if (!a.ok()) return malformed();
-      cmd.emplace_back(*a);
-    }
-    tx.commands.push_back(std::move(cmd));
+    return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
   if (!raft_->is_leader()) {
     reply_error(to, "TRYAGAIN leader changed; retry");
     return;
   }
-  propose_transaction(std::move(to), tx);
+  propose_transaction(std::move(to), *tx);
 }
 
 // ELECT/LOCK ... BLOCK ms: waits (without blocking the node) until the name has no live holder

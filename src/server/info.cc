@@ -15,7 +15,7 @@ namespace bw::server {
 
 namespace {
 
-constexpr std::string_view kVersion = "0.1.0";
+constexpr std::string_view kVersion = BW_VERSION;  // the CMake project version
 constexpr std::string_view kRedisCompatVersion = "7.0.0";
 
 int64_t wall_ms() {
@@ -97,8 +97,8 @@ void section_stats(const Node& n, std::string& o) {
   o += fmt::format("total_connections_received:{}\r\n", k.connections_total);
   o += fmt::format("total_commands_processed:{}\r\n", k.commands);
   o += fmt::format("total_writes:{}\r\ntotal_reads:{}\r\n", k.writes, k.reads);
-  o += fmt::format("writes_forwarded:{}\r\nread_index_rounds:{}\r\n", k.forwarded,
-                   k.read_index_rounds);
+  o += fmt::format("writes_forwarded:{}\r\nforwards_resent:{}\r\nread_index_rounds:{}\r\n",
+                   k.forwarded, k.forwards_resent, k.read_index_rounds);
   o += fmt::format("expired_keys_proposed:{}\r\n\r\n", k.expired_keys_proposed);
 }
 

@@ -23,7 +23,7 @@ std::string self_exe(const char* argv0) {
 
 int run_server(bw::server::NodeConfig config, const std::string& peers,
                const std::string& read_mode, const std::string& fsync,
-               const std::string& log_level) {
+               const std::string& debug_command, const std::string& log_level) {
   using namespace bw::server;
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
@@ -47,6 +47,12 @@ int run_server(bw::server::NodeConfig config, const std::string& peers,
     spdlog::error("fsync: '{}' is not always or none", fsync);
     return 2;
   }
+  auto debug_access = parse_debug_command_access(debug_command);
+  if (!debug_access.ok()) {
+    spdlog::error("{}", debug_access.status().message());
+    return 2;
+  }
+  config.enable_debug_command = *debug_access;
   if (bw::Status st = finalize(&config); !st.ok()) {
     spdlog::error("{}", st.message());
     return 2;
@@ -72,11 +78,13 @@ int run_server(bw::server::NodeConfig config, const std::string& peers,
 
 int main(int argc, char** argv) {
   CLI::App app{"Bellwether: a replicated key-value store that speaks the Redis protocol"};
+  app.set_version_flag("--version", "bellwether " BW_VERSION);
   app.require_subcommand(1);
 
   // server
   bw::server::NodeConfig config;
   std::string peers, read_mode = "linearizable", fsync = "always", log_level = "info";
+  std::string debug_command = "no";
   uint64_t id = 0;
   auto* server = app.add_subcommand("server", "Run one node");
   server->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
@@ -94,6 +102,11 @@ int main(int argc, char** argv) {
   server->add_flag("--readonly-default", config.readonly_default,
                    "Connections start in READONLY mode: stale local reads, as a Redis replica's");
   server->add_option("--fsync", fsync, "always | none")->capture_default_str();
+  server
+      ->add_option("--enable-debug-command", debug_command,
+                   "no | yes | local: allow DEBUG (fault injection: FSYNC-DELAY, FSYNC-FAIL, "
+                   "SLEEP); local = loopback clients only")
+      ->capture_default_str();
   server->add_option("--tick-ms", config.tick_ms, "Raft tick")->capture_default_str();
   server->add_option("--election-ticks", config.election_ticks, "Election timeout in ticks")
       ->capture_default_str();
@@ -135,6 +148,18 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "Print the role and progress of every node");
   status->add_option("--endpoint", endpoint, "Any node's client address")->capture_default_str();
 
+  // failover
+  std::string failover_endpoint = "127.0.0.1:7001", failover_to;
+  uint32_t failover_timeout_ms = 5000;
+  auto* failover =
+      app.add_subcommand("failover", "Hand leadership to a follower (Redis's FAILOVER)");
+  failover->add_option("--endpoint", failover_endpoint, "Any node's client address")
+      ->capture_default_str();
+  failover->add_option("--to", failover_to,
+                       "The new leader's client address (default: the most caught-up follower)");
+  failover->add_option("--timeout-ms", failover_timeout_ms, "Give up after this long")
+      ->capture_default_str();
+
   // wal-dump / snapshot-inspect
   std::string dump_dir, snapshot_file;
   auto* wal_dump =
@@ -155,10 +180,13 @@ int main(int argc, char** argv) {
 
   if (server->parsed()) {
     config.id = bw::NodeId(id);
-    return run_server(config, peers, read_mode, fsync, log_level);
+    return run_server(config, peers, read_mode, fsync, debug_command, log_level);
   }
   if (up_cmd->parsed()) return bw::server::cluster_up(self_exe(argv[0]), up);
   if (down_cmd->parsed()) return bw::server::cluster_down(down_dir);
   if (status->parsed()) return bw::server::print_status(endpoint);
+  if (failover->parsed()) {
+    return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms);
+  }
   return 0;
 }

@@ -52,7 +52,12 @@ Status Node::start() {
                          .fsync = config_.fsync == FsyncPolicy::kAlways
                                       ? storage::FsyncPolicy::kAlways
                                       : storage::FsyncPolicy::kNone};
-  BW_ASSIGN_OR_RETURN(storage_, storage::Storage::open(&fs_, sopts));
+  storage::FileSystem* fs = &fs_;
+  if (config_.enable_debug_command != DebugCommandAccess::kNo) {
+    debug_fs_ = std::make_unique<storage::SyncFaultFileSystem>(&fs_);
+    fs = debug_fs_.get();
+  }
+  BW_ASSIGN_OR_RETURN(storage_, storage::Storage::open(fs, sopts));
 
   raft::BootState boot;
   if (storage_->was_recovered(kDataGroup)) {
@@ -93,6 +98,8 @@ Status Node::start() {
   transport_ = std::make_unique<net::PeerTransport>(
       io_, topts,
       [this](NodeId from, net::FrameType t, std::string_view p) { on_frame(from, t, p); });
+  transport_->set_undelivered_handler(
+      [this](NodeId to, net::FrameType t, std::string_view p) { on_undelivered(to, t, p); });
   BW_ASSIGN_OR_RETURN(auto peer_ep, net::parse_endpoint(config_.peer_listen));
   BW_RETURN_IF_ERROR(transport_->listen(peer_ep));
   for (const auto& p : config_.peers) {
@@ -267,8 +274,10 @@ void Node::forward_to_leader(net::FrameType type, ReplyTo to,
   w.u8(static_cast<uint8_t>(to.protocol));
   body(w);
   transport_->send(leader_, type, payload);
-  forwarded_[id] = Forwarded{
-      .to = std::move(to), .deadline_ms = now_ms() + config_.request_timeout_ms, .leader = leader_};
+  forwarded_[id] = Forwarded{.to = std::move(to),
+                             .deadline_ms = now_ms() + config_.request_timeout_ms,
+                             .leader = leader_,
+                             .type = type};
 }
 
 void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
@@ -503,6 +512,11 @@ void Node::on_leader_change(const raft::SoftState& ss) {
     if (index.ok()) extend_leases_index_ = index->value();
   }
   if (old != leader_ && old != kNoNode && old != config_.id) {
+    // Commands still queued for a former leader that cannot be reached go to the new one.
+    transport_->drop_queued_if_down(old);
+  }
+  resend_unsent_forwards();
+  if (old != leader_ && old != kNoNode && old != config_.id) {
     // The node these went to no longer leads. If it is alive (a hand-over) it still answers
     // them; if it died the answer never comes, so wait one election timeout, not the whole
     // request timeout, before saying the outcome is unknown.
@@ -577,24 +591,31 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
   }
 }
 
+namespace {
+
+// The command of a kForward payload, after its id and protocol.
+bool decode_forwarded_argv(ByteReader& r, std::vector<std::string_view>* argv) {
+  auto argc = r.varint();
+  if (!argc.ok() || *argc == 0 || *argc > kForwardArgsMax) return false;
+  argv->reserve(*argc);
+  for (uint64_t i = 0; i < *argc; ++i) {
+    auto a = r.bytes(kForwardArgBytesMax);
+    if (!a.ok()) return false;
+    argv->push_back(*a);
+  }
+  return true;
+}
+
+}  // namespace
+
 void Node::on_forward(NodeId from, std::string_view payload) {
   ByteReader r(payload);
   auto id = r.u64();
   auto proto = r.u8();
-  auto argc = r.varint();
-  if (!id.ok() || !proto.ok() || !argc.ok() || *argc == 0 || *argc > kForwardArgsMax) {
+  std::vector<std::string_view> argv;
+  if (!id.ok() || !proto.ok() || !decode_forwarded_argv(r, &argv)) {
     spdlog::warn("node {}: malformed forwarded command from {}", config_.id, from);
     return;
-  }
-  std::vector<std::string_view> argv;
-  argv.reserve(*argc);
-  for (uint64_t i = 0; i < *argc; ++i) {
-    auto a = r.bytes(kForwardArgBytesMax);
-    if (!a.ok()) {
-      spdlog::warn("node {}: malformed forwarded command from {}", config_.id, from);
-      return;
-    }
-    argv.push_back(*a);
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
   if (!raft_->is_leader()) {
@@ -602,6 +623,58 @@ void Node::on_forward(NodeId from, std::string_view payload) {
     return;
   }
   propose_write(std::move(to), argv);
+}
+
+// The transport dropped a frame before any of it left this node. A command forwarded in it never
+// reached the leader, so it is sent again (resend_unsent_forwards) rather than left to time out
+// as "may or may not have been applied": after the leader dies, a follower's writes go to the
+// next leader as soon as there is one.
+void Node::on_undelivered(NodeId to, net::FrameType type, std::string_view payload) {
+  if (type != net::FrameType::kForward && type != net::FrameType::kForwardTransaction) return;
+  ByteReader r(payload);
+  auto id = r.u64();
+  if (!id.ok()) return;
+  auto it = forwarded_.find(*id);
+  if (it == forwarded_.end() || it->second.leader != to) return;
+  it->second.unsent.assign(payload);
+}
+
+// Called on every tick and leader change, never from the transport's handler (a resend may be
+// dropped again at once).
+void Node::resend_unsent_forwards() {
+  if (leader_ == kNoNode) return;
+  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
+    Forwarded& f = it->second;
+    if (f.unsent.empty()) {
+      ++it;
+      continue;
+    }
+    std::string payload = std::move(f.unsent);
+    f.unsent.clear();
+    if (!raft_->is_leader()) {
+      ++counters_.forwards_resent;
+      f.leader = leader_;
+      transport_->send(leader_, f.type, payload);  // may mark it unsent again
+      ++it;
+      continue;
+    }
+    // This node leads now: it runs the command as the leader would have.
+    ReplyTo to = std::move(f.to);
+    net::FrameType type = f.type;
+    it = forwarded_.erase(it);
+    ByteReader r(payload);
+    (void)r.u64();
+    (void)r.u8();
+    if (type == net::FrameType::kForward) {
+      std::vector<std::string_view> argv;
+      BW_ASSERT(decode_forwarded_argv(r, &argv), "own forwarded command does not decode");
+      propose_write(std::move(to), argv);
+    } else {
+      auto tx = decode_forwarded_transaction(r);
+      BW_ASSERT(tx.has_value(), "own forwarded transaction does not decode");
+      propose_transaction(std::move(to), *tx);
+    }
+  }
 }
 
 void Node::on_forward_reply(std::string_view payload) {
@@ -631,6 +704,7 @@ void Node::on_tick() {
   raft_->tick();
   if (raft_->is_leader()) last_leader_contact_ms_ = now_ms();
   expire_timeouts();
+  resend_unsent_forwards();
   if (raft_->is_leader()) propose_expirations();
   // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
   for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
@@ -644,6 +718,7 @@ void Node::on_tick() {
     }
   }
   if (!waits_.empty()) poll_waits();
+  if (failover_) poll_failover();
   if (shutdown_done_) poll_shutdown();
   schedule_flush();
 }

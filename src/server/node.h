@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@
 #include "server/tracking.h"
 #include "storage/posix_file_system.h"
 #include "storage/storage.h"
+#include "storage/sync_fault_file_system.h"
 
 namespace bw::server {
 
@@ -55,6 +57,7 @@ struct NodeCounters {
   uint64_t writes = 0;
   uint64_t reads = 0;
   uint64_t forwarded = 0;
+  uint64_t forwards_resent = 0;  // forwarded commands the transport dropped unsent, sent again
   uint64_t read_index_rounds = 0;
   uint64_t connections_total = 0;
   uint64_t expired_keys_proposed = 0;
@@ -128,6 +131,8 @@ class Node {
     ReplyTo to;
     int64_t deadline_ms;
     NodeId leader;  // where it went
+    net::FrameType type = net::FrameType::kForward;
+    std::string unsent;  // the frame's payload while the transport has dropped it unsent
   };
 
   // Routing.
@@ -141,6 +146,8 @@ class Node {
   void propose_transaction(ReplyTo to, const Transaction& tx);
   void forward_transaction(ReplyTo to, const Transaction& tx);
   void on_forward_transaction(NodeId from, std::string_view payload);
+  // The transaction of a kForwardTransaction payload, after its id and protocol.
+  static std::optional<Transaction> decode_forwarded_transaction(ByteReader& r);
   void route_election(ReplyTo to, std::span<const std::string_view> argv, int64_t block_ms);
   void wake_elections(const std::string& name);
   void propose_pending(ReplyTo to, std::string payload);
@@ -161,6 +168,15 @@ class Node {
   void poll_shutdown();
   void execute_wait(const std::shared_ptr<Session>& s, uint64_t seq,
                     std::span<const std::string_view> argv);
+
+  // Operator commands (operator.cc).
+  void execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
+                     std::span<const std::string_view> argv);
+  void execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
+                        std::span<const std::string_view> argv);
+  void poll_failover();
+  void finish_failover(std::string_view error);
+  NodeId most_caught_up_follower() const;
 
   // Replies.
   void reply(const ReplyTo& to, std::string bytes);
@@ -183,6 +199,8 @@ class Node {
   // Peers.
   void on_frame(NodeId from, net::FrameType type, std::string_view payload);
   void on_forward(NodeId from, std::string_view payload);
+  void on_undelivered(NodeId to, net::FrameType type, std::string_view payload);
+  void resend_unsent_forwards();
   void on_forward_reply(std::string_view payload);
 
   // Timers.
@@ -196,6 +214,8 @@ class Node {
   asio::io_context& io_;
   NodeConfig config_;
   storage::PosixFileSystem fs_;
+  // Between fs_ and the storage only when DEBUG is enabled (FSYNC-DELAY, FSYNC-FAIL).
+  std::unique_ptr<storage::SyncFaultFileSystem> debug_fs_;
   std::unique_ptr<storage::Storage> storage_;
   storage::GroupLog* log_ = nullptr;
   std::unique_ptr<raft::RawNode> raft_;
@@ -230,6 +250,14 @@ class Node {
     int64_t deadline_ms;  // 0 = no timeout
   };
   std::vector<WaitCall> waits_;
+  struct PendingFailover {  // a FAILOVER waiting for the transfer's outcome
+    std::shared_ptr<Session> session;
+    uint64_t seq = 0;
+    NodeId target;
+    bool explicit_target = false;  // TO host port: only that node taking over counts
+    int64_t deadline_ms = 0;
+  };
+  std::optional<PendingFailover> failover_;
 
   raft::HardState persisted_hard_state_;
   LogIndex applied_;

@@ -17,7 +17,14 @@ Session::Session(Node* node, asio::ip::tcp::socket socket, uint64_t id, SessionL
     : node_(node), socket_(std::move(socket)), id_(id), limits_(limits), parser_(protocol_limits) {
   asio::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
-  if (!ec) peer_address = remote.address().to_string() + ":" + std::to_string(remote.port());
+  if (!ec) {
+    peer_address = remote.address().to_string() + ":" + std::to_string(remote.port());
+    const asio::ip::address a = remote.address();
+    // An IPv4 loopback reached over an IPv6 socket counts too (::ffff:127.0.0.1).
+    local = a.is_loopback() ||
+            (a.is_v6() && a.to_v6().is_v4_mapped() &&
+             asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback());
+  }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 

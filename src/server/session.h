@@ -46,6 +46,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string lib_name;
   std::string lib_version;
   std::string peer_address;
+  bool local = false;  // connected from a loopback address (enable-debug-command local)
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
   uint64_t commands = 0;

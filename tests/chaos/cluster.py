@@ -105,21 +105,28 @@ class Node(Process):
         self.paused = False
 
     def role(self):
-        c = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1,
+        return self.command("INFO", "raft", timeout=1)["raft_role"]
+
+    def command(self, *args, timeout=5.0):
+        """One command on a fresh connection (DEBUG, FAILOVER, INFO); raises on errors."""
+        c = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout,
                         socket_connect_timeout=1)
         try:
-            return c.info("raft")["raft_role"]
+            if args[0] == "INFO":
+                return c.info(*args[1:])
+            return c.execute_command(*args)
         finally:
             c.close()
 
 
 class ChaosCluster:
-    """`size` nodes; node i reaches node j through proxy link (i, j)."""
+    """`size` nodes; node i reaches node j through proxy link (i, j). Every node accepts DEBUG
+    (the slow-fsync faults use it)."""
 
     def __init__(self, size=3, extra_args=None):
         self.dir = tempfile.mkdtemp(prefix="bellwether-chaos-")
         self.cluster_id = "chaos-" + os.path.basename(self.dir)
-        self.extra_args = list(extra_args or [])
+        self.extra_args = ["--enable-debug-command", "yes"] + list(extra_args or [])
         self.nodes = [Node(self, i) for i in range(1, size + 1)]
         self.proxy = Proxy()
         self.link_ports = {}

@@ -2,7 +2,9 @@
 
 Families: kill (SIGKILL + restart), pause (SIGSTOP / SIGCONT), transfer (SIGTERM of the leader,
 which hands leadership over, then restart), partition (peer links cut or black-holed through the
-proxy, sometimes one-way or non-transitive, with delay on the links left up).
+proxy, sometimes one-way or non-transitive, with delay on the links left up), slow-fsync (DEBUG
+FSYNC-DELAY on a node for a while; sometimes DEBUG FSYNC-FAIL, which stops the node at its next
+WAL sync, then a restart), failover (FAILOVER on the leader to a random follower).
 """
 import random
 import signal
@@ -10,7 +12,13 @@ import subprocess
 import threading
 import time
 
+import redis
+
 TRANSFER_EXIT_TIMEOUT_S = 6.0  # the server bounds its handover at 2 s
+FSYNC_DELAY_MS = (50, 500)
+FSYNC_FAIL_SHARE = 0.2  # of slow-fsync faults: a failing fsync (the node stops) instead
+FSYNC_FAIL_EXIT_TIMEOUT_S = 5.0  # under client load a WAL sync comes within milliseconds
+FAILOVER_TIMEOUT_MS = 3000
 
 
 class Nemesis:
@@ -24,6 +32,7 @@ class Nemesis:
         self.stop_flag = threading.Event()
         self.thread = None
         self.error = None
+        self.failovers_done = 0  # FAILOVERs answered +OK
 
     def log(self, text):
         self.events.append(f"{self.now():9.4f} {text}")
@@ -103,6 +112,53 @@ class Nemesis:
         self.log("heal partition")
         proxy.heal()
 
+    def slow_fsync(self):
+        n = self._target()
+        if self.rng.random() < FSYNC_FAIL_SHARE:
+            self._fsync_failure(n)
+            return
+        delay_ms = self.rng.randint(*FSYNC_DELAY_MS)
+        self.log(f"fsync delay {delay_ms} ms on node {n.id}")
+        n.command("DEBUG", "FSYNC-DELAY", delay_ms)
+        self._hold(1.0, 3.0)
+        self.log(f"fsync delay off on node {n.id}")
+        n.command("DEBUG", "FSYNC-DELAY", 0)
+
+    def _fsync_failure(self, n):
+        """The node's syncs fail: it stops at the next one (a crash), and is restarted."""
+        self.log(f"fsync failure on node {n.id}")
+        n.command("DEBUG", "FSYNC-FAIL", "yes")
+        deadline = time.monotonic() + FSYNC_FAIL_EXIT_TIMEOUT_S
+        while n.alive() and time.monotonic() < deadline and not self.stop_flag.is_set():
+            self.stop_flag.wait(0.05)
+        if n.alive():  # no write reached it; the fault ends without a crash
+            self.log(f"node {n.id} did not sync meanwhile; fsync failure off")
+            try:
+                n.command("DEBUG", "FSYNC-FAIL", "no")
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                pass  # it failed a sync just now and is stopping
+        if not n.alive():
+            n.proc.wait(timeout=10)
+            self.log(f"node {n.id} stopped (exit {n.proc.returncode}); restart")
+            self._hold(0.1, 1.0)
+            n.start()
+
+    def failover(self):
+        leader = self.cluster.leader()
+        if leader is None:
+            self.log("failover: no leader now, skipped")
+            return
+        target = self.rng.choice([n for n in self.cluster.nodes if n is not leader])
+        self.log(f"FAILOVER on leader node {leader.id} to node {target.id}")
+        try:
+            reply = leader.command("FAILOVER", "TO", "127.0.0.1", target.port, "TIMEOUT",
+                                   FAILOVER_TIMEOUT_MS, timeout=FAILOVER_TIMEOUT_MS / 1000 + 3)
+            self.failovers_done += 1
+            self.log(f"FAILOVER to node {target.id}: {reply!r}")
+        except redis.exceptions.ResponseError as e:  # e.g. it stopped leading meanwhile
+            self.log(f"FAILOVER to node {target.id} refused: {e}")
+        self._hold(0.3, 1.0)
+
     # ---- schedule ----------------------------------------------------------------------------
 
     def heal_all(self):
@@ -113,6 +169,12 @@ class Nemesis:
             if not n.alive():
                 self.log(f"final restart node {n.id}")
                 n.start()
+            elif "slow-fsync" in self.families:
+                try:  # only left on if the nemesis failed mid-fault
+                    n.command("DEBUG", "FSYNC-DELAY", 0)
+                    n.command("DEBUG", "FSYNC-FAIL", "no")
+                except redis.exceptions.RedisError as e:
+                    self.log(f"node {n.id}: could not switch fsync faults off: {e!r}")
 
     def _run(self, duration_s):
         end = time.monotonic() + duration_s
@@ -121,7 +183,7 @@ class Nemesis:
                 self._hold(0.3, 1.5)
                 if self.stop_flag.is_set() or time.monotonic() >= end:
                     break
-                getattr(self, self.rng.choice(self.families))()
+                getattr(self, self.rng.choice(self.families).replace("-", "_"))()
         except Exception as e:  # reported by the test, which fails on it
             self.error = e
             self.log(f"nemesis error: {e!r}")

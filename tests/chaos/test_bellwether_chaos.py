@@ -14,11 +14,13 @@ KEYS = ["k0", "k1", "k2"]
 SERVER_ARGS = ["--request-timeout-ms", "2000"]
 SHORT_FAULT_S = 18
 LONG_FAULT_S = 120
-SEEDS = {"kill": 101, "pause": 202, "transfer": 303, "partition": 404, "mixed": 505}
+FAMILIES = ["kill", "pause", "transfer", "partition", "slow-fsync", "failover"]
+SEEDS = {"kill": 101, "pause": 202, "transfer": 303, "partition": 404, "mixed": 505,
+         "slow-fsync": 611, "failover": 707}
 
 
 def run(family, seed, duration_s, out_dir, allow_majority=False):
-    families = ["kill", "pause", "transfer", "partition"] if family == "mixed" else [family]
+    families = FAMILIES if family == "mixed" else [family]
     cluster = ChaosCluster(3, SERVER_ARGS).start()
     rec = Recorder(cluster.targets, KEYS, clients=5, seed=seed, socket_timeout_s=3.0,
                    think_ms=(2, 12))
@@ -61,6 +63,8 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
         for p in version_problems:
             print("version:", p)
         assert nem.error is None, f"nemesis failed: {nem.error!r}"
+        if family == "failover":
+            assert nem.failovers_done >= 1, "no FAILOVER succeeded: the fault was never made"
         assert not violations, f"{len(violations)} key(s) not linearizable (see output)"
         assert not version_problems, "versions do not map one-to-one to values"
         assert finals == set(KEYS), "a key could not be read after the faults healed"
@@ -74,7 +78,7 @@ def run(family, seed, duration_s, out_dir, allow_majority=False):
         cluster.stop(keep_dir=failed)
 
 
-@pytest.mark.parametrize("family", ["kill", "pause", "transfer", "partition", "mixed"])
+@pytest.mark.parametrize("family", FAMILIES + ["mixed"])
 def test_faults_keep_history_linearizable(family, chaos_long, chaos_seed, chaos_out):
     seed = chaos_seed if chaos_seed is not None else SEEDS[family]
     duration = LONG_FAULT_S if chaos_long else SHORT_FAULT_S

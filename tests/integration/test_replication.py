@@ -5,6 +5,7 @@ Run: BELLWETHER_BIN=build/bellwether \
      /usr/bin/python3 -m pytest -q tests/integration/test_replication.py
 """
 import signal
+import threading
 import time
 
 import pytest
@@ -18,7 +19,7 @@ ACKS_BEFORE_KILL_MIN = 500
 ACKS_AFTER_FAILOVER_MIN = 200
 FAILOVER_LOAD_TIMEOUT_S = 30
 KILL_ROUNDS = 3
-ELECTION_TIMEOUT_S = 10  # far above the default 0.4-0.8 s election timeout; a busy machine
+ELECTION_TIMEOUT_S = 10  # far above the default 0.3-0.6 s election timeout; a busy machine
 REQUEST_TIMEOUT_MS = 1500
 
 
@@ -341,3 +342,40 @@ def test_readonly_default_makes_new_connections_stale_readers(cluster_factory):
         assert fresh.get("k") == b"v1"
         fresh.close()
     assert f.client().config_set("readonly-default", "no") is True
+
+
+def test_write_forwarded_to_a_dead_leader_goes_to_the_next_one(cluster_factory):
+    # A follower forwards a write to a leader that has just been killed. The frame never leaves
+    # the follower (the link is down), so once a new leader exists the follower sends it there:
+    # the client gets OK, not a TIMEOUT ("may or may not have been applied").
+    c = cluster_factory(size=3, extra_args=["--request-timeout-ms", "20000"])
+    leader = c.leader()
+    f, other = followers(c, leader)
+    assert leader.client().set("before", "1") is True
+    wait_caught_up(f, leader)
+    with stopped(other):  # no election can complete while only `f` runs
+        leader.kill()
+        peer = f"raft_peer{leader.id}"
+
+        def link_down():
+            v = f.info("raft")[peer]
+            return v.get("link") == "down" if isinstance(v, dict) else "link=down" in str(v)
+        wait_until(link_down, timeout=10, what="the follower to see its link to the leader down")
+        assert str(raft(f)["raft_leader_id"]) == str(leader.id)  # it still believes in it
+        result = {}
+
+        def write():
+            try:
+                result["reply"] = f.client(socket_timeout=30).set("during", "x")
+            except redis.RedisError as e:
+                result["reply"] = e
+
+        t = threading.Thread(target=write)
+        t.start()
+        wait_until(lambda: int(f.info("stats")["writes_forwarded"]) >= 1, timeout=10,
+                   what="the write to be forwarded")
+    t.join(timeout=30)  # `other` resumed: an election, then the write goes to the new leader
+    assert result.get("reply") is True, result
+    assert int(f.info("stats")["forwards_resent"]) >= 1
+    new_leader = c.wait_for_leader(exclude=(leader,), timeout=ELECTION_TIMEOUT_S)
+    assert new_leader.client().get("during") == b"x"
