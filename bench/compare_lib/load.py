@@ -3,6 +3,7 @@ failover probes."""
 import csv
 import io
 import json
+import os
 import subprocess
 import threading
 import time
@@ -122,27 +123,36 @@ def resp_wait_key(port, key, readonly, max_wait_s=180):
     return None
 
 
-def resp_fill_file(path, keys):
-    """RESP for SET key:<12 digits> <256 bytes> for every key in [0, keys), for redis-cli --pipe."""
+FILL_CHUNK_KEYS = 20000
+
+
+def resp_fill_files(directory, keys):
+    """RESP for SET key:<12 digits> <256 bytes> for every key in [0, keys), for redis-cli --pipe,
+    in files of FILL_CHUNK_KEYS commands; returns their paths in order."""
     value = b"v" * VALUE_SIZE
     head = b"*3\r\n$3\r\nSET\r\n$16\r\n"
     tail = b"\r\n$%d\r\n" % VALUE_SIZE + value + b"\r\n"
-    with open(path, "wb") as f:
-        chunk = []
-        for i in range(keys):
-            chunk.append(head + b"key:%012d" % i + tail)
-            if len(chunk) == 10000:
-                f.write(b"".join(chunk))
-                chunk = []
-        f.write(b"".join(chunk))
+    paths = []
+    for start in range(0, keys, FILL_CHUNK_KEYS):
+        path = os.path.join(directory, f"fill-{start:09d}.resp")
+        with open(path, "wb") as f:
+            f.write(b"".join(head + b"key:%012d" % i + tail
+                             for i in range(start, min(keys, start + FILL_CHUNK_KEYS))))
+        paths.append(path)
+    return paths
 
 
-def resp_fill(port, path):
-    with open(path, "rb") as f:
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
-                             stdin=f, capture_output=True, text=True, timeout=900)
-    if out.returncode != 0 or "errors: 0" not in out.stdout:
-        raise RuntimeError(f"redis-cli --pipe to {port}: {out.stdout[-300:]} {out.stderr[-300:]}")
+def resp_fill(port, paths):
+    """Loads the files one redis-cli --pipe at a time: at most FILL_CHUNK_KEYS writes in flight
+    (one unbounded pipe of 1M writes makes a Bellwether leader miss its heartbeats; see
+    bench/README.md)."""
+    for path in paths:
+        with open(path, "rb") as f:
+            out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
+                                 stdin=f, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0 or "errors: 0" not in out.stdout:
+            raise RuntimeError(f"redis-cli --pipe {os.path.basename(path)} to {port}: "
+                               f"{out.stdout[-300:]} {out.stderr[-300:]}")
 
 
 def last_key(keys):

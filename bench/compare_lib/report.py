@@ -141,6 +141,8 @@ def markdown(results):
     if rss.get("bellwether") and rss.get("redis"):
         r = median(rss["bellwether"]) / median(rss["redis"])
         target("memory ≤ 1.5x Redis RSS", f"{r:.2f}x", r <= 1.5)
+    for e in results.get("errors", []):
+        lines.append(f"\n**Failed:** {e[:500]}")
     lines += ["", f"Wall time of the whole comparison: {m.get('wall_s', '?')} s.", ""]
     return "\n".join(lines)
 
