@@ -42,7 +42,36 @@ class Node:
         self.name, self.port, self.proc = name, port, proc
 
 
-class Bellwether:
+class Group:
+    """What every 3-node group shares: its nodes, the non-leaders, restart and stop by PID."""
+
+    nodes = ()
+
+    def _leader_by_info(self, section, field, value):
+        """The live node whose INFO `section` has `field` == `value` (RESP systems)."""
+        for n in self.nodes:
+            if not n.proc.alive():
+                continue
+            try:
+                if info_fields(n.port, section).get(field) == value:
+                    return n
+            except (redis.RedisError, OSError):
+                pass
+        return None
+
+    def followers(self):
+        lead = self.leader()
+        return [n for n in self.nodes if n is not lead]
+
+    def restart(self, node):
+        node.proc = self.reg.spawn(node.name, node.proc.args, node.proc.log_path)
+
+    def stop(self):
+        for n in self.nodes:
+            n.proc.stop()
+
+
+class Bellwether(Group):
     label = "Bellwether"
 
     def __init__(self, reg, binary, workdir, base_port, extra_args=()):
@@ -68,19 +97,7 @@ class Bellwether:
                    "a first Bellwether write")
 
     def leader(self):
-        for n in self.nodes:
-            if not n.proc.alive():
-                continue
-            try:
-                if info_fields(n.port, "raft").get("raft_role") == "leader":
-                    return n
-            except (redis.RedisError, OSError):
-                pass
-        return None
-
-    def followers(self):
-        lead = self.leader()
-        return [n for n in self.nodes if n is not lead]
+        return self._leader_by_info("raft", "raft_role", "leader")
 
     def applied(self, node):
         return int(info_fields(node.port, "raft")["raft_applied_index"])
@@ -96,15 +113,8 @@ class Bellwether:
     def set_stale_reads(self, node, on):
         client(node.port).config_set("readonly-default", "yes" if on else "no")
 
-    def restart(self, node):
-        node.proc = self.reg.spawn(node.name, node.proc.args, node.proc.log_path)
 
-    def stop(self):
-        for n in self.nodes:
-            n.proc.stop()
-
-
-class RedisGroup:
+class RedisGroup(Group):
     def __init__(self, reg, workdir, base_port, appendfsync, sentinels=False,
                  sentinel_base=None):
         self.reg, self.dir, self.base, self.fsync = reg, workdir, base_port, appendfsync
@@ -155,18 +165,7 @@ class RedisGroup:
                    interval=0.1)
 
     def leader(self):
-        for n in self.nodes:
-            if n.proc.alive():
-                try:
-                    if info_fields(n.port, "replication").get("role") == "master":
-                        return n
-                except (redis.RedisError, OSError):
-                    pass
-        return None
-
-    def followers(self):
-        lead = self.leader()
-        return [n for n in self.nodes if n is not lead]
+        return self._leader_by_info("replication", "role", "master")
 
     def wait_replicated(self, timeout):
         def done():
@@ -176,15 +175,12 @@ class RedisGroup:
                        >= offset for n in self.followers())
         wait_until(done, timeout, "Redis replicas to catch up", interval=0.2)
 
-    def restart(self, node):
-        node.proc = self.reg.spawn(node.name, node.proc.args, node.proc.log_path)
-
     def stop(self):
         for n in self.sentinels + self.nodes:
             n.proc.stop()
 
 
-class Etcd:
+class Etcd(Group):
     label = "etcd"
 
     def __init__(self, reg, workdir, client_base, peer_base):
@@ -226,10 +222,6 @@ class Etcd:
                 return next(n for n in self.nodes if n.port == port)
         return None
 
-    def followers(self):
-        lead = self.leader()
-        return [n for n in self.nodes if n is not lead]
-
     def wait_replicated(self, timeout):
         def done():
             st = self._status(self.nodes)
@@ -242,7 +234,3 @@ class Etcd:
         i = args.index("--initial-cluster-state")
         args[i + 1] = "existing"
         node.proc = self.reg.spawn(node.name, args, node.proc.log_path)
-
-    def stop(self):
-        for n in self.nodes:
-            n.proc.stop()
