@@ -483,12 +483,15 @@ Ready RawNode::Impl::ready() {
 }
 
 void RawNode::Impl::advance(const Ready& rd) {
-  BW_ASSERT(ready_outstanding_, "advance() without ready()");
+  accept(rd);
+  persisted(rd);
+}
+
+void RawNode::Impl::accept(const Ready& rd) {
+  BW_ASSERT(ready_outstanding_, "accept() without ready()");
   ready_outstanding_ = false;
   if (rd.soft_state.has_value()) prev_soft_ = *rd.soft_state;
   if (rd.hard_state.has_value()) prev_hard_ = *rd.hard_state;
-  if (rd.snapshot.has_value()) log_.stable_snap_to(rd.snapshot->meta.index);
-  if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index, rd.entries.back().term);
   if (!rd.committed_entries.empty()) {
     log_.applied_to(rd.committed_entries.back().index);
     if (role_ == Role::kLeader) {
@@ -497,6 +500,12 @@ void RawNode::Impl::advance(const Ready& rd) {
       uncommitted_bytes_ -= std::min(uncommitted_bytes_, bytes);
     }
   }
+}
+
+void RawNode::Impl::persisted(const Ready& rd) {
+  BW_ASSERT(!ready_outstanding_, "persisted() before accept()");
+  if (rd.snapshot.has_value()) log_.stable_snap_to(rd.snapshot->meta.index);
+  if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index, rd.entries.back().term);
   if (role_ == Role::kLeader) {
     // Our own durable entries now count towards the commit quorum.
     if (self_progress().maybe_update(log_.persisted()) && maybe_commit()) {
@@ -565,6 +574,12 @@ Ready RawNode::ready() {
 }
 void RawNode::advance(const Ready& ready) {
   impl_->advance(ready);
+}
+void RawNode::accept(const Ready& ready) {
+  impl_->accept(ready);
+}
+void RawNode::persisted(const Ready& ready) {
+  impl_->persisted(ready);
 }
 NodeStatus RawNode::status() const {
   return impl_->status();

@@ -14,6 +14,15 @@
 // advance() confirmed persisted, so the caller may send a leader's appends (step 2) while its
 // own write is still in flight (Raft thesis §10.2.1).
 //
+// Pipelined writes (etcd's asynchronous storage writes, in two calls): advance() is
+// accept() followed by persisted(). A driver whose disk writes complete in submission order may
+// call accept(ready) as soon as it has applied the committed entries and handed the writes to
+// its disk, take the next Ready while those writes are still in flight, and call
+// persisted(ready) for each Ready, in order, once its writes are durable. Messages of a Ready
+// must then wait until it and every earlier Ready are persisted (a follower's acknowledgement
+// claims durability); a leader's appends may still go at once. Committed entries never run
+// past what persisted() confirmed, so applying them needs no wait.
+//
 // Thread safety: none. One RawNode is driven by one thread at a time.
 #pragma once
 
@@ -156,7 +165,9 @@ class RawNode {
 
   bool has_ready() const;
   Ready ready();
-  void advance(const Ready& ready);
+  void advance(const Ready& ready);    // accept(ready) then persisted(ready)
+  void accept(const Ready& ready);     // handed off; committed entries applied
+  void persisted(const Ready& ready);  // its writes are durable
 
   // The application tells the core it applied up to `index` out of band (e.g. snapshot restore).
   NodeStatus status() const;

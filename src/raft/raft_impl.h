@@ -37,6 +37,8 @@ class RawNode::Impl {
   bool has_ready() const;
   Ready ready();
   void advance(const Ready& rd);
+  void accept(const Ready& rd);
+  void persisted(const Ready& rd);
 
   NodeStatus status() const;
   Role role() const { return role_; }

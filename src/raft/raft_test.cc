@@ -73,6 +73,48 @@ TEST(RawNodeTest, SingleNodeCommitsOnlyAfterPersisting) {
   EXPECT_EQ(c.node(N(1)).status().commit, LogIndex(1));
 }
 
+// Pipelined writes (raft.h): a second Ready may be taken while the first one's entries are
+// still on their way to the disk; the leader counts itself, and so commits, only what
+// persisted() has confirmed, Ready by Ready.
+TEST(RawNodeTest, PipelinedReadiesCommitOnlyWhatPersistedConfirmed) {
+  TestCluster c(base_config());
+  c.add_voters(1);
+  RawNode& n = c.node(N(1));
+  n.campaign();
+  ASSERT_TRUE(n.is_leader());
+  Ready first = n.ready();  // the leader's empty entry at 1
+  ASSERT_EQ(first.entries.size(), 1u);
+  ASSERT_TRUE(c.storage(N(1)).append(first.entries).ok());
+  n.accept(first);
+
+  ASSERT_TRUE(n.propose("a").ok());
+  ASSERT_TRUE(n.has_ready());
+  Ready second = n.ready();  // taken while the first is not yet durable
+  ASSERT_EQ(second.entries.size(), 1u);
+  EXPECT_EQ(second.entries[0].index, LogIndex(2));
+  EXPECT_TRUE(second.committed_entries.empty());
+  ASSERT_TRUE(c.storage(N(1)).append(second.entries).ok());
+  n.accept(second);
+  EXPECT_EQ(n.status().commit, LogIndex(0));
+  EXPECT_FALSE(n.has_ready());
+
+  n.persisted(first);
+  EXPECT_EQ(n.status().commit, LogIndex(1));
+  ASSERT_TRUE(n.has_ready());
+  Ready third = n.ready();
+  ASSERT_EQ(third.committed_entries.size(), 1u);
+  EXPECT_EQ(third.committed_entries[0].index, LogIndex(1));
+  n.accept(third);
+  n.persisted(third);
+
+  n.persisted(second);
+  EXPECT_EQ(n.status().commit, LogIndex(2));
+  Ready fourth = n.ready();
+  ASSERT_EQ(fourth.committed_entries.size(), 1u);
+  EXPECT_EQ(fourth.committed_entries[0].data, "a");
+  n.advance(fourth);
+}
+
 // Runs ticks on every node and stabilizes, `n` times.
 void tick_all(TestCluster& c, size_t n) {
   for (size_t k = 0; k < n; ++k) {

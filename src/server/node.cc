@@ -83,6 +83,7 @@ Status Node::start() {
   conf_ = boot.conf;
   applied_ = boot.applied;
   persisted_hard_state_ = boot.hard_state;
+  submitted_hard_state_ = boot.hard_state;
 
   raft::Config rc;
   rc.id = config_.id;
@@ -362,59 +363,83 @@ void Node::flush() {
 }
 
 void Node::handle_ready() {
-  if (persist_in_flight_ || !raft_->has_ready()) return;
-  raft::Ready rd = raft_->ready();
-  if (rd.soft_state) on_leader_change(*rd.soft_state);
-  if (rd.snapshot) install_snapshot(*rd.snapshot);
+  // Pipelined (raft.h): the next Ready is taken while earlier writes are still on their way to
+  // the disk, so a leader keeps sending appends and answering commits during its own fsync, and
+  // the storage writer folds the queued writes into one fsync.
+  while (raft_->has_ready()) {
+    raft::Ready rd = raft_->ready();
+    if (rd.soft_state) on_leader_change(*rd.soft_state);
+    if (rd.snapshot) install_snapshot(*rd.snapshot);
+    if (rd.hard_state) submitted_hard_state_ = *rd.hard_state;
 
-  // A leader's appends do not depend on its own write (thesis §10.2.1): send them now, unless
-  // this Ready also changes term or vote, whose messages must wait for the hard state.
-  bool vote_changed = rd.hard_state && (rd.hard_state->term != persisted_hard_state_.term ||
-                                        rd.hard_state->vote != persisted_hard_state_.vote);
-  if (raft_->is_leader() && !vote_changed) send_messages(rd.messages);
+    // A leader's appends do not depend on its own write (thesis §10.2.1): send them now, unless
+    // a term or vote it has not yet made durable stands behind them.
+    const bool vote_durable = submitted_hard_state_.term == persisted_hard_state_.term &&
+                              submitted_hard_state_.vote == persisted_hard_state_.vote;
+    if (raft_->is_leader() && vote_durable) send_messages(rd.messages);
 
-  if (!rd.hard_state && rd.entries.empty() && !rd.snapshot) {
-    after_persist(std::move(rd));
-    return;
-  }
-  if (!rd.must_sync) {
-    // Only the commit index moved. It need not be durable before anything (a restarted node
-    // relearns it from the leader), so the write is queued and the Ready carries on at once;
-    // later writes are ordered after it.
-    Status st = storage_->submit(
-        {.group = kDataGroup, .hard_state = rd.hard_state},
-        [](Status durable) { BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable); });
-    BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
-    after_persist(std::move(rd));
-    return;
-  }
-  persist_in_flight_ = true;
-  auto shared = std::make_shared<raft::Ready>(std::move(rd));
-  storage::WriteBatch batch{.group = kDataGroup,
-                            .hard_state = shared->hard_state,
-                            .entries = shared->entries,
-                            .snapshot = shared->snapshot};
-  Status st = storage_->submit(std::move(batch), [this, shared](Status durable) {
-    // On the writer thread: hand the rest of the Ready back to the event loop.
-    asio::post(io_, [this, shared, durable] {
-      BW_ASSERT(durable.ok(), "write-ahead log failed: {}; stopping rather than acknowledging",
-                durable);
-      persist_in_flight_ = false;
-      after_persist(std::move(*shared));
+    // Committed entries are already durable here and on a majority (the Ready never offers one
+    // past our own persisted index), so they are applied and answered now, without waiting for
+    // this Ready's new entries to reach the disk. Reads confirmed by this Ready likewise.
+    apply_entries(rd.committed_entries);
+    on_read_states(rd.read_states);
+    serve_ready_reads();
+    raft_->accept(rd);
+
+    auto shared = std::make_shared<raft::Ready>(std::move(rd));
+    const bool writes = shared->hard_state || !shared->entries.empty() || shared->snapshot;
+    if (!shared->must_sync) {
+      // Only the commit index moved. It need not be durable before anything (a restarted node
+      // relearns it from the leader), so the write is queued without waiting for it; later
+      // writes are ordered after it.
+      if (writes) {
+        Status st = storage_->submit(
+            {.group = kDataGroup, .hard_state = shared->hard_state},
+            [](Status durable) { BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable); });
+        BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
+      }
+      unpersisted_.push_back({.ready = std::move(shared), .seq = 0, .durable = true});
+      continue;
+    }
+    const uint64_t seq = next_write_seq_++;
+    storage::WriteBatch batch{.group = kDataGroup,
+                              .hard_state = shared->hard_state,
+                              .entries = shared->entries,
+                              .snapshot = shared->snapshot};
+    unpersisted_.push_back({.ready = std::move(shared), .seq = seq, .durable = false});
+    Status st = storage_->submit(std::move(batch), [this, seq](Status durable) {
+      // On the writer thread: hand the completion back to the event loop.
+      asio::post(io_, [this, seq, durable] { on_write_durable(seq, durable); });
     });
-  });
-  BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
+    BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
+  }
+  finish_durable_readies();
+  if (raft_->has_ready()) schedule_flush();
 }
 
-void Node::after_persist(raft::Ready rd) {
-  if (rd.hard_state) persisted_hard_state_ = *rd.hard_state;
-  send_messages(rd.messages);
-  apply_entries(rd.committed_entries);
-  on_read_states(rd.read_states);
-  raft_->advance(rd);
-  serve_ready_reads();
-  maybe_snapshot();
-  if (raft_->has_ready()) schedule_flush();
+void Node::on_write_durable(uint64_t seq, const Status& durable) {
+  BW_ASSERT(durable.ok(), "write-ahead log failed: {}; stopping rather than acknowledging",
+            durable);
+  // Writes complete in the order submitted: this is the oldest one still waiting.
+  auto it = std::find_if(unpersisted_.begin(), unpersisted_.end(),
+                         [](const UnpersistedReady& u) { return !u.durable; });
+  BW_ASSERT(it != unpersisted_.end() && it->seq == seq, "write {} completed out of order", seq);
+  it->durable = true;
+  finish_durable_readies();
+  handle_ready();
+}
+
+void Node::finish_durable_readies() {
+  bool finished = false;
+  while (!unpersisted_.empty() && unpersisted_.front().durable) {
+    std::shared_ptr<raft::Ready> rd = std::move(unpersisted_.front().ready);
+    unpersisted_.pop_front();
+    if (rd->hard_state) persisted_hard_state_ = *rd->hard_state;
+    send_messages(rd->messages);
+    raft_->persisted(*rd);
+    finished = true;
+  }
+  if (finished) maybe_snapshot();
 }
 
 void Node::send_messages(std::vector<raft::Message>& messages) {

@@ -187,7 +187,8 @@ class Node {
   void schedule_flush();
   void flush();
   void handle_ready();
-  void after_persist(raft::Ready rd);
+  void on_write_durable(uint64_t seq, const Status& durable);
+  void finish_durable_readies();
   void send_messages(std::vector<raft::Message>& messages);
   void apply_entries(const std::vector<raft::Entry>& entries);
   void install_snapshot(const raft::Snapshot& snap);
@@ -259,11 +260,20 @@ class Node {
   };
   std::optional<PendingFailover> failover_;
 
+  // Readies taken but not yet durable, in order (raft.h, pipelined writes). Each one's messages
+  // leave once it and all before it are durable; `seq` numbers the synced writes.
+  struct UnpersistedReady {
+    std::shared_ptr<raft::Ready> ready;
+    uint64_t seq = 0;  // 0: needed no fsync, finished as soon as those before it are
+    bool durable = false;
+  };
+  std::deque<UnpersistedReady> unpersisted_;
+  uint64_t next_write_seq_ = 1;
   raft::HardState persisted_hard_state_;
+  raft::HardState submitted_hard_state_;  // the newest handed to storage
   LogIndex applied_;
   LogIndex snapshot_index_;
   NodeId leader_;
-  bool persist_in_flight_ = false;
   bool flush_scheduled_ = false;
   bool stopping_ = false;
   uint64_t next_session_id_ = 1;

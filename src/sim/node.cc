@@ -86,10 +86,11 @@ void Node::observe_role() {
   if (raft_->is_leader()) env_->checker().on_leader(id(), raft_->term());
 }
 
-// The Ready contract, first half: write everything the Ready asks to persist, then either wait
-// for the disk (anything that must be durable before a message leaves) or finish at once.
+// The Ready contract, pipelined (raft.h): write everything the Ready asks to persist, apply
+// its committed entries, accept it and go on to the next; a Ready finishes (its messages leave,
+// raft learns its writes are durable) once the disk has synced it and all before it.
 void Node::handle_ready() {
-  while (running() && !syncing_ && raft_->has_ready()) {
+  while (running() && raft_->has_ready()) {
     raft::Ready rd = raft_->ready();
     if (rd.soft_state && rd.soft_state->role != role_) {
       role_ = rd.soft_state->role;
@@ -127,18 +128,24 @@ void Node::handle_ready() {
                                    .b = rd.hard_state->term.value()});
       if (raft_->is_leader()) env_->on_leader_commit(id());
     }
-    syncing_ = std::move(rd);
-    syncing_sent_ = false;
+    // Committed entries never run past what is durable here: apply them without waiting.
+    for (const raft::Entry& e : rd.committed_entries) apply(e);
+    for (raft::ReadState& rs : rd.read_states) {
+      if (pending_reads_.size() < kPendingReadsMax) pending_reads_.push_back(std::move(rs));
+    }
+    raft_->accept(rd);
+    serve_reads();
+    Unfinished u{.ready = std::move(rd), .awaiting_sync = must_sync};
     if (must_sync) {
       if (options_.ack_before_persist) {
-        send_messages(&syncing_->messages);
-        syncing_sent_ = true;
+        send_messages(&u.ready.messages);
+        u.sent = true;
       }
       env_->schedule_sync(id());
-      return;
     }
-    finish_ready();
+    unfinished_.push_back(std::move(u));
   }
+  if (running()) finish_readies();
 }
 
 void Node::on_synced() {
@@ -150,37 +157,35 @@ void Node::on_synced() {
                                .kind = TraceKind::kSync,
                                .node = id().value(),
                                .a = persisted.size()});
-  if (!syncing_) return;
-  finish_ready();
+  // The sync covered every write made so far.
+  for (Unfinished& u : unfinished_) u.awaiting_sync = false;
+  finish_readies();
   handle_ready();
 }
 
-// The Ready contract, second half (its writes are durable or needed no sync): send, apply,
-// advance.
-void Node::finish_ready() {
-  BW_ASSERT(syncing_.has_value());
-  raft::Ready rd = std::move(*syncing_);
-  syncing_.reset();
-  if (!syncing_sent_) send_messages(&rd.messages);
-  if (rd.snapshot) {
-    const raft::Snapshot& snap = *rd.snapshot;
-    BW_ASSERT(machine_.restore(snap.data).ok());
-    applied_ = snap.meta.index;
-    conf_ = snap.meta.conf;
-    env_->checker().on_snapshot_restored(id(), applied_);
-    ++snapshots_installed_;
-    env_->trace().add(TraceEvent{.time_us = env_->now_us(),
-                                 .kind = TraceKind::kSnapshotInstall,
-                                 .node = id().value(),
-                                 .a = snap.meta.index.value(),
-                                 .b = snap.meta.term.value()});
+// Finish, in order, every Ready whose writes are durable (or needed no sync): send its messages,
+// install its snapshot, tell raft it is persisted.
+void Node::finish_readies() {
+  while (!unfinished_.empty() && !unfinished_.front().awaiting_sync) {
+    Unfinished u = std::move(unfinished_.front());
+    unfinished_.pop_front();
+    if (!u.sent) send_messages(&u.ready.messages);
+    if (u.ready.snapshot) {
+      const raft::Snapshot& snap = *u.ready.snapshot;
+      BW_ASSERT(machine_.restore(snap.data).ok());
+      applied_ = snap.meta.index;
+      conf_ = snap.meta.conf;
+      env_->checker().on_snapshot_restored(id(), applied_);
+      ++snapshots_installed_;
+      env_->trace().add(TraceEvent{.time_us = env_->now_us(),
+                                   .kind = TraceKind::kSnapshotInstall,
+                                   .node = id().value(),
+                                   .a = snap.meta.index.value(),
+                                   .b = snap.meta.term.value()});
+    }
+    raft_->persisted(u.ready);
+    serve_reads();
   }
-  for (const raft::Entry& e : rd.committed_entries) apply(e);
-  for (raft::ReadState& rs : rd.read_states) {
-    if (pending_reads_.size() < kPendingReadsMax) pending_reads_.push_back(std::move(rs));
-  }
-  raft_->advance(rd);
-  serve_reads();
 }
 
 void Node::send_messages(std::vector<raft::Message>* messages) {
@@ -250,7 +255,7 @@ void Node::crash(Rng& rng) {
   BW_ASSERT(running());
   raft_.reset();
   ++incarnation_;
-  syncing_.reset();
+  unfinished_.clear();
   pending_reads_.clear();
   const size_t unsynced = disk_->unsynced_batches();
   const uint64_t how = disk_->crash(rng);

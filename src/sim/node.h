@@ -5,6 +5,7 @@
 // Thread safety: none; owned and driven by the world.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -85,7 +86,10 @@ class Node {
   // Bumped by every crash; a sync scheduled by an earlier incarnation is void.
   uint64_t incarnation() const { return incarnation_; }
   size_t unsynced_batches() const { return disk_->unsynced_batches(); }
-  bool awaiting_sync() const { return syncing_.has_value(); }
+  bool awaiting_sync() const {
+    return std::any_of(unfinished_.begin(), unfinished_.end(),
+                       [](const Unfinished& u) { return u.awaiting_sync; });
+  }
   Disk& disk() { return *disk_; }
   uint64_t snapshots_installed() const { return snapshots_installed_; }
   uint64_t conf_changes_applied() const { return conf_changes_applied_; }
@@ -98,7 +102,7 @@ class Node {
   void boot();
   void after_input();
   void handle_ready();
-  void finish_ready();
+  void finish_readies();
   void send_messages(std::vector<raft::Message>* messages);
   void apply(const raft::Entry& e);
   void serve_reads();
@@ -115,8 +119,14 @@ class Node {
   LogIndex commit_;
   Term hard_term_;
   NodeId hard_vote_;
-  std::optional<raft::Ready> syncing_;  // a Ready whose writes wait for the disk
-  bool syncing_sent_ = false;           // its messages already left (ack_before_persist)
+  // Readies taken but not yet finished, in order (raft.h, pipelined writes): each waits for
+  // the disk if it must sync, and for every Ready before it.
+  struct Unfinished {
+    raft::Ready ready;
+    bool awaiting_sync = false;
+    bool sent = false;  // its messages already left (ack_before_persist)
+  };
+  std::deque<Unfinished> unfinished_;
   std::deque<raft::ReadState> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
   uint64_t incarnation_ = 0;
