@@ -1,10 +1,15 @@
 #include "server/node.h"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <random>
 
 #include "common/assert.h"
@@ -34,7 +39,9 @@ bool allowed_while_subscribed(std::string_view name) {
 Node::Node(asio::io_context& io, NodeConfig config)
     : io_(io), config_(std::move(config)), ticker_(io) {}
 
-Node::~Node() = default;
+Node::~Node() {
+  stop_snapshot_child();
+}
 
 int64_t Node::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -569,21 +576,70 @@ void Node::on_leader_change(const raft::SoftState& ss) {
 }
 
 void Node::maybe_snapshot() {
-  if (applied_ - snapshot_index_ < config_.snapshot_entries) return;
-  LogIndex compact_to = applied_.value() > config_.snapshot_keep_entries
-                            ? applied_ - config_.snapshot_keep_entries
-                            : LogIndex(0);
+  if (snapshot_child_ || applied_ - snapshot_index_ < config_.snapshot_entries) return;
   auto term = log_->term(applied_);
   BW_ASSERT(term.ok(), "no term for applied index {}: {}", applied_, term.status());
-  Status st = storage_->save_snapshot(kDataGroup, {.index = applied_, .term = *term, .conf = conf_},
-                                      store_.snapshot());
-  if (st.ok() && compact_to > log_->first_index()) st = storage_->compact(kDataGroup, compact_to);
-  if (!st.ok()) {
-    spdlog::error("node {}: snapshot at {} failed: {}", config_.id, applied_, st);
+  const raft::SnapshotMeta meta{.index = applied_, .term = *term, .conf = conf_};
+  const std::string path = storage_->snapshot_file(kDataGroup, applied_);
+  // Encoding and writing a large keyspace takes seconds: a forked child does it from its
+  // copy-on-write image of the store as of applied_, while this process goes on serving and
+  // heartbeating (as Redis's BGSAVE does). The child touches nothing but the store and the file.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Lowest CPU priority: on a busy machine the nodes' event loops (heartbeats) come first.
+    sched_param idle{};
+    (void)::sched_setscheduler(0, SCHED_IDLE, &idle);
+    storage::PosixFileSystem fs;
+    const Status st = storage::write_snapshot_file(fs, path, kDataGroup, meta, store_.snapshot());
+    ::_exit(st.ok() ? 0 : 1);
+  }
+  if (pid < 0) {
+    spdlog::error("node {}: cannot fork to write a snapshot: {}", config_.id, std::strerror(errno));
     return;
   }
-  snapshot_index_ = applied_;
+  snapshot_child_ = SnapshotChild{.pid = pid,
+                                  .meta = meta,
+                                  .keys = store_.key_count(),
+                                  .started = std::chrono::steady_clock::now()};
+}
+
+void Node::poll_snapshot_child() {
+  if (!snapshot_child_) return;
+  int wstatus = 0;
+  const pid_t r = ::waitpid(snapshot_child_->pid, &wstatus, WNOHANG);
+  if (r == 0) return;  // still writing
+  const SnapshotChild child = *snapshot_child_;
+  snapshot_child_.reset();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - child.started)
+                      .count();
+  if (r < 0 || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    spdlog::error("node {}: snapshot at index {} failed in its writer process (status {})",
+                  config_.id, child.meta.index, wstatus);
+    return;
+  }
+  Status st = storage_->adopt_snapshot(kDataGroup, child.meta);
+  const LogIndex compact_to = child.meta.index.value() > config_.snapshot_keep_entries
+                                  ? child.meta.index - config_.snapshot_keep_entries
+                                  : LogIndex(0);
+  if (st.ok() && compact_to > log_->first_index()) st = storage_->compact(kDataGroup, compact_to);
+  if (!st.ok()) {
+    // E.g. a snapshot from the leader was installed meanwhile and supersedes this one.
+    spdlog::warn("node {}: snapshot at {} not recorded: {}", config_.id, child.meta.index, st);
+    return;
+  }
+  snapshot_index_ = std::max(snapshot_index_, child.meta.index);
   ++counters_.snapshots_taken;
+  spdlog::info("node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
+               child.meta.index, child.keys, ms);
+  maybe_snapshot();
+}
+
+void Node::stop_snapshot_child() {
+  if (!snapshot_child_) return;
+  ::kill(snapshot_child_->pid, SIGKILL);
+  ::waitpid(snapshot_child_->pid, nullptr, 0);
+  snapshot_child_.reset();
 }
 
 // ---- peers -----------------------------------------------------------------------------------
@@ -745,6 +801,7 @@ void Node::on_tick() {
   if (!waits_.empty()) poll_waits();
   if (failover_) poll_failover();
   if (shutdown_done_) poll_shutdown();
+  poll_snapshot_child();
   schedule_flush();
 }
 

@@ -14,7 +14,10 @@
 //          connections read local state at once.
 #pragma once
 
+#include <sys/types.h>
+
 #include <asio.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -196,6 +199,8 @@ class Node {
   void serve_ready_reads();
   void on_leader_change(const raft::SoftState& ss);
   void maybe_snapshot();
+  void poll_snapshot_child();
+  void stop_snapshot_child();
 
   // Peers.
   void on_frame(NodeId from, net::FrameType type, std::string_view payload);
@@ -269,6 +274,14 @@ class Node {
   };
   std::deque<UnpersistedReady> unpersisted_;
   uint64_t next_write_seq_ = 1;
+  // The forked process writing a snapshot (maybe_snapshot), reaped by poll_snapshot_child.
+  struct SnapshotChild {
+    pid_t pid = 0;
+    raft::SnapshotMeta meta;
+    size_t keys = 0;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::optional<SnapshotChild> snapshot_child_;
   raft::HardState persisted_hard_state_;
   raft::HardState submitted_hard_state_;  // the newest handed to storage
   LogIndex applied_;

@@ -116,7 +116,21 @@ void Session::drain_ready_slots() {
     return;
   }
   schedule_write();
-  if (was_full && !reading_) read();
+  if (was_full && slots_.size() < limits_.pending_replies_max) resume_input();
+}
+
+void Session::resume_input() {
+  if (resume_scheduled_) return;
+  resume_scheduled_ = true;
+  // Commands already received wait in the parser's buffer: run them before reading more (the
+  // client may have sent everything and be waiting for these replies). Posted, so a reply given
+  // while a command executes never re-enters process_input.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->resume_scheduled_ = false;
+    if (self->closed_ || self->closing_) return;
+    self->process_input();
+    self->read();
+  });
 }
 
 void Session::schedule_write() {

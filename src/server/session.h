@@ -18,7 +18,10 @@ class Node;
 
 struct SessionLimits {
   size_t output_bytes_max = 256u << 20;  // replies not yet written; beyond it the client is cut
-  size_t pending_replies_max = 100000;   // commands awaiting replies before reading pauses
+  // Commands awaiting replies before the session stops reading its socket. This is what holds
+  // a pipelining client (redis-cli --pipe, -P) back to the speed of the cluster instead of
+  // letting it pile work on the node; the kernel's socket buffers then push back on the client.
+  size_t pending_replies_max = 4096;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -71,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read();
   void process_input();
   void drain_ready_slots();
+  void resume_input();
   void schedule_write();
   void write();
 
@@ -86,6 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string writing_;
   size_t writing_bytes_ = 0;
   bool reading_ = false;
+  bool resume_scheduled_ = false;
   bool write_scheduled_ = false;
   bool writing_now_ = false;
   bool closing_ = false;

@@ -260,6 +260,21 @@ Status Storage::write_sync(WriteBatch batch) {
 }
 
 Status Storage::save_snapshot(GroupId g, const raft::SnapshotMeta& meta, std::string_view data) {
+  return save_snapshot_with(g, meta, [&](const std::string& path) {
+    return write_snapshot_file(*fs_, path, g, meta, data);
+  });
+}
+
+Status Storage::adopt_snapshot(GroupId g, const raft::SnapshotMeta& meta) {
+  // The file is already in place, written atomically and durably by write_snapshot_file in
+  // another process; recovery verifies it like any other before using it.
+  return save_snapshot_with(g, meta, [this](const std::string& path) {
+    return fs_->open_read(path).status();  // never record a file that is not there
+  });
+}
+
+Status Storage::save_snapshot_with(GroupId g, const raft::SnapshotMeta& meta,
+                                   const std::function<Status(const std::string&)>& file) {
   BW_RETURN_IF_ERROR(health());
   Slot* s = slot(g);
   if (s == nullptr) return absl::NotFoundError(fmt::format("group {} is unknown", g));
@@ -267,7 +282,7 @@ Status Storage::save_snapshot(GroupId g, const raft::SnapshotMeta& meta, std::st
   {
     absl::MutexLock lock(&s->submit_mu);
     BW_RETURN_IF_ERROR(s->log->check_local_snapshot(meta));
-    BW_RETURN_IF_ERROR(write_snapshot_file(*fs_, snapshot_path(g, meta.index), g, meta, data));
+    BW_RETURN_IF_ERROR(file(snapshot_path(g, meta.index)));
     s->log->set_local_snapshot(meta);
     Pending p;
     p.change.group = g;

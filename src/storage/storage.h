@@ -137,6 +137,10 @@ class Storage {
   // Writes a snapshot of the group's state machine taken at meta.index (which must be in the
   // log with meta.term) and records it; returns once durable. Older snapshot files go.
   Status save_snapshot(GroupId g, const raft::SnapshotMeta& meta, std::string_view data);
+  // The same for a snapshot another process already wrote, with write_snapshot_file, at
+  // snapshot_file(g, meta.index) (the server encodes its snapshots in a forked child).
+  Status adopt_snapshot(GroupId g, const raft::SnapshotMeta& meta);
+  std::string snapshot_file(GroupId g, LogIndex index) const { return snapshot_path(g, index); }
   // Discards the group's entries up to `index` (<= its snapshot index). Durable with the next
   // write; WAL segments holding only compacted entries are then removed.
   Status compact(GroupId g, LogIndex index);
@@ -173,6 +177,8 @@ class Storage {
   static std::shared_ptr<Waiter> attach_waiter(Pending& p);
   Status wait(const std::shared_ptr<Waiter>& waiter);
   std::string snapshot_path(GroupId g, LogIndex index) const;
+  Status save_snapshot_with(GroupId g, const raft::SnapshotMeta& meta,
+                            const std::function<Status(const std::string&)>& file);
 
   FileSystem* const fs_;
   const Options options_;

@@ -147,6 +147,30 @@ TEST_F(StorageTest, SnapshotCompactAndSegmentRemoval) {
   EXPECT_EQ((*reader)->data_bytes(), 9u);
 }
 
+// The server writes a snapshot's file from a forked process, then records it here.
+TEST_F(StorageTest, AdoptedSnapshotFileIsRecordedAndRecovered) {
+  const raft::SnapshotMeta meta{LogIndex(20), Term(1), {{NodeId(1)}, {}, {}}};
+  {
+    auto st = open();
+    ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(1, 30, 1)}).ok());
+    // Not written yet: refused, and nothing recorded (recovery below would fail otherwise).
+    EXPECT_EQ(st->adopt_snapshot(GroupId(1), meta).code(), absl::StatusCode::kNotFound);
+  }
+  {
+    auto st = open();
+    ASSERT_TRUE(write_snapshot_file(fs, st->snapshot_file(GroupId(1), meta.index), GroupId(1), meta,
+                                    "image-20")
+                    .ok());
+    ASSERT_TRUE(st->adopt_snapshot(GroupId(1), meta).ok());
+    EXPECT_EQ(st->group(GroupId(1))->snapshot_meta(), meta);
+    // One older than the recorded one is refused.
+    EXPECT_FALSE(st->adopt_snapshot(GroupId(1), {LogIndex(10), Term(1), {}}).ok());
+  }
+  auto st = open();
+  EXPECT_EQ(st->recovered(GroupId(1)).snapshot.index, LogIndex(20));
+  EXPECT_EQ(st->group(GroupId(1))->snapshot()->data, "image-20");
+}
+
 TEST_F(StorageTest, InstalledSnapshotReplacesTheLog) {
   {
     auto st = open();

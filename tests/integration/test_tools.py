@@ -160,3 +160,24 @@ def test_cluster_up_detach_then_down():
             if _our_node_running(p, work):
                 os.kill(p, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
+
+
+PIPE_COMMANDS = 30000  # several times a session's limit of commands awaiting replies
+
+
+@pytest.mark.parametrize("through", ["leader", "follower"])
+def test_redis_cli_pipe_of_more_commands_than_a_session_holds(cluster, through):
+    """redis-cli --pipe writes everything, then waits for the replies. The session stops
+    reading while too many commands await replies; once they are answered it must go on with
+    the commands already buffered, not wait for bytes the client will never send."""
+    leader = cluster.leader()
+    node = leader if through == "leader" else next(n for n in cluster.nodes if n is not leader)
+    value = "v" * 256
+    body = "".join(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n${len(value)}\r\n{value}\r\n"
+                   for k in (f"pipe-{through}-{i:06d}" for i in range(PIPE_COMMANDS)))
+    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node.port), "--pipe"],
+                         input=body, capture_output=True, text=True, timeout=BENCH_TIMEOUT_S)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"errors: 0, replies: {PIPE_COMMANDS}" in out.stdout, out.stdout
+    last = f"pipe-{through}-{PIPE_COMMANDS - 1:06d}"
+    assert cli(leader.port, "get", last).strip() == value
