@@ -87,6 +87,8 @@ void section_persistence(const Node& n, std::string& o) {
   o += "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n";
   o +=
       fmt::format("wal_fsync:{}\r\n", n.config().fsync == FsyncPolicy::kAlways ? "always" : "none");
+  o += fmt::format("rdb_bgsave_in_progress:{}\r\nsnapshot_index:{}\r\n",
+                   n.snapshot_in_progress() ? 1 : 0, n.snapshot_index());
   o += fmt::format("snapshots_taken:{}\r\nsnapshots_installed:{}\r\n\r\n",
                    n.counters().snapshots_taken, n.counters().snapshots_installed);
 }
@@ -149,6 +151,7 @@ void section_raft(const Node& n, std::string& o) {
                    raft::role_name(st.role), st.term, st.leader);
   o += fmt::format("raft_commit_index:{}\r\nraft_applied_index:{}\r\nraft_last_index:{}\r\n",
                    st.commit, st.applied, st.last_index);
+  o += fmt::format("raft_first_index:{}\r\n", n.log_first_index());
   o += fmt::format("raft_voters:{}\r\nraft_learners:{}\r\n", join_ids(st.conf.voters),
                    join_ids(st.conf.learners));
   o += fmt::format("raft_last_leader_contact_ms:{}\r\n", st.ticks_since_leader_contact * c.tick_ms);

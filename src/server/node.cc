@@ -1,8 +1,9 @@
 #include "server/node.h"
 
 #include <fmt/format.h>
-#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -584,11 +585,17 @@ void Node::maybe_snapshot() {
   // Encoding and writing a large keyspace takes seconds: a forked child does it from its
   // copy-on-write image of the store as of applied_, while this process goes on serving and
   // heartbeating (as Redis's BGSAVE does). The child touches nothing but the store and the file.
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    // Lowest CPU priority: on a busy machine the nodes' event loops (heartbeats) come first.
-    sched_param idle{};
-    (void)::sched_setscheduler(0, SCHED_IDLE, &idle);
+    // The child holds no socket of ours (a killed node's port must free at once, a closed
+    // client must see its connection end) and dies with its parent.
+    ::close_range(3, ~0U, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    // Lowest normal CPU priority: on a busy machine the nodes' event loops (heartbeats) come
+    // first, yet the snapshot still progresses (SCHED_IDLE could starve it behind any load).
+    (void)::setpriority(PRIO_PROCESS, 0, 19);
     storage::PosixFileSystem fs;
     const Status st = storage::write_snapshot_file(fs, path, kDataGroup, meta, store_.snapshot());
     ::_exit(st.ok() ? 0 : 1);
@@ -601,6 +608,10 @@ void Node::maybe_snapshot() {
                                   .meta = meta,
                                   .keys = store_.key_count(),
                                   .started = std::chrono::steady_clock::now()};
+}
+
+LogIndex Node::log_first_index() const {
+  return log_->first_index();
 }
 
 void Node::poll_snapshot_child() {

@@ -92,6 +92,9 @@ class Node {
   raft::NodeStatus raft_status() const { return raft_->status(); }
   const kv::Store& store() const { return store_; }
   const NodeCounters& counters() const { return counters_; }
+  LogIndex snapshot_index() const { return snapshot_index_; }
+  bool snapshot_in_progress() const { return snapshot_child_.has_value(); }
+  LogIndex log_first_index() const;
   size_t session_count() const { return sessions_.size(); }
   std::vector<std::shared_ptr<Session>> sessions() const;
   int64_t started_ms() const { return started_ms_; }

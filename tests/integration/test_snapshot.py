@@ -81,10 +81,16 @@ def test_paused_follower_is_caught_up_by_snapshot(cluster_factory):
     wait_caught_up(f, leader)
     before = installed(f)
     taken_before = int(persistence(leader)["snapshots_taken"])
+    f_last = int(raft(f)["raft_last_index"])
 
     with stopped(f):
         expected.update(write_keys(lc, "gap", writes, batch=GAP_BATCH))
         # The leader snapshotted and compacted past the paused follower while it was away.
+        # Snapshots are written in the background: wait until the leader's log no longer holds
+        # anything the follower could have received before it stopped answering.
+        beyond = f_last + INFLIGHT_APPENDS_MAX * GAP_BATCH + 1
+        wait_until(lambda: int(raft(leader)["raft_first_index"]) > beyond, timeout=60,
+                   what=f"the leader to compact past {beyond}")
         assert int(persistence(leader)["snapshots_taken"]) > taken_before
         assert raft(leader)["raft_role"] == "leader"
 
@@ -104,8 +110,11 @@ def test_restarted_node_behind_compaction_is_caught_up_by_snapshot(cluster_facto
     c = cluster_factory(size=3, extra_args=args)
     leader = c.leader()
     f = next(n for n in c.nodes if n is not leader)
+    f_last = int(raft(f)["raft_last_index"])
     f.kill()
     expected = write_keys(leader.client(socket_timeout=30), "k", writes)
+    wait_until(lambda: int(raft(leader)["raft_first_index"]) > f_last + 1, timeout=60,
+               what=f"the leader to compact past {f_last + 1}")
     f.start()
     wait_until(lambda: installed(f) >= 1, timeout=30,
                what=f"restarted node {f.id} to install a snapshot")
