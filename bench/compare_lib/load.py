@@ -143,9 +143,7 @@ def resp_fill_files(directory, keys):
 
 
 def resp_fill(port, paths):
-    """Loads the files one redis-cli --pipe at a time: at most FILL_CHUNK_KEYS writes in flight
-    (one unbounded pipe of 1M writes makes a Bellwether leader miss its heartbeats; see
-    bench/README.md)."""
+    """Loads the files one redis-cli --pipe at a time, so that a failure names its file."""
     for path in paths:
         with open(path, "rb") as f:
             out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],

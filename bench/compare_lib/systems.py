@@ -59,6 +59,18 @@ class Group:
                 pass
         return None
 
+    def wait_quiescent(self, timeout):
+        """Until no node runs a background save (INFO persistence rdb_bgsave_in_progress and
+        aof_rewrite_in_progress, as Redis and Bellwether report them): memory is measured in the
+        steady state, not while a snapshot holds the log it is about to compact."""
+        def idle():
+            for n in self.nodes:
+                f = info_fields(n.port, "persistence")
+                if "1" in (f.get("rdb_bgsave_in_progress"), f.get("aof_rewrite_in_progress")):
+                    return False
+            return True
+        wait_until(idle, timeout, f"{self.label}: background saves to end", interval=0.2)
+
     def followers(self):
         lead = self.leader()
         return [n for n in self.nodes if n is not lead]

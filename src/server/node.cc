@@ -1,6 +1,7 @@
 #include "server/node.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -578,6 +579,7 @@ void Node::on_leader_change(const raft::SoftState& ss) {
 
 void Node::maybe_snapshot() {
   if (snapshot_child_ || applied_ - snapshot_index_ < config_.snapshot_entries) return;
+  if (now_ms() < snapshot_retry_ms_) return;  // the last attempt failed: not in a tight loop
   auto term = log_->term(applied_);
   BW_ASSERT(term.ok(), "no term for applied index {}: {}", applied_, term.status());
   const raft::SnapshotMeta meta{.index = applied_, .term = *term, .conf = conf_};
@@ -602,6 +604,7 @@ void Node::maybe_snapshot() {
   }
   if (pid < 0) {
     spdlog::error("node {}: cannot fork to write a snapshot: {}", config_.id, std::strerror(errno));
+    snapshot_retry_ms_ = now_ms() + kSnapshotRetryMs;
     return;
   }
   snapshot_child_ = SnapshotChild{.pid = pid,
@@ -627,6 +630,7 @@ void Node::poll_snapshot_child() {
   if (r < 0 || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
     spdlog::error("node {}: snapshot at index {} failed in its writer process (status {})",
                   config_.id, child.meta.index, wstatus);
+    snapshot_retry_ms_ = now_ms() + kSnapshotRetryMs;
     return;
   }
   Status st = storage_->adopt_snapshot(kDataGroup, child.meta);
@@ -641,6 +645,9 @@ void Node::poll_snapshot_child() {
   }
   snapshot_index_ = std::max(snapshot_index_, child.meta.index);
   ++counters_.snapshots_taken;
+  // The compacted entries were many small blocks scattered through the heap; hand their pages
+  // back to the system instead of keeping the log's high-water mark resident.
+  ::malloc_trim(0);
   spdlog::info("node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
                child.meta.index, child.keys, ms);
   maybe_snapshot();

@@ -285,6 +285,8 @@ class Node {
     std::chrono::steady_clock::time_point started;
   };
   std::optional<SnapshotChild> snapshot_child_;
+  static constexpr int64_t kSnapshotRetryMs = 10000;  // after a failed snapshot
+  int64_t snapshot_retry_ms_ = 0;
   raft::HardState persisted_hard_state_;
   raft::HardState submitted_hard_state_;  // the newest handed to storage
   LogIndex applied_;
