@@ -174,6 +174,15 @@ class LoadWriter:
             c.close()
 
 
+def resp_command(*args):
+    """One command in RESP (arguments as bytes, or anything str() makes text of)."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
 class RawConn:
     """A plain TCP connection for sending arbitrary bytes and reading whatever comes back."""
 

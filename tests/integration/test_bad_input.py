@@ -15,19 +15,11 @@ import pytest
 import redis
 
 from conftest import Cluster, wait_until
-from helpers import RawConn
+from helpers import RawConn, resp_command
 
 INLINE_BYTES_MAX = 64 << 10
 ARGS_OVER_LIMIT = 100001
 BYSTANDER_OPS_MAX = 100000
-
-
-def cmd(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def _garbage(seed, size):
@@ -169,14 +161,14 @@ def test_full_100001_argument_command(cluster):
 
 def test_negative_multibulk_count_is_ignored_like_redis(cluster, redis_server):
     # Redis skips `*-5` (any count <= 0) without a reply and keeps the connection: so do we.
-    data = b"*-5\r\n*0\r\n" + cmd("PING")
+    data = b"*-5\r\n*0\r\n" + resp_command("PING")
     expected = b"+PONG\r\n"
     for port in (redis_server, cluster.nodes[1].port):
         conn = RawConn(port)
         try:
             conn.send(data)
             assert conn.read_line() == expected
-            conn.send(cmd("ECHO", "still-open"))
+            conn.send(resp_command("ECHO", "still-open"))
             assert conn.read_line() == b"$10\r\n"
             assert conn.read_line() == b"still-open\r\n"
         finally:
@@ -192,7 +184,7 @@ def test_inline_binary_garbage_gets_errors_only(cluster, redis_server):
             data = _garbage(100 + seed, 2048).replace(b"*", b"x").lstrip(b"*")
             conn = RawConn(node.port)
             try:
-                conn.send(data + b"\r\n" + cmd("PING"))
+                conn.send(data + b"\r\n" + resp_command("PING"))
                 reply, closed = conn.read_until_closed(timeout=1.5)
             finally:
                 conn.close()

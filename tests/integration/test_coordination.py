@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from conftest import wait_until
+from helpers import resp_command
 
 
 def leader_and_followers(cluster):
@@ -194,14 +195,6 @@ def test_publish_reaches_every_node_once_in_order(cluster_factory):
         assert got == [f"m{i}" for i in range(20)]
         assert ps.get_message(timeout=0.3) is None  # exactly once
         ps.close()
-
-
-def resp_command(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def read_until(sock, needle, timeout=10):

@@ -13,7 +13,7 @@ import redis
 
 from conftest import BIN, wait_until
 from helpers import (LoadWriter, RawConn, assert_alive, log_tail, missing_or_wrong, raft,
-                     stopped, wait_caught_up)
+                     resp_command, stopped, wait_caught_up)
 
 DEBUG = ["--enable-debug-command", "yes"]
 FSYNC_DELAY_MS = 200
@@ -24,20 +24,11 @@ FAILOVER_TIMEOUT_MS = 5000
 NODE_EXIT_TIMEOUT_S = 30
 
 
-def cmd(*args):
-    """One command in RESP."""
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
 def raw_reply(port, *args):
     """The first reply line of `args` sent on a fresh connection (errors with their prefix)."""
     conn = RawConn(port)
     try:
-        assert conn.send(cmd(*args))
+        assert conn.send(resp_command(*args))
         return conn.read_line()
     finally:
         conn.close()
