@@ -188,7 +188,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     w.bulk("mode");
     w.bulk("standalone");
     w.bulk("role");
-    w.bulk(raft_->is_leader() ? "master" : "replica");
+    w.bulk(raft().is_leader() ? "master" : "replica");
     w.bulk("modules");
     w.array(0);
   } else if (name == "readonly") {
@@ -432,7 +432,7 @@ void Node::execute_wait(const std::shared_ptr<Session>& s, uint64_t seq,
 }
 
 int64_t Node::replicas_holding(uint64_t index) const {
-  raft::NodeStatus st = raft_->status();
+  raft::NodeStatus st = raft().status();
   if (st.role != raft::Role::kLeader) {
     // A follower knows only itself: it holds the write once it applied it.
     return 0;
@@ -467,11 +467,11 @@ void Node::shutdown(std::function<void()> done) {
   stopping_ = true;
   shutdown_done_ = std::move(done);
   shutdown_deadline_ms_ = now_ms() + config_.shutdown_transfer_ms;
-  if (raft_->is_leader()) {
+  if (raft().is_leader()) {
     // Hand over to the follower with the most of the log, so clients see no election timeout.
     NodeId best = most_caught_up_follower();
     if (best != kNoNode) {
-      Status t = raft_->transfer_leader(best);
+      Status t = raft().transfer_leader(best);
       spdlog::info("node {}: shutting down; transferring leadership to {}: {}", config_.id, best,
                    t.ok() ? "started" : std::string(t.message()));
       schedule_flush();
@@ -482,7 +482,7 @@ void Node::shutdown(std::function<void()> done) {
 
 void Node::poll_shutdown() {
   if (!shutdown_done_) return;
-  bool handed_over = !raft_->is_leader() || config_.peers.size() == 1;
+  bool handed_over = !raft().is_leader() || config_.peers.size() == 1;
   if (!handed_over && now_ms() < shutdown_deadline_ms_) return;
   if (!handed_over) spdlog::warn("node {}: leadership transfer did not finish in time", config_.id);
   asio::error_code ignored;

@@ -48,7 +48,7 @@ bool Node::execute_transaction_command(const std::shared_ptr<Session>& s, const 
     // A version read from this node's state: if it is behind, EXEC can only abort spuriously,
     // never succeed over a change it did not see (the check happens when the entry applies).
     for (size_t i = 1; i < argv.size(); ++i) {
-      s->watched.emplace_back(std::string(argv[i]), store_.version_of(argv[i], now_ms()));
+      s->watched.emplace_back(std::string(argv[i]), replica_->store().version_of(argv[i], now_ms()));
     }
     reply_value(to, kv::Reply::ok());
     return true;
@@ -106,7 +106,7 @@ bool Node::execute_transaction_command(const std::shared_ptr<Session>& s, const 
 }
 
 void Node::route_transaction(ReplyTo to, Transaction tx) {
-  if (raft_->is_leader()) {
+  if (raft().is_leader()) {
     propose_transaction(std::move(to), tx);
   } else if (leader_ != kNoNode) {
     forward_transaction(std::move(to), tx);
@@ -178,7 +178,7 @@ void Node::on_forward_transaction(NodeId from, std::string_view payload) {
     return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
-  if (!raft_->is_leader()) {
+  if (!raft().is_leader()) {
     reply_error(to, "TRYAGAIN leader changed; retry");
     return;
   }
@@ -191,7 +191,7 @@ void Node::on_forward_transaction(NodeId from, std::string_view payload) {
 void Node::route_election(ReplyTo to, std::span<const std::string_view> argv, int64_t block_ms) {
   ++counters_.writes;
   std::string name(argv[1]);
-  if (store_.election_free(name, now_ms())) {
+  if (replica_->store().election_free(name, now_ms())) {
     route_write(std::move(to), argv);
     return;
   }
@@ -213,16 +213,16 @@ void Node::wake_elections(const std::string& name) {
   }
 }
 
-void Node::apply_effects(uint64_t, const Session* writer) {
-  for (const auto& ev : effects_.key_events) {
+void Node::apply_effects(const kv::ApplyEffects& effects, const Session* writer) {
+  for (const auto& ev : effects.key_events) {
     pubsub_.notify(ev.event, ev.key);
     tracking_.on_change(ev.key, writer);
   }
   last_publish_receivers_ = 0;
-  for (const auto& p : effects_.published) {
+  for (const auto& p : effects.published) {
     last_publish_receivers_ += pubsub_.publish(p.channel, p.message);
   }
-  for (const auto& ne : effects_.name_events) {
+  for (const auto& ne : effects.name_events) {
     if (ne.event == "resign" || ne.event == "expired") wake_elections(ne.name);
   }
 }

@@ -29,7 +29,6 @@ namespace {
 constexpr GroupId kDataGroup{1};
 constexpr uint64_t kForwardArgBytesMax = 512ull << 20;
 constexpr uint64_t kForwardArgsMax = 1u << 20;
-constexpr uint32_t kReadRetryTicks = 4;  // re-ask for a read index after this many ticks
 
 bool allowed_while_subscribed(std::string_view name) {
   return name == "subscribe" || name == "psubscribe" || name == "unsubscribe" ||
@@ -68,16 +67,18 @@ Status Node::start() {
   }
   BW_ASSIGN_OR_RETURN(storage_, storage::Storage::open(fs, sopts));
 
-  raft::BootState boot;
+  replica::Boot boot;
   if (storage_->was_recovered(kDataGroup)) {
     const storage::RecoveredState& rec = storage_->recovered(kDataGroup);
     log_ = storage_->group(kDataGroup);
-    boot.hard_state = rec.hard_state;
-    boot.conf = rec.conf;
+    boot.state.hard_state = rec.hard_state;
+    boot.state.conf = rec.conf;
     if (rec.snapshot.index > LogIndex(0)) {
       BW_ASSIGN_OR_RETURN(raft::Snapshot snap, log_->snapshot());
-      BW_RETURN_IF_ERROR(store_.restore(snap.data));
-      boot.applied = snap.meta.index;
+      kv::Store check;
+      BW_RETURN_IF_ERROR(check.restore(snap.data));  // a clear error rather than an assertion
+      boot.state.applied = snap.meta.index;
+      boot.snapshot_data = std::move(snap.data);
       snapshot_index_ = snap.meta.index;
     }
     spdlog::info("node {}: recovered term {}, commit {}, log [{}, {}], snapshot at {}", config_.id,
@@ -86,23 +87,33 @@ Status Node::start() {
   } else {
     log_ = storage_->create_group(kDataGroup);
   }
-  if (boot.conf.voters.empty()) {
-    for (const auto& p : config_.peers) boot.conf.voters.push_back(p.id);  // a new cluster
+  if (boot.state.conf.voters.empty()) {
+    for (const auto& p : config_.peers) boot.state.conf.voters.push_back(p.id);  // a new cluster
   }
-  conf_ = boot.conf;
-  applied_ = boot.applied;
-  persisted_hard_state_ = boot.hard_state;
-  submitted_hard_state_ = boot.hard_state;
 
-  raft::Config rc;
-  rc.id = config_.id;
-  rc.group = kDataGroup;
-  rc.election_ticks = config_.election_ticks;
-  rc.heartbeat_ticks = config_.heartbeat_ticks;
-  rc.read_only = config_.read_mode == ReadMode::kLease ? raft::ReadOnlyOption::kLeaseBased
-                                                       : raft::ReadOnlyOption::kSafe;
-  rc.random_seed = std::random_device{}() ^ (config_.id.value() << 32);
-  raft_ = std::make_unique<raft::RawNode>(rc, log_, boot);
+  std::random_device random;
+  boot_epoch_ = (uint64_t{random()} << 32) ^ random();
+  next_forward_id_ = boot_epoch_;
+  replica::Options ro;
+  ro.raft.id = config_.id;
+  ro.raft.group = kDataGroup;
+  ro.raft.election_ticks = config_.election_ticks;
+  ro.raft.heartbeat_ticks = config_.heartbeat_ticks;
+  ro.raft.read_only = config_.read_mode == ReadMode::kLease ? raft::ReadOnlyOption::kLeaseBased
+                                                            : raft::ReadOnlyOption::kSafe;
+  ro.raft.random_seed = boot_epoch_ ^ (config_.id.value() << 32);
+  ro.boot_epoch = boot_epoch_;
+  ro.request_timeout_ms = config_.request_timeout_ms;
+  ro.expire_keys_per_tick = config_.expire_keys_per_tick;
+  ro.lease_extension_ms = int64_t{2} * config_.election_ticks * config_.tick_ms;
+  disk_ = std::make_unique<replica::StorageDisk>(storage_.get(), log_, [this](uint64_t seq) {
+    // On the writer thread: hand the completion back to the event loop.
+    asio::post(io_, [this, seq] { on_durable(seq); });
+  });
+  replica_ = std::make_unique<replica::Replica>(
+      ro,
+      replica::Io{.clock = this, .transport = this, .disk = disk_.get(), .observer = this},
+      std::move(boot));
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
   transport_ = std::make_unique<net::PeerTransport>(
@@ -130,7 +141,7 @@ Status Node::start() {
   accept();
   start_ticker();
   spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
-               config_.listen, config_.peer_listen, applied_);
+               config_.listen, config_.peer_listen, replica_->applied());
   return OkStatus();
 }
 
@@ -230,7 +241,7 @@ void Node::end_of_input() {
 
 void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
   ++counters_.writes;
-  if (raft_->is_leader()) {
+  if (raft().is_leader()) {
     propose_write(std::move(to), argv);
   } else if (leader_ != kNoNode) {
     forward_write(std::move(to), argv);
@@ -252,16 +263,23 @@ void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
 
 // Proposes an encoded entry whose reply goes to `to` once it applies.
 void Node::propose_pending(ReplyTo to, std::string payload) {
-  int64_t now = now_ms();
-  Result<LogIndex> index = raft_->propose(std::move(payload));
+  const auto tag = reinterpret_cast<uintptr_t>(to.session.get());
+  Session* session = to.session.get();
+  Result<LogIndex> index = replica_->propose(
+      std::move(payload),
+      [this, to](const Status& st, const kv::Reply& r) {
+        if (st.ok()) {
+          reply_value(to, r);
+        } else {
+          reply_error(to, std::string(st.message()));
+        }
+      },
+      tag);
   if (!index.ok()) {
     reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
     return;
   }
-  if (to.session) to.session->last_write_index = index->value();
-  pending_writes_[index->value()] = PendingWrite{
-      .term = raft_->term(), .to = std::move(to), .deadline_ms = now + config_.request_timeout_ms};
-  write_deadlines_.emplace_back(now + config_.request_timeout_ms, index->value());
+  if (session != nullptr) session->last_write_index = index->value();
   schedule_flush();
 }
 
@@ -296,15 +314,19 @@ void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
     serve_read_now(to, argv);
     return;
   }
-  unissued_reads_.push_back(PendingRead{.to = std::move(to),
-                                        .argv = copy_args(argv),
-                                        .deadline_ms = now_ms() + config_.request_timeout_ms});
+  replica_->read([this, to, args = copy_args(argv)](const Status& st) {
+    if (st.ok()) {
+      serve_read_now(to, views(args));
+    } else {
+      reply_error(to, std::string(st.message()));
+    }
+  });
   schedule_flush();
 }
 
 void Node::serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  reply_value(to, store_.read(argv, now_ms(), rng()));
+  reply_value(to, replica_->evaluate_read(argv, rng()));
   if (to.session && tracking_.enabled(to.session.get())) {
     if (const resp::CommandSpec* spec = resp::find_command(argv[0])) {
       tracking_.on_read(to.session.get(), resp::command_key_positions(*spec, argv));
@@ -350,200 +372,39 @@ void Node::schedule_flush() {
   // one ReadIndex round and one Ready.
   asio::post(io_, [this] {
     flush_scheduled_ = false;
-    flush();
+    replica_->flush();
   });
 }
 
-void Node::flush() {
-  // One ReadIndex round at a time: reads arriving while it is out wait for it and then share
-  // the next one, so under load a round carries many reads instead of many rounds a few each.
-  if (!unissued_reads_.empty() && issued_reads_.empty()) {
-    std::string ctx = std::to_string(next_read_ctx_++);
-    ReadBatch batch{.reads = std::move(unissued_reads_), .issued_tick = ticks_};
-    unissued_reads_.clear();
-    batch.deadline_ms = batch.reads.front().deadline_ms;
-    for (const auto& r : batch.reads)
-      batch.deadline_ms = std::min(batch.deadline_ms, r.deadline_ms);
-    raft_->read_index(ctx);
-    ++counters_.read_index_rounds;
-    issued_reads_.emplace(std::move(ctx), std::move(batch));
-  }
-  handle_ready();
+void Node::on_durable(uint64_t seq) {
+  replica_->on_durable(seq);
+  maybe_snapshot();
 }
 
-void Node::handle_ready() {
-  // Pipelined (raft.h): the next Ready is taken while earlier writes are still on their way to
-  // the disk, so a leader keeps sending appends and answering commits during its own fsync, and
-  // the storage writer folds the queued writes into one fsync.
-  while (raft_->has_ready()) {
-    raft::Ready rd = raft_->ready();
-    if (rd.soft_state) on_leader_change(*rd.soft_state);
-    if (rd.snapshot) install_snapshot(*rd.snapshot);
-    if (rd.hard_state) submitted_hard_state_ = *rd.hard_state;
-
-    // A leader's appends do not depend on its own write (thesis §10.2.1): send them now, unless
-    // a term or vote it has not yet made durable stands behind them.
-    const bool vote_durable = submitted_hard_state_.term == persisted_hard_state_.term &&
-                              submitted_hard_state_.vote == persisted_hard_state_.vote;
-    if (raft_->is_leader() && vote_durable) send_messages(rd.messages);
-
-    // Committed entries are already durable here and on a majority (the Ready never offers one
-    // past our own persisted index), so they are applied and answered now, without waiting for
-    // this Ready's new entries to reach the disk. Reads confirmed by this Ready likewise.
-    apply_entries(rd.committed_entries);
-    on_read_states(rd.read_states);
-    serve_ready_reads();
-    raft_->accept(rd);
-
-    auto shared = std::make_shared<raft::Ready>(std::move(rd));
-    const bool writes = shared->hard_state || !shared->entries.empty() || shared->snapshot;
-    if (!shared->must_sync) {
-      // Only the commit index moved. It need not be durable before anything (a restarted node
-      // relearns it from the leader), so the write is queued without waiting for it; later
-      // writes are ordered after it.
-      if (writes) {
-        Status st = storage_->submit(
-            {.group = kDataGroup, .hard_state = shared->hard_state},
-            [](Status durable) { BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable); });
-        BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
-      }
-      unpersisted_.push_back({.ready = std::move(shared), .seq = 0, .durable = true});
-      continue;
-    }
-    const uint64_t seq = next_write_seq_++;
-    storage::WriteBatch batch{.group = kDataGroup,
-                              .hard_state = shared->hard_state,
-                              .entries = shared->entries,
-                              .snapshot = shared->snapshot};
-    unpersisted_.push_back({.ready = std::move(shared), .seq = seq, .durable = false});
-    Status st = storage_->submit(std::move(batch), [this, seq](Status durable) {
-      // On the writer thread: hand the completion back to the event loop.
-      asio::post(io_, [this, seq, durable] { on_write_durable(seq, durable); });
-    });
-    BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
-  }
-  finish_durable_readies();
-  if (raft_->has_ready()) schedule_flush();
+void Node::send(raft::Message m) {
+  transport_->send(m.to, net::FrameType::kRaft, raft::encode_message(m));
 }
 
-void Node::on_write_durable(uint64_t seq, const Status& durable) {
-  BW_ASSERT(durable.ok(), "write-ahead log failed: {}; stopping rather than acknowledging",
-            durable);
-  // Writes complete in the order submitted: this is the oldest one still waiting.
-  auto it = std::find_if(unpersisted_.begin(), unpersisted_.end(),
-                         [](const UnpersistedReady& u) { return !u.durable; });
-  BW_ASSERT(it != unpersisted_.end() && it->seq == seq, "write {} completed out of order", seq);
-  it->durable = true;
-  finish_durable_readies();
-  handle_ready();
+void Node::on_applied(const raft::Entry&, const kv::ApplyEffects* effects, uint64_t tag,
+                      kv::Reply* reply) {
+  if (effects == nullptr) return;
+  apply_effects(*effects, reinterpret_cast<const Session*>(tag));
+  if (!effects->published.empty()) *reply = kv::Reply::integer_value(last_publish_receivers_);
 }
 
-void Node::finish_durable_readies() {
-  bool finished = false;
-  while (!unpersisted_.empty() && unpersisted_.front().durable) {
-    std::shared_ptr<raft::Ready> rd = std::move(unpersisted_.front().ready);
-    unpersisted_.pop_front();
-    if (rd->hard_state) persisted_hard_state_ = *rd->hard_state;
-    send_messages(rd->messages);
-    raft_->persisted(*rd);
-    finished = true;
-  }
-  if (finished) maybe_snapshot();
-}
-
-void Node::send_messages(std::vector<raft::Message>& messages) {
-  for (const auto& m : messages) {
-    transport_->send(m.to, net::FrameType::kRaft, raft::encode_message(m));
-  }
-  messages.clear();
-}
-
-void Node::apply_entries(const std::vector<raft::Entry>& entries) {
-  for (const auto& e : entries) {
-    if (e.index <= applied_) continue;  // covered by an installed snapshot
-    BW_ASSERT(e.index == applied_ + 1, "apply gap: {} after {}", e.index, applied_);
-    kv::Reply r;
-    if (e.type == raft::EntryType::kConfChange) {
-      auto cc = raft::decode_conf_change(e.data);
-      BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
-      conf_ = raft_->apply_conf_change(*cc);
-      Status st = storage_->submit({.group = kDataGroup, .conf = conf_}, [](Status durable) {
-        BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable);
-      });
-      BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
-      r = kv::Reply::ok();
-    } else if (!e.data.empty()) {
-      effects_.clear();
-      r = store_.apply(e.index.value(), e.data, &effects_);
-      const Session* writer = nullptr;
-      if (auto w = pending_writes_.find(e.index.value()); w != pending_writes_.end()) {
-        writer = w->second.to.session.get();
-      }
-      apply_effects(e.index.value(), writer);
-      if (!effects_.published.empty()) r = kv::Reply::integer_value(last_publish_receivers_);
-    }
-    applied_ = e.index;
-    auto it = pending_writes_.find(e.index.value());
-    if (it == pending_writes_.end()) continue;
-    if (it->second.term == e.term) {
-      reply_value(it->second.to, r);
-    } else {
-      // Another leader's entry took this index: ours was never committed.
-      reply_error(it->second.to,
-                  "TRYAGAIN leader changed before the write committed; it was not applied");
-    }
-    pending_writes_.erase(it);
-  }
-}
-
-void Node::install_snapshot(const raft::Snapshot& snap) {
-  Status st = store_.restore(snap.data);
-  BW_ASSERT(st.ok(), "snapshot at {} does not restore: {}", snap.meta.index, st);
-  applied_ = snap.meta.index;
-  snapshot_index_ = snap.meta.index;
-  conf_ = snap.meta.conf;
+void Node::on_snapshot_installed(const raft::SnapshotMeta& meta) {
+  snapshot_index_ = meta.index;
   ++counters_.snapshots_installed;
-  spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, snap.meta.index,
-               store_.key_count());
+  spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
+               replica_->store().key_count());
 }
 
-void Node::on_read_states(std::vector<raft::ReadState>& states) {
-  for (auto& rs : states) {
-    auto it = issued_reads_.find(rs.context);
-    if (it == issued_reads_.end()) continue;  // timed out or answered by a retry
-    reads_awaiting_apply_.emplace(rs.index.value(), std::move(it->second));
-    issued_reads_.erase(it);
-  }
-  if (!unissued_reads_.empty()) schedule_flush();
-}
-
-void Node::serve_ready_reads() {
-  while (!reads_awaiting_apply_.empty() &&
-         reads_awaiting_apply_.begin()->first <= applied_.value()) {
-    ReadBatch batch = std::move(reads_awaiting_apply_.begin()->second);
-    reads_awaiting_apply_.erase(reads_awaiting_apply_.begin());
-    for (const auto& r : batch.reads) {
-      auto v = views(r.argv);
-      serve_read_now(r.to, v);
-    }
-  }
-}
-
-void Node::on_leader_change(const raft::SoftState& ss) {
+void Node::on_role_change(const raft::SoftState& ss, Term) {
   NodeId old = leader_;
   leader_ = ss.leader;
   if (old != leader_) {
     spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
                  raft::role_name(ss.role));
-  }
-  if (!raft_->is_leader()) extend_leases_index_ = 0;
-  if (raft_->is_leader() && extend_leases_index_ == 0) {
-    // Failover rule: before this leader expires any lease or election holder, every one still
-    // live gets one more (maximum) election timeout, so the time without a leader never ends a
-    // client's lease early.
-    int64_t extra_ms = int64_t{2} * config_.election_ticks * config_.tick_ms;
-    auto index = raft_->propose(kv::encode_extend_leases(extra_ms, now_ms()));
-    if (index.ok()) extend_leases_index_ = index->value();
   }
   if (old != leader_ && old != kNoNode && old != config_.id) {
     // Commands still queued for a former leader that cannot be reached go to the new one.
@@ -569,7 +430,7 @@ void Node::on_leader_change(const raft::SoftState& ss) {
       continue;
     }
     auto v = views(w.argv);
-    if (raft_->is_leader()) {
+    if (raft().is_leader()) {
       propose_write(std::move(w.to), v);
     } else {
       forward_write(std::move(w.to), v);
@@ -578,14 +439,17 @@ void Node::on_leader_change(const raft::SoftState& ss) {
 }
 
 void Node::maybe_snapshot() {
-  if (snapshot_child_ || applied_ - snapshot_index_ < config_.snapshot_entries) return;
+  const LogIndex applied = replica_->applied();
+  if (snapshot_child_ || applied - snapshot_index_ < config_.snapshot_entries) return;
   if (now_ms() < snapshot_retry_ms_) return;  // the last attempt failed: not in a tight loop
-  auto term = log_->term(applied_);
-  BW_ASSERT(term.ok(), "no term for applied index {}: {}", applied_, term.status());
-  const raft::SnapshotMeta meta{.index = applied_, .term = *term, .conf = conf_};
-  const std::string path = storage_->snapshot_file(kDataGroup, applied_);
+  // No term for the applied index: a received snapshot replaced the log and is still on its
+  // way to the disk (it reaches the store once durable). The next call snapshots.
+  auto term = log_->term(applied);
+  if (!term.ok()) return;
+  const raft::SnapshotMeta meta{.index = applied, .term = *term, .conf = replica_->conf()};
+  const std::string path = storage_->snapshot_file(kDataGroup, applied);
   // Encoding and writing a large keyspace takes seconds: a forked child does it from its
-  // copy-on-write image of the store as of applied_, while this process goes on serving and
+  // copy-on-write image of the store as of `applied`, while this process goes on serving and
   // heartbeating (as Redis's BGSAVE does). The child touches nothing but the store and the file.
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -599,7 +463,8 @@ void Node::maybe_snapshot() {
     // first, yet the snapshot still progresses (SCHED_IDLE could starve it behind any load).
     (void)::setpriority(PRIO_PROCESS, 0, 19);
     storage::PosixFileSystem fs;
-    const Status st = storage::write_snapshot_file(fs, path, kDataGroup, meta, store_.snapshot());
+    const Status st =
+        storage::write_snapshot_file(fs, path, kDataGroup, meta, replica_->store().snapshot());
     ::_exit(st.ok() ? 0 : 1);
   }
   if (pid < 0) {
@@ -609,7 +474,7 @@ void Node::maybe_snapshot() {
   }
   snapshot_child_ = SnapshotChild{.pid = pid,
                                   .meta = meta,
-                                  .keys = store_.key_count(),
+                                  .keys = replica_->store().key_count(),
                                   .started = std::chrono::steady_clock::now()};
 }
 
@@ -671,7 +536,7 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
         return;
       }
       if (m->from == leader_) last_leader_contact_ms_ = now_ms();
-      Status st = raft_->step(*m);
+      Status st = replica_->step(*m);
       if (!st.ok()) spdlog::debug("node {}: step: {}", config_.id, st);
       schedule_flush();
       return;
@@ -717,7 +582,7 @@ void Node::on_forward(NodeId from, std::string_view payload) {
     return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
-  if (!raft_->is_leader()) {
+  if (!raft().is_leader()) {
     reply_error(to, "TRYAGAIN leader changed; retry");
     return;
   }
@@ -750,7 +615,7 @@ void Node::resend_unsent_forwards() {
     }
     std::string payload = std::move(f.unsent);
     f.unsent.clear();
-    if (!raft_->is_leader()) {
+    if (!raft().is_leader()) {
       ++counters_.forwards_resent;
       f.leader = leader_;
       transport_->send(leader_, f.type, payload);  // may mark it unsent again
@@ -800,22 +665,10 @@ void Node::start_ticker() {
 
 void Node::on_tick() {
   ++ticks_;
-  raft_->tick();
-  if (raft_->is_leader()) last_leader_contact_ms_ = now_ms();
+  replica_->tick();
+  if (raft().is_leader()) last_leader_contact_ms_ = now_ms();
   expire_timeouts();
   resend_unsent_forwards();
-  if (raft_->is_leader()) propose_expirations();
-  // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
-  for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
-    if (ticks_ - it->second.issued_tick >= kReadRetryTicks) {
-      unissued_reads_.insert(unissued_reads_.end(),
-                             std::make_move_iterator(it->second.reads.begin()),
-                             std::make_move_iterator(it->second.reads.end()));
-      it = issued_reads_.erase(it);
-    } else {
-      ++it;
-    }
-  }
   if (!waits_.empty()) poll_waits();
   if (failover_) poll_failover();
   if (shutdown_done_) poll_shutdown();
@@ -826,14 +679,6 @@ void Node::on_tick() {
 void Node::expire_timeouts() {
   int64_t now = now_ms();
   const char* no_leader = "TRYAGAIN no leader";
-  while (!write_deadlines_.empty() && write_deadlines_.front().first <= now) {
-    auto it = pending_writes_.find(write_deadlines_.front().second);
-    write_deadlines_.pop_front();
-    if (it == pending_writes_.end()) continue;
-    reply_error(it->second.to,
-                "TIMEOUT the write was not confirmed in time; it may or may not have been applied");
-    pending_writes_.erase(it);
-  }
   for (auto it = blocked_elections_.begin(); it != blocked_elections_.end();) {
     if (it->second.deadline_ms != 0 && it->second.deadline_ms <= now) {
       // Out of time: campaign once anyway; the reply names the current holder.
@@ -859,59 +704,14 @@ void Node::expire_timeouts() {
       ++it;  // deadlines may be out of id order: a leader change shortens some
     }
   }
-  for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
-    if (it->second.deadline_ms <= now) {
-      for (auto& r : it->second.reads) {
-        if (r.deadline_ms <= now) {
-          reply_error(r.to,
-                      leader_ == kNoNode ? no_leader : "TIMEOUT read index not confirmed in time");
-        } else {
-          unissued_reads_.push_back(std::move(r));  // batched with one that timed out; ask again
-        }
-      }
-      it = issued_reads_.erase(it);
-    } else {
-      ++it;
-    }
-  }
 }
 
-// Proposes encode(key, detail) for each due (key, detail) not already proposed, remembering the
-// proposal's index; proposals applied (or lost) are forgotten first, so a key still due is
-// proposed again. Returns how many were proposed.
-template <typename Key, typename Due, typename Encode>
-size_t propose_due(raft::RawNode& raft, LogIndex applied,
-                   absl::flat_hash_map<Key, uint64_t>& in_flight, const Due& due, Encode encode) {
-  absl::erase_if(in_flight, [&](const auto& e) { return e.second <= applied.value(); });
-  size_t proposed = 0;
-  for (const auto& [key, detail] : due) {
-    if (in_flight.contains(key)) continue;
-    auto index = raft.propose(encode(key, detail));
-    if (!index.ok()) break;
-    in_flight[key] = index->value();
-    ++proposed;
-  }
-  return proposed;
-}
-
-// Leader only: deletes expired keys, and ends lapsed leases and election holders, through the log.
-void Node::propose_expirations() {
-  int64_t now = now_ms();
-  size_t max = config_.expire_keys_per_tick;
-  counters_.expired_keys_proposed +=
-      propose_due(*raft_, applied_, expiring_, store_.expired_keys(now, max),
-                  [&](const std::string& key, int64_t deadline) {
-                    return kv::encode_expire_key(key, deadline, now);
-                  });
-  // Failover rule: nothing lease-like expires before this leader's extension entry applied.
-  if (extend_leases_index_ == 0 || applied_.value() < extend_leases_index_) return;
-  propose_due(
-      *raft_, applied_, expiring_leases_, store_.expired_leases(now, max),
-      [&](uint64_t id, int64_t deadline) { return kv::encode_expire_lease(id, deadline, now); });
-  propose_due(*raft_, applied_, expiring_names_, store_.expired_elections(now, max),
-              [&](const std::string& name, uint64_t token) {
-                return kv::encode_expire_election(name, token, now);
-              });
+NodeCounters Node::counters() const {
+  NodeCounters c = counters_;
+  const replica::Counters& r = replica_->counters();
+  c.read_index_rounds = r.read_index_rounds;
+  c.expired_keys_proposed = r.expired_keys_proposed;
+  return c;
 }
 
 }  // namespace bw::server

@@ -1,11 +1,14 @@
-// A Bellwether node: one Raft group replicating the keyspace, served to Redis clients.
+// A Bellwether node: sessions, routing and wiring around the replica of its Raft group
+// (src/replica: the Ready loop, proposals and reads live there, the same class the simulator
+// runs). The node gives the replica its seams: the wall clock, the peer transport and the
+// storage (replica::StorageDisk).
 //
 // Threads: everything here runs on the io_context's single thread (client sessions, peer
-// transport, the Raft Ready loop, timers); the write-ahead log has its own writer thread and
-// posts completions back. The Ready contract is handled in exactly one place, handle_ready().
+// transport, the replica, timers); the write-ahead log has its own writer thread and posts
+// completions back.
 //
 // Paths:
-//   write  on the leader: kv::encode_write -> RawNode::propose -> (Ready: persist, replicate)
+//   write  on the leader: kv::encode_write -> Replica::propose -> (Ready: persist, replicate)
 //          -> commit -> apply -> reply. On a follower: forwarded to the leader over the peer
 //          link and the reply relayed. No leader: queued until one is known or the request
 //          times out (-TRYAGAIN no leader).
@@ -33,6 +36,8 @@
 #include "kv/store.h"
 #include "net/peer_transport.h"
 #include "raft/raft.h"
+#include "replica/replica.h"
+#include "replica/storage_disk.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
 #include "server/config.h"
@@ -69,10 +74,10 @@ struct NodeCounters {
   uint64_t rejected_connections = 0;
 };
 
-class Node {
+class Node final : private replica::Clock, private replica::Transport, private replica::Observer {
  public:
   Node(asio::io_context& io, NodeConfig config);
-  ~Node();
+  ~Node() override;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -89,9 +94,9 @@ class Node {
 
   // Introspection (INFO, ROLE, status).
   const NodeConfig& config() const { return config_; }
-  raft::NodeStatus raft_status() const { return raft_->status(); }
-  const kv::Store& store() const { return store_; }
-  const NodeCounters& counters() const { return counters_; }
+  raft::NodeStatus raft_status() const { return replica_->raft().status(); }
+  const kv::Store& store() const { return replica_->store(); }
+  NodeCounters counters() const;
   LogIndex snapshot_index() const { return snapshot_index_; }
   bool snapshot_in_progress() const { return snapshot_child_.has_value(); }
   LogIndex log_first_index() const;
@@ -103,21 +108,6 @@ class Node {
   net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
 
  private:
-  struct PendingWrite {
-    Term term;
-    ReplyTo to;
-    int64_t deadline_ms;
-  };
-  struct PendingRead {
-    ReplyTo to;
-    std::vector<std::string> argv;
-    int64_t deadline_ms = 0;
-  };
-  struct ReadBatch {
-    std::vector<PendingRead> reads;
-    int64_t deadline_ms = 0;  // earliest deadline of its reads
-    uint64_t issued_tick = 0;
-  };
   struct Transaction {
     std::vector<std::vector<std::string>> commands;
     std::vector<std::pair<std::string, uint64_t>> watched;
@@ -161,7 +151,7 @@ class Node {
   bool execute_transaction_command(const std::shared_ptr<Session>& s, const ReplyTo& to,
                                    const resp::CommandSpec& spec,
                                    std::span<const std::string_view> argv);
-  void apply_effects(uint64_t index, const Session* writer);
+  void apply_effects(const kv::ApplyEffects& effects, const Session* writer);
 
   void serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv);
   void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
@@ -189,18 +179,17 @@ class Node {
   void reply_value(const ReplyTo& to, const kv::Reply& r);
   void reply_error(const ReplyTo& to, std::string_view message);
 
-  // The Ready loop.
+  // The replica and its seams.
+  raft::RawNode& raft() { return replica_->raft(); }
+  const raft::RawNode& raft() const { return replica_->raft(); }
   void schedule_flush();
-  void flush();
-  void handle_ready();
-  void on_write_durable(uint64_t seq, const Status& durable);
-  void finish_durable_readies();
-  void send_messages(std::vector<raft::Message>& messages);
-  void apply_entries(const std::vector<raft::Entry>& entries);
-  void install_snapshot(const raft::Snapshot& snap);
-  void on_read_states(std::vector<raft::ReadState>& states);
-  void serve_ready_reads();
-  void on_leader_change(const raft::SoftState& ss);
+  void on_durable(uint64_t seq);
+  int64_t now_ms() const override;                  // replica::Clock
+  void send(raft::Message m) override;              // replica::Transport
+  void on_role_change(const raft::SoftState& ss, Term term) override;  // replica::Observer
+  void on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uint64_t tag,
+                  kv::Reply* reply) override;
+  void on_snapshot_installed(const raft::SnapshotMeta& meta) override;
   void maybe_snapshot();
   void poll_snapshot_child();
   void stop_snapshot_child();
@@ -216,9 +205,6 @@ class Node {
   void start_ticker();
   void on_tick();
   void expire_timeouts();
-  void propose_expirations();
-
-  int64_t now_ms() const;
 
   asio::io_context& io_;
   NodeConfig config_;
@@ -227,30 +213,19 @@ class Node {
   std::unique_ptr<storage::SyncFaultFileSystem> debug_fs_;
   std::unique_ptr<storage::Storage> storage_;
   storage::GroupLog* log_ = nullptr;
-  std::unique_ptr<raft::RawNode> raft_;
-  kv::Store store_;
+  std::unique_ptr<replica::StorageDisk> disk_;
+  std::unique_ptr<replica::Replica> replica_;
   PubSub pubsub_;
   Tracking tracking_;
-  kv::ApplyEffects effects_;  // scratch for apply
-  raft::ConfState conf_;
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   asio::steady_timer ticker_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;
 
-  absl::flat_hash_map<uint64_t, PendingWrite> pending_writes_;  // by log index
-  std::deque<std::pair<int64_t, uint64_t>> write_deadlines_;    // (deadline, index), in order
-  std::vector<PendingRead> unissued_reads_;
-  std::map<std::string, ReadBatch> issued_reads_;            // by ReadIndex context
-  std::multimap<uint64_t, ReadBatch> reads_awaiting_apply_;  // by read index
   std::deque<Waiting> waiting_for_leader_;
   std::multimap<std::string, BlockedElection> blocked_elections_;  // by name
-  uint64_t extend_leases_index_ = 0;  // this leader's failover-rule entry; 0 = not proposed
-  absl::flat_hash_map<uint64_t, uint64_t> expiring_leases_;    // lease id -> proposal index
-  absl::flat_hash_map<std::string, uint64_t> expiring_names_;  // name -> proposal index
   int64_t last_publish_receivers_ = 0;
-  std::map<uint64_t, Forwarded> forwarded_;
-  absl::flat_hash_map<std::string, uint64_t> expiring_;  // key -> index of its expire proposal
+  std::map<uint64_t, Forwarded> forwarded_;  // by forward id
   struct WaitCall {
     std::shared_ptr<Session> session;
     uint64_t seq;
@@ -268,15 +243,6 @@ class Node {
   };
   std::optional<PendingFailover> failover_;
 
-  // Readies taken but not yet durable, in order (raft.h, pipelined writes). Each one's messages
-  // leave once it and all before it are durable; `seq` numbers the synced writes.
-  struct UnpersistedReady {
-    std::shared_ptr<raft::Ready> ready;
-    uint64_t seq = 0;  // 0: needed no fsync, finished as soon as those before it are
-    bool durable = false;
-  };
-  std::deque<UnpersistedReady> unpersisted_;
-  uint64_t next_write_seq_ = 1;
   // The forked process writing a snapshot (maybe_snapshot), reaped by poll_snapshot_child.
   struct SnapshotChild {
     pid_t pid = 0;
@@ -287,16 +253,15 @@ class Node {
   std::optional<SnapshotChild> snapshot_child_;
   static constexpr int64_t kSnapshotRetryMs = 10000;  // after a failed snapshot
   int64_t snapshot_retry_ms_ = 0;
-  raft::HardState persisted_hard_state_;
-  raft::HardState submitted_hard_state_;  // the newest handed to storage
-  LogIndex applied_;
   LogIndex snapshot_index_;
   NodeId leader_;
   bool flush_scheduled_ = false;
   bool stopping_ = false;
   uint64_t next_session_id_ = 1;
-  uint64_t next_read_ctx_ = 1;
-  uint64_t next_forward_id_ = 1;
+  // Random per start: read contexts carry it and forward ids start from it, so a late answer
+  // addressed to this node's previous incarnation never matches a request of this one.
+  uint64_t boot_epoch_ = 0;
+  uint64_t next_forward_id_ = 0;
   uint64_t ticks_ = 0;
   int64_t started_ms_ = 0;
   int64_t last_leader_contact_ms_ = 0;

@@ -152,7 +152,7 @@ void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
 
 // The voter most likely to take over at once: recently heard from, with the most of the log.
 NodeId Node::most_caught_up_follower() const {
-  raft::NodeStatus st = raft_->status();
+  raft::NodeStatus st = raft().status();
   NodeId best;
   LogIndex best_match;
   for (const auto& p : st.progress) {
@@ -179,7 +179,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
   if (auto err = parse_failover(argv, &args)) return fail(*err);
   if (args.abort) {
     if (!failover_) return fail("ERR No failover in progress.");
-    if (raft_->is_leader()) (void)raft_->transfer_leader(config_.id);  // to itself: aborts
+    if (raft().is_leader()) (void)raft().transfer_leader(config_.id);  // to itself: aborts
     finish_failover("ERR FAILOVER aborted");
     std::string out;
     resp::Writer(&out, s->protocol).simple("OK");
@@ -187,7 +187,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
     return;
   }
   if (failover_) return fail("ERR FAILOVER already in progress.");
-  if (!raft_->is_leader()) return fail("ERR FAILOVER is not valid when server is a replica.");
+  if (!raft().is_leader()) return fail("ERR FAILOVER is not valid when server is a replica.");
   NodeId target = most_caught_up_follower();
   if (target == kNoNode) return fail("ERR FAILOVER requires connected replicas.");
   if (args.force && (args.timeout_ms == 0 || args.host.empty())) {
@@ -195,7 +195,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
   }
   if (!args.host.empty()) {
     std::string address = fmt::format("{}:{}", args.host, args.port);
-    raft::NodeStatus st = raft_->status();
+    raft::NodeStatus st = raft().status();
     const raft::FollowerProgress* found = nullptr;
     for (const auto& p : st.progress) {
       const PeerSpec* spec = peer(p.id);
@@ -205,7 +205,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
     if (!found->recent_active) return fail("ERR FAILOVER target replica is not online.");
     target = found->id;
   }
-  Status started = raft_->transfer_leader(target);
+  Status started = raft().transfer_leader(target);
   if (!started.ok())
     return fail(fmt::format("ERR FAILOVER could not start: {}", started.message()));
   spdlog::info("node {}: FAILOVER to node {} requested by client {}", config_.id, target,
@@ -231,7 +231,7 @@ void Node::poll_failover() {
     return;
   }
   const bool late = now_ms() >= f.deadline_ms;
-  if (!raft_->is_leader()) {
+  if (!raft().is_leader()) {
     if (leader_ == kNoNode) {
       if (late) finish_failover("ERR FAILOVER timed out: no new leader is known yet");
     } else if (leader_ == f.target || !f.explicit_target) {
@@ -244,16 +244,16 @@ void Node::poll_failover() {
     return;
   }
   if (late) {
-    (void)raft_->transfer_leader(config_.id);  // aborts the transfer: writes resume here
+    (void)raft().transfer_leader(config_.id);  // aborts the transfer: writes resume here
     finish_failover("ERR FAILOVER timed out; this node is still the leader");
     return;
   }
-  if (raft_->status().transferee == kNoNode) {
+  if (raft().status().transferee == kNoNode) {
     if (!f.explicit_target) {
       NodeId best = most_caught_up_follower();
       if (best != kNoNode) f.target = best;
     }
-    if (raft_->transfer_leader(f.target).ok()) schedule_flush();
+    if (raft().transfer_leader(f.target).ok()) schedule_flush();
   }
 }
 

@@ -69,6 +69,12 @@ class InvariantChecker {
   // on purpose, so this is a storage bug).
   void on_recovery_failure(NodeId node, const std::string& error);
 
+  // Every write a node proposed is answered once its index applied there (or a snapshot
+  // covered it): `oldest_pending` is the node's oldest waiting proposal (0 = none).
+  void on_requests_checked(NodeId node, uint64_t oldest_pending, LogIndex applied);
+  // A violation found outside the checker (the client history check).
+  void report(std::string invariant, std::string details) { fail(std::move(invariant), std::move(details)); }
+
   bool failed() const { return violation_.has_value(); }
   const std::optional<Violation>& violation() const { return violation_; }
   uint64_t leaders_seen() const { return leaders_.size(); }

@@ -23,6 +23,10 @@ constexpr PlantName kPlants[] = {
     {Plant::kApplyUncommitted, "apply-uncommitted", "kApplyUncommitted"},
     {Plant::kAckBeforePersist, "ack-before-persist", "kAckBeforePersist"},
     {Plant::kDurableBeforeFsync, "durable-before-fsync", "kDurableBeforeFsync"},
+    {Plant::kReadContextWithoutEpoch, "read-context-without-epoch", "kReadContextWithoutEpoch"},
+    {Plant::kReadsUseLocalClock, "reads-use-local-clock", "kReadsUseLocalClock"},
+    {Plant::kForgetWritesUnderSnapshot, "forget-writes-under-snapshot",
+     "kForgetWritesUnderSnapshot"},
 };
 
 }  // namespace

@@ -28,8 +28,11 @@ enum class Plant : uint8_t {
   kVoteWithoutLogCheck,        // raft core
   kReadIndexWithoutHeartbeat,  // raft core
   kApplyUncommitted,           // raft core
-  kAckBeforePersist,           // simulator's driver: send before the disk sync
+  kAckBeforePersist,           // replica driver: send before the disk sync
   kDurableBeforeFsync,         // storage: writes reported durable without fsync (disk storage)
+  kReadContextWithoutEpoch,    // replica driver: read contexts repeat across restarts
+  kReadsUseLocalClock,         // replica driver: reads judge expiry by the node's own clock
+  kForgetWritesUnderSnapshot,  // replica driver: writes covered by a snapshot never answered
 };
 
 // The node's disk: the real storage layer on a fault-injecting file system, or the model.
@@ -72,7 +75,6 @@ struct SimResult {
   uint64_t torn_tails = 0;  // torn WAL records that recovery cut off (storage disk)
   uint64_t snapshots_installed = 0;
   uint64_t conf_changes_applied = 0;
-  bool linearizability_inconclusive = false;
   uint64_t trace_hash = 0;
   uint64_t violation_us = 0;  // when the violated invariant broke (virtual time)
   std::string recent_trace;   // the events leading up to it, filled when a violation is found

@@ -16,8 +16,7 @@ World::World(const SimOptions& options)
       checker_(options.nodes + 1),
       network_(options.nodes + 1),
       nodes_max_(options.nodes + 1),
-      slots_(options.nodes + 2),
-      written_(kKeys) {
+      slots_(options.nodes + 2) {
   BW_ASSERT(options.nodes >= 1);
   // Per-run Raft settings, drawn from the seed: small append and chunk limits make entries and
   // snapshots travel in many pieces; small inflight windows exercise flow control.
@@ -37,6 +36,16 @@ World::World(const SimOptions& options)
   // Small WAL segments rotate and get removed after compaction many times per run.
   static constexpr uint64_t kSegmentBytes[] = {4 << 10, 64 << 10, 4 << 20};
   segment_bytes_max_ = kSegmentBytes[rng_.index(3)];
+  // Lease reads (they need check-quorum) in some runs, and clocks that disagree: expiry must
+  // still look the same from every node.
+  if (rng_.chance(0.3)) {
+    raft_template_.read_only = raft::ReadOnlyOption::kLeaseBased;
+    raft_template_.check_quorum = true;
+  }
+  clock_skew_ms_.resize(nodes_max_ + 1);
+  for (int64_t& skew : clock_skew_ms_) {
+    skew = rng_.chance(0.5) ? 0 : static_cast<int64_t>(rng_.range(0, 1000)) - 500;
+  }
   switch (options.plant) {
     case Plant::kCommitPreviousTermByCount:
       raft_template_.planted_bugs =
@@ -63,8 +72,20 @@ World::World(const SimOptions& options)
       // What it risks is a correlated power loss of a majority.
       power_cut_probability_ = 0.3;
       break;
-    case Plant::kNone:
     case Plant::kAckBeforePersist:
+      driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kAckBeforePersist);
+      break;
+    case Plant::kReadContextWithoutEpoch:
+      driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kReadContextWithoutEpoch);
+      bounce_probability_ = 0.8;
+      break;
+    case Plant::kReadsUseLocalClock:
+      driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kReadsUseLocalClock);
+      break;
+    case Plant::kForgetWritesUnderSnapshot:
+      driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kForgetWritesUnderSnapshot);
+      break;
+    case Plant::kNone:
       break;
   }
 
@@ -89,10 +110,14 @@ World::~World() = default;
 
 NodeOptions World::node_options(NodeId id) {
   NodeOptions o;
-  o.raft = raft_template_;
-  o.raft.id = id;
-  o.raft.random_seed = rng_.next();
-  o.ack_before_persist = options_.plant == Plant::kAckBeforePersist;
+  o.replica.raft = raft_template_;
+  o.replica.raft.id = id;
+  o.replica.raft.random_seed = rng_.next();
+  o.replica.boot_epoch = rng_.next();
+  o.replica.request_timeout_ms = static_cast<int64_t>(kClientTimeoutUs / 1000);
+  o.replica.lease_extension_ms = int64_t{2} * kElectionTicks * (kTickUs / 1000);
+  o.replica.planted_bugs = driver_bugs_;
+  o.clock_skew_ms = clock_skew_ms_[id.value()];
   return o;
 }
 
@@ -161,11 +186,10 @@ SimResult World::run() {
         std::max(result_.conf_changes_applied, slot.node->conf_changes_applied());
   }
   if (!checker_.failed()) {
-    const LinearizabilityResult lin = check_linearizable(history_);
-    result_.linearizability_inconclusive = lin.inconclusive;
+    const LinearizabilityResult lin = check_history(history_, committed_, kBootstrapIndex);
     if (!lin.linearizable) {
-      result_.violation = Violation{"linearizability", lin.explanation};
-      result_.violation_us = lin.stuck_complete_us;
+      result_.violation = Violation{lin.invariant, lin.explanation};
+      result_.violation_us = lin.violation_us;
     }
   } else {
     result_.violation = checker_.violation();

@@ -8,8 +8,10 @@
 // Thread safety: none; one world per run.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <queue>
 #include <string>
@@ -37,10 +39,9 @@ class World final : public NodeEnv {
   uint64_t now_us() const override { return now_us_; }
   void send(raft::Message m) override;
   void schedule_sync(NodeId node) override;
-  void on_write_applied(NodeId node, const Command& c, bool changed) override;
-  void on_read_ready(NodeId node, const std::string& context) override;
   void on_role_change(NodeId node, raft::Role role) override;
   void on_leader_commit(NodeId node) override;
+  void on_entry_applied(NodeId node, const raft::Entry& e) override;
   InvariantChecker& checker() override { return checker_; }
   Trace& trace() override { return trace_; }
 
@@ -53,6 +54,7 @@ class World final : public NodeEnv {
   static constexpr uint64_t kClientLatencyUsMax = 500;
   static constexpr uint64_t kThinkUsMax = 20'000;
   static constexpr size_t kKeys = 3;
+  static constexpr uint64_t kBootstrapIndex = 1;  // the disks' initial snapshot (empty store)
   static constexpr size_t kInboxMax = 64;
   static constexpr uint64_t kLogEntriesMax = 400;  // a node snapshots when its log is longer
 
@@ -88,12 +90,24 @@ class World final : public NodeEnv {
     bool sync_deferred = false;  // a sync completed while paused
     std::deque<uint32_t> inbox;  // clients whose requests arrived while paused
   };
+  struct Request {
+    std::vector<std::string> argv;  // the command (for a transaction: how it reads)
+    bool write = false;
+    bool transaction = false;  // MULTI/EXEC of `commands` with WATCH `watched`
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::pair<std::string, uint64_t>> watched;
+  };
   struct Client {
     uint32_t id = 0;
     uint64_t seq = 0;
     bool busy = false;
     size_t op = 0;  // index into history_
     NodeId target;
+    Request request;
+    // What its replies taught it: the last version seen per key, a lease id, an election token.
+    std::array<uint64_t, 3> versions{};
+    uint64_t lease = 0;
+    uint64_t token = 0;
   };
 
   // world.cc
@@ -116,6 +130,10 @@ class World final : public NodeEnv {
   void client_issue(uint32_t client);
   void client_arrive(uint32_t client, uint64_t seq);
   void client_execute(Node* n, uint32_t client);
+  Request next_request(Client& c);
+  void on_write_done(uint32_t client, uint64_t seq, const Status& st, const kv::Reply& reply);
+  void on_read_done(Node* n, uint32_t client, uint64_t seq, const Status& st);
+  void learn(Client& c, const kv::Reply& reply);
   void client_timeout(uint32_t client, uint64_t seq);
   void client_complete(Client& c, Outcome outcome);
   void resume_inbox(uint32_t node);
@@ -151,7 +169,8 @@ class World final : public NodeEnv {
   std::vector<uint64_t> free_messages_;
   std::vector<Client> clients_;
   std::vector<Operation> history_;
-  std::vector<std::vector<std::string>> written_;  // per key: recent values, for cas
+  std::map<uint64_t, CommittedEntry> committed_;  // every index applied anywhere, first seen
+  std::vector<int64_t> clock_skew_ms_;            // by node id, drawn per run
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   uint64_t now_us_ = 0;
   uint64_t next_seq_ = 0;
@@ -165,9 +184,12 @@ class World final : public NodeEnv {
   double sync_crash_probability_ = 0.02;
   // A power cut takes every running node down at once (a crash fault, storms only).
   double power_cut_probability_ = 0.05;
+  // Restart within a few ms of a crash, while messages to the old incarnation are in flight.
+  double bounce_probability_ = 0.1;
   uint64_t segment_bytes_max_ = 0;  // the storage disk's WAL segments, drawn per run
   uint64_t heal_generation_ = 0;
   raft::Config raft_template_;
+  uint32_t driver_bugs_ = 0;  // replica::DriverBug planted in every node
   SimResult result_;
 };
 

@@ -158,7 +158,11 @@ void World::crash_node(uint32_t id) {
   slots_[id].inbox.clear();
   n->crash(rng_);
   ++result_.crashes;
-  schedule(rng_.range(10'000, 1'500'000), EventKind::kRestart, id, 0);
+  // A bounce comes back while messages addressed to the old incarnation are still in flight
+  // (read index answers, append acks, duplicates of both).
+  const bool bounce = rng_.chance(bounce_probability_);
+  schedule(bounce ? rng_.range(1'000, 30'000) : rng_.range(10'000, 1'500'000), EventKind::kRestart,
+           id, 0);
 }
 
 void World::power_cut() {
@@ -239,7 +243,8 @@ void World::isolate(uint32_t victim) {
 void World::restart_node(uint32_t id) {
   Node* n = node(id);
   if (n == nullptr || n->running()) return;
-  n->restart(rng_.next());
+  const uint64_t seed = rng_.next();
+  n->restart(seed, rng_.next());
 }
 
 void World::fault_pause() {
