@@ -46,6 +46,7 @@ enum class PlantedBug : uint32_t {
   kVoteWithoutLogCheck = 1u << 1,        // grant votes without the log up-to-date check
   kReadIndexWithoutHeartbeat = 1u << 2,  // serve ReadIndex without confirming leadership
   kApplyUncommitted = 1u << 3,           // hand out entries to apply beyond the commit index
+  kVoteRightAfterRestart = 1u << 4,      // a restarted node votes before an election timeout
   // kAckBeforePersist is a Ready-contract bug, planted in the driver (simulator), not here.
 };
 

@@ -8,6 +8,9 @@
 // no other leader can exist before S + election_ticks; we serve reads without a round until
 // S + election_ticks - 1 (one tick of slack for tick phase differences; clock rates are
 // assumed equal within that). Outside the lease, reads fall back to a round.
+//
+// A follower that restarts forgets the promise, so it refuses votes for an election timeout
+// after booting (bound_by_lease in raft.cc).
 #include <algorithm>
 #include <utility>
 

@@ -285,6 +285,9 @@ TEST(RaftScript, SnapshotInstall) {
 TEST(RaftScript, ReadIndex) {
   run_script("read_index.txt");
 }
+TEST(RaftScript, LeaseRestart) {
+  run_script("lease_restart.txt");
+}
 
 }  // namespace
 }  // namespace bw::raft
