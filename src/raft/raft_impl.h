@@ -170,6 +170,9 @@ class RawNode::Impl {
   uint64_t ticks_since_leader_contact_ = 0;
   uint64_t now_ticks_ = 0;          // ticks since this RawNode was created
   uint64_t lease_until_ticks_ = 0;  // leader, lease reads: valid while now_ticks_ < this
+  // Leader: TimeoutNow went out this term. The target may campaign whenever it arrives, so no
+  // acknowledgement extends the lease again until the term ends (raft_membership.cc).
+  bool lease_forfeited_ = false;
   // Booted with a term: we may have acknowledged a leader just before going down, a promise
   // that outlives the restart (bound_by_lease).
   bool booted_with_term_ = false;

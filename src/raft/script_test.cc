@@ -288,6 +288,9 @@ TEST(RaftScript, ReadIndex) {
 TEST(RaftScript, LeaseRestart) {
   run_script("lease_restart.txt");
 }
+TEST(RaftScript, LeaseTransfer) {
+  run_script("lease_transfer.txt");
+}
 
 }  // namespace
 }  // namespace bw::raft
