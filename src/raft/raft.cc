@@ -33,7 +33,8 @@ RawNode::Impl::Impl(const Config& config, LogStorage* storage, const BootState& 
       rng_(mix_seed(config.random_seed, config.id)),
       log_(storage, boot.hard_state.commit, boot.applied, config.planted_bugs == 0),
       term_(boot.hard_state.term),
-      vote_(boot.hard_state.vote) {
+      vote_(boot.hard_state.vote),
+      booted_with_term_(boot.hard_state.term != Term(0)) {
   BW_ASSERT(config_.id != kNoNode, "config.id must be set");
   BW_ASSERT(config_.election_ticks > config_.heartbeat_ticks, "election {} <= heartbeat {}",
             config_.election_ticks, config_.heartbeat_ticks);
@@ -172,6 +173,22 @@ void RawNode::Impl::handle_vote_request(const Message& m) {
   send(std::move(resp));
 }
 
+// Whether we may have promised a leader, by acknowledging it, not to help elect anyone else
+// within an election timeout of that acknowledgement: its lease (raft_read.cc) rests on it.
+// Only CheckQuorum (required by lease reads) makes the promise.
+bool RawNode::Impl::bound_by_lease() const {
+  if (!config_.check_quorum) return false;
+  if (leader_ != kNoNode && election_elapsed_ < config_.election_ticks) return true;
+  // A restart forgets whom we answered, and when. Any acknowledgement preceded the boot, so
+  // refusing for one election timeout from the boot outlasts the promise (the acknowledged
+  // round's lease ends election_ticks - 1 after it was sent). Our own election timer fires at
+  // election_ticks from boot at the earliest, so this never delays our own campaign. A node
+  // that booted at term 0 has never acknowledged a leader (the answer waits for the term to be
+  // persisted), so a brand-new group elects at once.
+  if (bug(PlantedBug::kVoteRightAfterRestart)) return false;  // PLANTED BUG
+  return booted_with_term_ && now_ticks_ < config_.election_ticks;
+}
+
 void RawNode::Impl::handle_vote_response(const Message& m) {
   const bool pre = m.type == MessageType::kPreVoteResp;
   if (pre != (role_ == Role::kPreCandidate)) return;  // a late answer to another campaign
@@ -281,12 +298,10 @@ Status RawNode::Impl::step(const Message& m) {
   const bool vote_request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
   if (m.term > term_) {
     if (vote_request) {
-      // Leader stickiness: while we hear from a live leader, ignore disruptive candidates,
-      // unless the leader itself asked for the election (transfer).
+      // Leader stickiness: while we may be part of a live leader's lease, ignore disruptive
+      // candidates, unless the leader itself asked for the election (transfer).
       const bool forced = m.context == kTransferContext;
-      const bool in_lease =
-          config_.check_quorum && leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
-      if (in_lease && !forced) return OkStatus();
+      if (bound_by_lease() && !forced) return OkStatus();
     }
     if (m.type == MessageType::kPreVote) {
       // Never change term on a pre-vote request.

@@ -42,10 +42,12 @@ namespace bw::raft {
 // off in production; the flag exists only so that tests can plant them.
 enum class PlantedBug : uint32_t {
   kNone = 0,
-  kCommitPreviousTermByCount = 1u << 0,  // leader commits old-term entries by counting replicas
-  kVoteWithoutLogCheck = 1u << 1,        // grant votes without the log up-to-date check
-  kReadIndexWithoutHeartbeat = 1u << 2,  // serve ReadIndex without confirming leadership
-  kApplyUncommitted = 1u << 3,           // hand out entries to apply beyond the commit index
+  kCommitPreviousTermByCount = 1u << 0,   // leader commits old-term entries by counting replicas
+  kVoteWithoutLogCheck = 1u << 1,         // grant votes without the log up-to-date check
+  kReadIndexWithoutHeartbeat = 1u << 2,   // serve ReadIndex without confirming leadership
+  kApplyUncommitted = 1u << 3,            // hand out entries to apply beyond the commit index
+  kVoteRightAfterRestart = 1u << 4,       // a restarted node votes before an election timeout
+  kLeaseExtendedAfterTransfer = 1u << 5,  // acks after TimeoutNow extend the leader's lease
   // kAckBeforePersist is a Ready-contract bug, planted in the driver (simulator), not here.
 };
 

@@ -85,6 +85,7 @@ class RawNode::Impl {
   void start_campaign(bool pre_vote, bool transfer);
   void handle_vote_request(const Message& m);
   void handle_vote_response(const Message& m);
+  bool bound_by_lease() const;
   void tick_election();
   void tick_heartbeat();
   bool quorum_active();
@@ -169,6 +170,12 @@ class RawNode::Impl {
   uint64_t ticks_since_leader_contact_ = 0;
   uint64_t now_ticks_ = 0;          // ticks since this RawNode was created
   uint64_t lease_until_ticks_ = 0;  // leader, lease reads: valid while now_ticks_ < this
+  // Leader: TimeoutNow went out this term. The target may campaign whenever it arrives, so no
+  // acknowledgement extends the lease again until the term ends (raft_membership.cc).
+  bool lease_forfeited_ = false;
+  // Booted with a term: we may have acknowledged a leader just before going down, a promise
+  // that outlives the restart (bound_by_lease).
+  bool booted_with_term_ = false;
 
   NodeId transferee_;
   uint32_t transfer_elapsed_ = 0;

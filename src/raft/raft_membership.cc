@@ -175,8 +175,12 @@ Status RawNode::Impl::transfer_leader(NodeId to) {
 void RawNode::Impl::maybe_send_timeout_now(NodeId to) {
   BW_ASSERT(to == transferee_);
   if (progress_.at(to).match != log_.last_index()) return;
-  // The target will campaign ignoring the followers' stickiness: our lease ends here.
+  // The target will campaign ignoring the followers' stickiness whenever this reaches it, which
+  // may be after the transfer timed out or was aborted, and a follower may grant it a vote right
+  // after acknowledging one of our rounds. So no round, sent before or after, proves a lease
+  // again in this term: the lease ends here, and reads take a round until the term ends.
   lease_until_ticks_ = 0;
+  lease_forfeited_ = true;
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;

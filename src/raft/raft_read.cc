@@ -8,6 +8,11 @@
 // no other leader can exist before S + election_ticks; we serve reads without a round until
 // S + election_ticks - 1 (one tick of slack for tick phase differences; clock rates are
 // assumed equal within that). Outside the lease, reads fall back to a round.
+//
+// The promise has two holes, both closed: a follower that restarts forgets it (it refuses
+// votes for an election timeout after booting: bound_by_lease in raft.cc), and a leadership
+// transfer's target is voted for regardless of it (after sending TimeoutNow a leader takes no
+// lease for the rest of its term: maybe_send_timeout_now).
 #include <algorithm>
 #include <utility>
 
@@ -148,7 +153,10 @@ void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
   while (!read_rounds_.empty() && read_rounds_.front().id <= *id) {
     ReadRound round = std::move(read_rounds_.front());
     read_rounds_.pop_front();
-    lease_until_ticks_ = std::max(lease_until_ticks_, round.sent_tick + config_.election_ticks - 1);
+    if (!lease_forfeited_ || bug(PlantedBug::kLeaseExtendedAfterTransfer)) {  // PLANTED BUG
+      lease_until_ticks_ =
+          std::max(lease_until_ticks_, round.sent_tick + config_.election_ticks - 1);
+    }
     for (ReadRequest& r : round.requests) {
       release_read(round.index, std::move(r.context), r.from);
     }
@@ -160,6 +168,9 @@ void RawNode::Impl::clear_reads() {
   reads_await_commit_.clear();
   read_rounds_.clear();
   lease_until_ticks_ = 0;
+  // A TimeoutNow of an earlier term can start an election only for a term up to ours, where
+  // votes already cast keep a second leader out: the next term's leader starts unbound.
+  lease_forfeited_ = false;
 }
 
 }  // namespace bw::raft

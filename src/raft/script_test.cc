@@ -285,6 +285,12 @@ TEST(RaftScript, SnapshotInstall) {
 TEST(RaftScript, ReadIndex) {
   run_script("read_index.txt");
 }
+TEST(RaftScript, LeaseRestart) {
+  run_script("lease_restart.txt");
+}
+TEST(RaftScript, LeaseTransfer) {
+  run_script("lease_transfer.txt");
+}
 
 }  // namespace
 }  // namespace bw::raft
