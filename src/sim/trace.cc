@@ -20,8 +20,8 @@ const char* msg_name(uint64_t t) {
 }
 
 const char* op_name(uint64_t k) {
-  static const char* const kNames[] = {"put", "get", "cas"};
-  return k < 3 ? kNames[k] : "?";
+  static const char* const kNames[] = {"read", "write"};
+  return k < 2 ? kNames[k] : "?";
 }
 
 const char* outcome_name(uint64_t o) {

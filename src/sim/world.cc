@@ -62,8 +62,10 @@ World::World(const SimOptions& options)
     case Plant::kReadIndexWithoutHeartbeat:
       raft_template_.planted_bugs =
           static_cast<uint32_t>(raft::PlantedBug::kReadIndexWithoutHeartbeat);
-      // Without check-quorum a deposed leader keeps believing it leads for longer.
+      // Without check-quorum a deposed leader keeps believing it leads for longer (and lease
+      // reads, which need check-quorum, are off).
       raft_template_.check_quorum = false;
+      raft_template_.read_only = raft::ReadOnlyOption::kSafe;
       break;
     case Plant::kApplyUncommitted:
       raft_template_.planted_bugs = static_cast<uint32_t>(raft::PlantedBug::kApplyUncommitted);

@@ -132,8 +132,10 @@ TEST(Simulation, ReplayCommandNamesEverythingThatShapesARun) {
   EXPECT_FALSE(parse_plant("no-such-bug").has_value());
 }
 
-// Runs seeds 1.. until one reports a violation; fails if none does within kPlantSeedsMax.
-void expect_caught(Plant plant, DiskKind disk, bool commit_durability_check) {
+// Runs seeds 1.. until one reports a violation, which must be `invariant`; fails if none does
+// within kPlantSeedsMax seeds.
+void expect_caught(Plant plant, DiskKind disk, bool commit_durability_check,
+                   const std::string& invariant) {
   for (uint64_t seed = 1; seed <= kPlantSeedsMax; ++seed) {
     SimOptions o = options_for(seed, plant);
     o.disk = disk;
@@ -141,6 +143,7 @@ void expect_caught(Plant plant, DiskKind disk, bool commit_durability_check) {
     const SimResult r = run_simulation(o);
     if (!r.violation) continue;
     EXPECT_FALSE(r.recent_trace.empty());
+    EXPECT_EQ(r.violation->invariant, invariant) << failure_report(o, r);
     std::printf("%s caught at seed %lu: %s\n  replay: %s\n", plant_name(plant),
                 static_cast<unsigned long>(seed), r.violation->invariant.c_str(),
                 replay_command(o).c_str());
@@ -149,28 +152,37 @@ void expect_caught(Plant plant, DiskKind disk, bool commit_durability_check) {
   ADD_FAILURE() << plant_name(plant) << " not caught in " << kPlantSeedsMax << " seeds";
 }
 
-// Each planted bug must be caught (some violation reported) within kPlantSeedsMax seeds.
-class PlantedBug : public ::testing::TestWithParam<Plant> {};
+// A planted bug and the invariant that must catch it.
+struct Catch {
+  Plant plant;
+  const char* invariant;
+};
+
+// Each planted bug must be caught, by the invariant it breaks, within kPlantSeedsMax seeds.
+class PlantedBug : public ::testing::TestWithParam<Catch> {};
 
 TEST_P(PlantedBug, IsCaughtWithinBoundedSeeds) {
-  expect_caught(GetParam(), DiskKind::kStorage, /*commit_durability_check=*/true);
+  expect_caught(GetParam().plant, DiskKind::kStorage, /*commit_durability_check=*/true,
+                GetParam().invariant);
 }
 
 TEST(Simulation, AckBeforePersistIsCaughtOnTheModelDisk) {
-  expect_caught(Plant::kAckBeforePersist, DiskKind::kModel, /*commit_durability_check=*/true);
+  expect_caught(Plant::kAckBeforePersist, DiskKind::kModel, /*commit_durability_check=*/true,
+                "commit durability");
 }
 
 // Without the commit-durability check (which judges from what disks reported durable), a lost
 // acknowledged write must still be caught: by what it breaks after the real WAL's crash
 // recovery drops, keeps or tears the unsynced tail.
-class LostWrites : public ::testing::TestWithParam<Plant> {};
+class LostWrites : public ::testing::TestWithParam<Catch> {};
 
 TEST_P(LostWrites, AreCaughtThroughCrashRecovery) {
-  expect_caught(GetParam(), DiskKind::kStorage, /*commit_durability_check=*/false);
+  expect_caught(GetParam().plant, DiskKind::kStorage, /*commit_durability_check=*/false,
+                GetParam().invariant);
 }
 
-std::string test_name(const ::testing::TestParamInfo<Plant>& param_info) {
-  std::string name = plant_name(param_info.param);
+std::string test_name(const ::testing::TestParamInfo<Catch>& param_info) {
+  std::string name = plant_name(param_info.param.plant);
   for (char& c : name) {
     if (c == '-') c = '_';
   }
@@ -178,16 +190,24 @@ std::string test_name(const ::testing::TestParamInfo<Plant>& param_info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Simulation, LostWrites,
-                         ::testing::Values(Plant::kAckBeforePersist, Plant::kDurableBeforeFsync),
+                         ::testing::Values(Catch{Plant::kAckBeforePersist, "leader completeness"},
+                                           Catch{Plant::kDurableBeforeFsync,
+                                                 "leader completeness"}),
                          test_name);
 
-INSTANTIATE_TEST_SUITE_P(Simulation, PlantedBug,
-                         ::testing::Values(Plant::kCommitPreviousTermByCount,
-                                           Plant::kVoteWithoutLogCheck,
-                                           Plant::kReadIndexWithoutHeartbeat,
-                                           Plant::kApplyUncommitted, Plant::kAckBeforePersist,
-                                           Plant::kDurableBeforeFsync),
-                         test_name);
+INSTANTIATE_TEST_SUITE_P(
+    Simulation, PlantedBug,
+    ::testing::Values(Catch{Plant::kCommitPreviousTermByCount, "commit durability"},
+                      Catch{Plant::kVoteWithoutLogCheck, "leader completeness"},
+                      Catch{Plant::kReadIndexWithoutHeartbeat, "real-time-order"},
+                      Catch{Plant::kApplyUncommitted, "state machine safety"},
+                      Catch{Plant::kAckBeforePersist, "commit durability"},
+                      Catch{Plant::kDurableBeforeFsync, "leader completeness"},
+                      // The replica driver's own bugs (issue list: stale answers to a previous
+                      // incarnation, writes left unanswered under a snapshot).
+                      Catch{Plant::kReadContextWithoutEpoch, "real-time-order"},
+                      Catch{Plant::kForgetWritesUnderSnapshot, "write-answered"}),
+    test_name);
 
 }  // namespace
 }  // namespace bw::sim
