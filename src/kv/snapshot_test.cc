@@ -87,7 +87,65 @@ TEST(KvSnapshot, FailedRestoreLeavesAnEmptyStore) {
   EXPECT_FALSE(h.store().restore("not a snapshot").ok());
   EXPECT_EQ(h.store().key_count(), 0u);
   EXPECT_EQ(h.store().applied_index(), 0u);
+  EXPECT_EQ(h.store().clock_ms(), 0);
   EXPECT_EQ(h.store().memory_bytes_estimate(), 0u);
+}
+
+TEST(KvSnapshot, RoundTripKeepsTheClock) {
+  Harness h = populated();
+  h.advance_ms(1234);
+  h.run({"SET", "later", "v"});
+  Store copy;
+  ASSERT_TRUE(copy.restore(h.store().snapshot()).ok());
+  EXPECT_EQ(copy.clock_ms(), Harness::kStartMs + 1234);
+  EXPECT_EQ(copy.clock_ms(), h.store().clock_ms());
+  // The restored clock still holds back an entry stamped behind it.
+  std::string behind = std::get<std::string>(
+      encode_write(std::vector<std::string_view>{"SET", "x", "v", "PX", "10"}, Harness::kStartMs));
+  copy.apply(h.index() + 1, behind);
+  EXPECT_EQ(copy.clock_ms(), Harness::kStartMs + 1234);
+  EXPECT_EQ(render(copy.read(std::vector<std::string_view>{"PEXPIRETIME", "x"}, 0, 0)),
+            "(integer) " + std::to_string(Harness::kStartMs + 1234 + 10));
+}
+
+TEST(KvSnapshot, RestoresVersionTwoImagesWithClockZero) {
+  // A version 2 image as the previous release wrote it: no clock after the applied index.
+  std::string image = "BWKVSNAP";
+  ByteWriter w(&image);
+  w.u8(2);
+  w.u64(5);  // applied index
+  w.varint(1);
+  w.bytes("k");
+  w.bytes("v");
+  w.u64(Harness::kStartMs + 100);  // deadline
+  w.varint(3);                     // version
+  w.varint(0);                     // lease id
+  w.varint(0);                     // leases
+  w.varint(0);                     // holders
+  w.u64(checksum64(image));
+  Store s;
+  ASSERT_TRUE(s.restore(image).ok());
+  EXPECT_EQ(s.applied_index(), 5u);
+  EXPECT_EQ(s.clock_ms(), 0);
+  EXPECT_EQ(s.key_count(), 1u);
+  // Written back as the current version, clock included.
+  std::string again = s.snapshot();
+  EXPECT_EQ(again[8], 3);
+  EXPECT_EQ(again.size(), image.size() + 8);
+  Store copy;
+  ASSERT_TRUE(copy.restore(again).ok());
+  EXPECT_EQ(copy.snapshot(), again);
+}
+
+TEST(KvSnapshot, NegativeClockIsCorrupt) {
+  std::string image = populated().store().snapshot();
+  image.resize(image.size() - 8);
+  image[8 + 1 + 8 + 7] = static_cast<char>(0x80);  // top byte of clock_ms
+  ByteWriter(&image).u64(checksum64(image));
+  Store s;
+  EXPECT_EQ(s.restore(image).message(), "kv snapshot: negative clock");
+  EXPECT_EQ(s.key_count(), 0u);
+  EXPECT_EQ(s.clock_ms(), 0);
 }
 
 TEST(KvSnapshot, MemoryEstimateTracksContents) {
@@ -156,11 +214,12 @@ TEST(KvCoordSnapshot, RestoresVersionOneImages) {
   EXPECT_EQ(render(s.read(std::vector<std::string_view>{"GETVER", "k"}, 0, 0)),
             "[\"v\", (integer) 4]");
   EXPECT_EQ(s.lease_count(), 0u);
+  EXPECT_EQ(s.clock_ms(), 0);
   // An unknown version is refused.
-  std::string v3 = image.substr(0, image.size() - 8);
-  v3[8] = 3;
-  ByteWriter(&v3).u64(checksum64(v3));
-  EXPECT_EQ(s.restore(v3).message(), "kv snapshot: unknown version 3");
+  std::string v4 = image.substr(0, image.size() - 8);
+  v4[8] = 4;
+  ByteWriter(&v4).u64(checksum64(v4));
+  EXPECT_EQ(s.restore(v4).message(), "kv snapshot: unknown version 4");
   EXPECT_EQ(s.key_count(), 0u);
 }
 

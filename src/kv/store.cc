@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/assert.h"
 #include "kv/apply.h"
 #include "kv/command_internal.h"
@@ -18,8 +20,10 @@ Reply run_write(Applier& applier, DecodedCommand& cmd, int64_t now_ms) {
     }
   }
   auto parsed = parse_write(cmd.op, std::move(cmd.args), now_ms);
-  // The leader parsed the same bytes with the same now_ms before proposing, so an error here
-  // means nodes run different parsers; answering the error keeps this node deterministic.
+  // The leader parsed the same bytes before proposing, with its own clock, which may be behind
+  // the entry's time (Store::apply). So an error here means a relative deadline that overflows
+  // at the later time, or nodes running different parsers; every replica parses at the same
+  // time, so answering the error keeps them identical.
   if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
   return applier.run(std::get<WriteCmd>(parsed));
 }
@@ -65,7 +69,10 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
   BW_ASSERT(decoded.ok(), "undecodable kv payload at index {}: {}", index,
             decoded.status().ToString());
   applied_index_ = index;
-  const int64_t now_ms = decoded->now_ms;
+  // Time never goes back in the log: an entry stamped by a leader whose clock is behind its
+  // predecessor's must not make a key, lease or holder that already expired live again.
+  clock_ms_ = std::max(clock_ms_, decoded->now_ms);
+  const int64_t now_ms = clock_ms_;
   Applier applier(&keys_, &coord_, index, now_ms, effects);
   if (const auto* exp = std::get_if<DecodedExpire>(&decoded->body)) {
     return applier.expire_key(exp->key, exp->deadline_ms);

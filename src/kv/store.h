@@ -77,9 +77,11 @@ class Store {
   Store(Store&&) = default;
   Store& operator=(Store&&) = default;
 
-  // Applies a committed entry payload at log index `index`. Deterministic: uses only the payload
-  // (its now_ms is the time for every expiry decision) and `index`. Returns the reply for the
-  // client that proposed it. Appends keyspace events to *events when non-null.
+  // Applies a committed entry payload at log index `index`. Deterministic: uses only the payload,
+  // `index` and the replicated state. The entry's time, used for every expiry decision and every
+  // relative deadline it computes, is max(payload now_ms, clock_ms()); clock_ms() then becomes
+  // it. Returns the reply for the client that proposed it. Appends keyspace events to *events
+  // when non-null.
   // REQUIRES: index > applied_index(). A payload that does not decode is a BW_ASSERT failure (the
   // log is checksummed; a bad entry here is a bug).
   Reply apply(uint64_t index, std::string_view payload, std::vector<KeyEvent>* events = nullptr);
@@ -114,14 +116,18 @@ class Store {
   // The same for election/lock holders: (name, token). Propose encode_expire_election for each.
   std::vector<std::pair<std::string, uint64_t>> expired_elections(int64_t now_ms, size_t max);
 
-  // Full image: versioned, checksummed encoding of applied_index, every key, lease and election
-  // (format in snapshot.cc; restore also reads version 1 images, which have no leases).
+  // Full image: versioned, checksummed encoding of applied_index, clock_ms, every key, lease and
+  // election (format in snapshot.cc; restore also reads versions 1 and 2, which have no clock).
   std::string snapshot() const;
   // Replaces the contents with `image`. On error (corrupt or unknown-version image) the store is
-  // left empty with applied_index 0.
+  // left empty with applied_index 0 and clock_ms 0.
   Status restore(std::string_view image);
 
   uint64_t applied_index() const { return applied_index_; }
+  // The log's time: the largest entry time applied so far (0 before any, and after restoring an
+  // image older than version 3). Part of the replicated state: equal on every replica at the
+  // same applied index, whatever their wall clocks say. Never decreases while entries apply.
+  int64_t clock_ms() const { return clock_ms_; }
   // Keys held, including those whose deadline passed but that are not removed yet.
   size_t key_count() const { return keys_.size(); }
   size_t lease_count() const { return coord_.leases().size(); }
@@ -137,6 +143,7 @@ class Store {
   Keyspace keys_;
   Coordination coord_;
   uint64_t applied_index_ = 0;
+  int64_t clock_ms_ = 0;  // see clock_ms(); always >= 0
   // expired_keys() resume point (leader-local, not part of the replicated state).
   int64_t expiry_cursor_deadline_ms_ = 0;
   std::string expiry_cursor_key_;

@@ -186,6 +186,49 @@ TEST(KvExpiry, StaleExpireKeyLosesToLaterChanges) {
   EXPECT_EQ(testing::render(h.apply(encode_expire_key("nokey", 1, h.now_ms()))), "(integer) 0");
 }
 
+// ---- the replicated clock ----
+
+// Applies argv as an entry the leader stamped `now_ms` (not the harness's time).
+Reply apply_at(Harness& h, std::vector<std::string_view> argv, int64_t now_ms) {
+  return h.propose(std::get<std::string>(encode_write(argv, now_ms)));
+}
+
+TEST(KvClock, IsTheLatestEntryTime) {
+  Harness h;
+  EXPECT_EQ(h.store().clock_ms(), 0);
+  h.run({"SET", "a", "1"});
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs);
+  h.advance_ms(30);
+  h.run({"SET", "a", "2"});
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+  h.advance_ms(1000);
+  h.run({"GET", "a"});  // reads do not move it
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+  apply_at(h, {"SET", "a", "3"}, Harness::kStartMs + 10);
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+}
+
+TEST(KvClock, AnEntryBehindTheClockUsesTheClock) {
+  // A new leader whose clock is 50 ms behind its predecessor's: what expired by the log stays
+  // expired for its entries, and its relative deadlines count from the log's time.
+  Harness h;
+  h.run({"SET", "k", "v", "PX", "100"});
+  h.run({"SET", "e", "v", "PX", "100"});
+  h.advance_ms(100);
+  h.run({"SET", "other", "x"});  // the log's time reaches both deadlines
+  h.take_events();
+  const int64_t behind_ms = h.now_ms() - 50;
+  EXPECT_EQ(testing::render(apply_at(h, {"SET", "k", "w", "NX", "GET"}, behind_ms)), "(nil)");
+  EXPECT_EQ(events_of(h), (std::vector<std::string>{"expired:k", "set:k"}));
+  EXPECT_EQ(testing::render(apply_at(h, {"PEXPIRE", "k", "100"}, behind_ms)), "(integer) 1");
+  EXPECT_EQ(h.r({"PEXPIRETIME", "k"}), "(integer) " + std::to_string(h.now_ms() + 100));
+  // Its expire entry for a key due by the log's time applies although stamped before the
+  // deadline.
+  EXPECT_EQ(testing::render(h.apply(encode_expire_key("e", Harness::kStartMs + 100, behind_ms))),
+            "(integer) 1");
+  EXPECT_EQ(h.store().clock_ms(), h.now_ms());
+}
+
 TEST(KvEvents, NamesFollowRedis) {
   Harness h;
   h.run({"SET", "a", "1", "EX", "10"});
