@@ -92,8 +92,8 @@ TEST(KvTransaction, AppliesEveryCommandInOneEntry) {
   Reply r = h.exec({{"SET", "b", "x"}, {"INCR", "a"}, {"GET", "a"}, {"GETVER", "b"}, {"DEL", "c"}});
   EXPECT_EQ(render(r), "[\"OK\", (integer) 2, \"2\", [\"x\", (integer) 2], (integer) 0]");
   EXPECT_EQ(h.index(), 2u);
-  EXPECT_EQ(h.store().version_of("a", h.now_ms()), 2u);
-  EXPECT_EQ(h.store().version_of("b", h.now_ms()), 2u);
+  EXPECT_EQ(h.store().version_of("a"), 2u);
+  EXPECT_EQ(h.store().version_of("b"), 2u);
   EXPECT_EQ(events_of(h), (std::vector<std::string>{"set:a", "set:b", "incrby:a"}));
 }
 
@@ -195,6 +195,8 @@ TEST(KvLease, GrantAnswersTheLogIndexAndTtlCountsDown) {
   EXPECT_EQ(h.r({"LEASE", "TTL", "99"}), "(integer) -2");
   EXPECT_EQ(h.r({"LEASE", "TTL", "x"}), "(error) ERR value is not an integer or out of range");
   h.advance_ms(700);
+  EXPECT_EQ(h.r({"LEASE", "TTL", "2"}), "(integer) 0");  // lapsed here, not yet by the log
+  h.tick();
   EXPECT_EQ(h.r({"LEASE", "TTL", "2"}), "(integer) -2");  // lapsed, expiry entry pending
   EXPECT_EQ(h.store().lease_count(), 2u);
 }
@@ -370,7 +372,7 @@ TEST(KvElect, ResignFreesTheNameForTheNextWinnerWithANewerToken) {
   h.take_effects();
   EXPECT_EQ(h.r({"ELECT.RESIGN", "w", "1"}), "(integer) 1");
   EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"resign:w:1"}));
-  EXPECT_TRUE(h.store().election_free("w", h.now_ms()));
+  EXPECT_TRUE(h.store().election_free("w"));
   EXPECT_EQ(h.r({"ELECT.RESIGN", "w", "1"}), "(integer) 0");
   EXPECT_EQ(h.r({"ELECT", "w", "b", "1000"}), "[(integer) 1, \"b\", (integer) 5, (integer) 1000]");
   EXPECT_EQ(h.r({"ELECT.KEEPALIVE", "w", "1"}),
@@ -381,16 +383,21 @@ TEST(KvElect, LapsedHolderLosesToTheNextCandidate) {
   Harness h;
   h.run({"ELECT", "w", "a", "100"});  // token 1
   h.advance_ms(99);
-  EXPECT_FALSE(h.store().election_free("w", h.now_ms()));
+  h.tick();  // 2
+  EXPECT_FALSE(h.store().election_free("w"));
   h.advance_ms(1);
-  EXPECT_TRUE(h.store().election_free("w", h.now_ms()));
+  // Lapsed by the wall clock, not yet by the log's time: still held, with 0 ms left.
+  EXPECT_FALSE(h.store().election_free("w"));
+  EXPECT_EQ(h.r({"ELECT.LEADER", "w"}), "[\"a\", (integer) 1, (integer) 0]");
+  h.tick();  // 3
+  EXPECT_TRUE(h.store().election_free("w"));
   EXPECT_EQ(h.r({"ELECT.LEADER", "w"}), "(nil)");
   h.take_effects();
-  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 2, (integer) 100]");
-  EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"expired:w:1", "elect:w:2"}));
+  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 4, (integer) 100]");
+  EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"expired:w:1", "elect:w:4"}));
   // The lapsed holder campaigning again is a new term, with a new token.
   h.advance_ms(100);
-  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 3, (integer) 100]");
+  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 5, (integer) 100]");
 }
 
 TEST(KvElect, LeaderExpiryFreesTheNameUnlessKeptAlive) {
@@ -526,13 +533,13 @@ TEST(KvFence, GuardsEveryWriteCommand) {
       {"ELECT.RESIGN", "f", "2"},
   };
   for (auto cmd : writes) {
-    uint64_t version = h.store().version_of("n", h.now_ms());
+    uint64_t version = h.store().version_of("n");
     std::vector<std::string_view> fenced = cmd;
     for (std::string_view w : {"FENCE", "f", "1"}) fenced.push_back(w);
     Reply r = h.run(fenced);
     EXPECT_EQ(render(r), "(error) FENCED token 1 for 'f' is stale; the current token is 2")
         << cmd[0];
-    EXPECT_EQ(h.store().version_of("n", h.now_ms()), version) << cmd[0];
+    EXPECT_EQ(h.store().version_of("n"), version) << cmd[0];
   }
   EXPECT_EQ(h.r({"LEASE", "TTL", "3"}), "(integer) 100000");
   EXPECT_EQ(h.r({"INCR", "n", "fence", "f", "2"}), "(integer) 2");

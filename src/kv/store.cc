@@ -28,6 +28,13 @@ Reply run_write(Applier& applier, DecodedCommand& cmd, int64_t now_ms) {
   return applier.run(std::get<WriteCmd>(parsed));
 }
 
+// The version of `key` if it exists at time `now_ms`, else 0.
+uint64_t live_version(const Keyspace& keys, std::string_view key, int64_t now_ms) {
+  const Record* rec = keys.find(key);
+  if (rec == nullptr || (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms)) return 0;
+  return rec->version;
+}
+
 // Walks a (deadline, id) index from just after `cursor` (from the start when cursor.first is 0)
 // collecting up to `max` entries with deadline <= now_ms; moves the cursor, or resets it once
 // the expired prefix is exhausted so entries whose expiry was proposed but lost come round again.
@@ -98,7 +105,7 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
 
 Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms) {
   for (const auto& [key, version] : batch.watched) {
-    if (version_of(key, now_ms) != version) return Reply::null_array();
+    if (live_version(keys_, key, now_ms) != version) return Reply::null_array();
   }
   // A transaction with a stale fence applies nothing: its EXEC answers the fence's error.
   for (const DecodedCommand& cmd : batch.commands) {
@@ -130,25 +137,29 @@ Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, 
         argv.push_back(spec.name);
       }
       argv.insert(argv.end(), cmd.args.begin(), cmd.args.end());
-      replies.push_back(evaluate_read(keys_, coord_, argv, now_ms, index));
+      // Remaining times count from the entry's time too: every replica answers the same.
+      replies.push_back(evaluate_read(keys_, coord_, argv, ReadClock{now_ms, now_ms}, index));
     }
   }
   return Reply::array(std::move(replies));
 }
 
 Reply Store::read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const {
-  return evaluate_read(keys_, coord_, argv, now_ms, random);
+  return evaluate_read(keys_, coord_, argv, ReadClock{clock_ms_, now_ms}, random);
 }
 
-uint64_t Store::version_of(std::string_view key, int64_t now_ms) const {
-  const Record* rec = keys_.find(key);
-  if (rec == nullptr || (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms)) return 0;
-  return rec->version;
+Reply Store::read_with_expiry_clock(std::span<const std::string_view> argv, int64_t expiry_now_ms,
+                                    int64_t local_now_ms, uint64_t random) const {
+  return evaluate_read(keys_, coord_, argv, ReadClock{expiry_now_ms, local_now_ms}, random);
 }
 
-bool Store::election_free(std::string_view name, int64_t now_ms) const {
+uint64_t Store::version_of(std::string_view key) const {
+  return live_version(keys_, key, clock_ms_);
+}
+
+bool Store::election_free(std::string_view name) const {
   const Holder* h = coord_.find_holder(name);
-  return h == nullptr || h->deadline_ms <= now_ms;
+  return h == nullptr || h->deadline_ms <= clock_ms_;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::expired_keys(int64_t now_ms, size_t max) {

@@ -68,7 +68,8 @@ inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to 
 inline constexpr size_t kRandomKeyProbesMax = 100;  // expired keys skipped by RANDOMKEY
 
 // Not thread safe; owned by the node's event loop. Replicas that apply the same payloads at the
-// same indexes hold identical state (and snapshot() returns identical bytes).
+// same indexes hold identical state (and snapshot() returns identical bytes), and read() gives
+// them identical answers whatever their wall clocks, remaining times apart.
 class Store {
  public:
   Store() = default;
@@ -89,25 +90,45 @@ class Store {
   // *effects (not cleared first). REQUIRES: effects != nullptr.
   Reply apply(uint64_t index, std::string_view payload, ApplyEffects* effects);
 
-  // Evaluates a read-only command locally (argv[0] is the name, any case), hiding keys whose
-  // deadline <= now_ms. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL
-  // PTTL EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax
-  // and unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
+  // Evaluates a read-only command locally (argv[0] is the name, any case). Whether a key, lease or
+  // election holder exists is judged at clock_ms(), the log's time, never at a local clock: every
+  // replica at the same applied index gives the same answer whatever its wall clock says (with
+  // clock skew, judging by wall clocks would let two replicas disagree, and break linearizable
+  // reads on every node). A key whose deadline passed therefore stays visible until an entry
+  // whose time is past it applies (the leader's expire entry, or any other later entry).
+  // `now_ms` is the serving node's wall clock, used only to count down remaining times: TTL,
+  // PTTL, LEASE TTL and ELECT.LEADER's remaining-ms answer deadline - max(clock_ms(), now_ms),
+  // clamped at 0 as Redis clamps, so a key that exists by the log but whose deadline has passed
+  // on this node's clock answers TTL 0 and PTTL 0. EXPIRETIME and PEXPIRETIME answer the stored
+  // deadline. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL PTTL
+  // EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax and
+  // unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
   // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
   // may continue on another node); COUNT records are visited per call (plus the rest of the last
   // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
   // Also: LEASE TTL id (remaining ms, -2 if unknown or lapsed) and ELECT.LEADER name
   // ([holder, token, remaining-ms] or a nil array).
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
+  // read() judging existence at `expiry_now_ms` instead of clock_ms(); remaining times count
+  // from max(expiry_now_ms, local_now_ms). read(argv, t, r) is
+  // read_with_expiry_clock(argv, clock_ms(), t, r). Judging at a wall clock is what replicas
+  // must not do (see read()): for tests, and for simulations that plant that bug.
+  Reply read_with_expiry_clock(std::span<const std::string_view> argv, int64_t expiry_now_ms,
+                               int64_t local_now_ms, uint64_t random) const;
 
-  // WATCH: the version of `key` (log index of its last change), 0 if absent or expired at now_ms.
-  uint64_t version_of(std::string_view key, int64_t now_ms) const;
-  // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after now_ms.
-  bool election_free(std::string_view name, int64_t now_ms) const;
+  // WATCH: the version of `key` (log index of its last change), 0 if absent or expired by
+  // clock_ms() (judged like read()).
+  uint64_t version_of(std::string_view key) const;
+  // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after clock_ms(). A
+  // holder lapsed by the wall clock keeps the name until an entry past its deadline applies (the
+  // leader's encode_expire_election entry, which also emits NameEvent "expired").
+  bool election_free(std::string_view name) const;
 
   // Active expiry, leader side: up to `max` (key, deadline) pairs with deadline <= now_ms,
   // resuming where the previous call stopped and starting over once it reaches the end, so
-  // repeated calls cycle through all expired keys. Propose encode_expire_key for each.
+  // repeated calls cycle through all expired keys. Propose encode_expire_key for each. `now_ms`
+  // is the leader's wall clock (here and below): the leader decides when to propose expiry, and
+  // the key stays visible to reads until that entry (or a later one) applies.
   std::vector<std::pair<std::string, int64_t>> expired_keys(int64_t now_ms, size_t max);
   // The same for leases: up to `max` (id, deadline) with deadline <= now_ms, cycling. Propose
   // encode_expire_lease for each, but only after this leader's encode_extend_leases entry has
