@@ -1,6 +1,7 @@
 // Internal to kv: executes one parsed write command against the keyspace at one log index.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -81,8 +82,26 @@ class Applier {
   ApplyEffects* const effects_;
 };
 
+// The two times a read uses (Store::read's contract). `expiry_ms` decides whether keys, leases
+// and holders exist. Remaining times (TTL, PTTL, LEASE TTL, ELECT.LEADER) count down from the
+// later of it and `local_ms`, the serving node's wall clock, and stop at 0 as Redis's TTL does.
+struct ReadClock {
+  int64_t expiry_ms;
+  int64_t local_ms;
+
+  // REQUIRES: deadline_ms > expiry_ms (the thing exists).
+  int64_t remaining_ms(int64_t deadline_ms) const {
+    int64_t left = 0;
+    // Overflows only for callers' clocks near INT64_MIN; the true value is then huge.
+    if (__builtin_sub_overflow(deadline_ms, std::max(expiry_ms, local_ms), &left)) {
+      return INT64_MAX;
+    }
+    return std::max<int64_t>(left, 0);
+  }
+};
+
 // Evaluates a read-only command (Store::read's contract).
 Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
-                    std::span<const std::string_view> argv, int64_t now_ms, uint64_t random);
+                    std::span<const std::string_view> argv, ReadClock clock, uint64_t random);
 
 }  // namespace bw::kv

@@ -1,7 +1,8 @@
 // Encoding of write commands into Raft entry payloads (leader side) and their decoding (apply
 // side, in store.cc). Everything that must be identical on every replica is decided here and
-// written into the payload: the leader's wall clock `now_ms` is the time for every expiry decision
-// the entry makes. Format, version 1:
+// written into the payload: the leader's wall clock `now_ms`, from which the entry's time (for
+// every expiry decision and relative deadline) is max(now_ms, Store::clock_ms()) at apply.
+// Format, version 1:
 //
 //   payload  := format_version:u8 (=1)  now_ms:u64le  body
 //   body     := kind:u8 ...
@@ -92,7 +93,9 @@ std::variant<std::string, Reply> encode_transaction(
     const std::vector<std::vector<std::string>>& commands,
     const std::vector<std::pair<std::string, uint64_t>>& watched, int64_t now_ms);
 // The same checks for one command at MULTI queue time (Redis answers QUEUED or the error then).
-// Returns nullopt if the command may be queued.
+// Returns nullopt if the command may be queued. `now_ms` is the node's wall clock, as for
+// encode_write: it only bounds relative deadlines (overflow) and judges no key's existence, so it
+// need not be the log's time; the EXEC entry parses every command again at its own time.
 std::optional<Reply> check_queued(std::span<const std::string_view> argv, int64_t now_ms);
 
 // Leader-driven expiry of a lease: revokes lease `id` (deleting its keys, "expired" events) iff

@@ -119,7 +119,7 @@ inline constexpr int64_t kCoordTtlMsMax = 365ll * 24 * 3600 * 1000;
 inline constexpr size_t kTransactionCommandsMax = 65536;
 inline constexpr size_t kWatchedKeysMax = 65536;
 
-// A write command after syntax checks. Absolute deadlines are computed from the entry's now_ms.
+// A write command after syntax checks. Absolute deadlines are computed from the entry's time.
 struct WriteCmd {
   enum class Cond : uint8_t { kNone, kNx, kXx };
   enum class Ttl : uint8_t { kClear, kKeep, kSet, kPersist, kUnchanged };

@@ -4,8 +4,6 @@
 
 #include <random>
 
-#include "common/checksum.h"
-#include "common/codec.h"
 #include "kv/command_internal.h"
 #include "kv/store.h"
 #include "kv/test_util.h"
@@ -94,8 +92,8 @@ TEST(KvTransaction, AppliesEveryCommandInOneEntry) {
   Reply r = h.exec({{"SET", "b", "x"}, {"INCR", "a"}, {"GET", "a"}, {"GETVER", "b"}, {"DEL", "c"}});
   EXPECT_EQ(render(r), "[\"OK\", (integer) 2, \"2\", [\"x\", (integer) 2], (integer) 0]");
   EXPECT_EQ(h.index(), 2u);
-  EXPECT_EQ(h.store().version_of("a", h.now_ms()), 2u);
-  EXPECT_EQ(h.store().version_of("b", h.now_ms()), 2u);
+  EXPECT_EQ(h.store().version_of("a"), 2u);
+  EXPECT_EQ(h.store().version_of("b"), 2u);
   EXPECT_EQ(events_of(h), (std::vector<std::string>{"set:a", "set:b", "incrby:a"}));
 }
 
@@ -197,6 +195,8 @@ TEST(KvLease, GrantAnswersTheLogIndexAndTtlCountsDown) {
   EXPECT_EQ(h.r({"LEASE", "TTL", "99"}), "(integer) -2");
   EXPECT_EQ(h.r({"LEASE", "TTL", "x"}), "(error) ERR value is not an integer or out of range");
   h.advance_ms(700);
+  EXPECT_EQ(h.r({"LEASE", "TTL", "2"}), "(integer) 0");  // lapsed here, not yet by the log
+  h.tick();
   EXPECT_EQ(h.r({"LEASE", "TTL", "2"}), "(integer) -2");  // lapsed, expiry entry pending
   EXPECT_EQ(h.store().lease_count(), 2u);
 }
@@ -372,7 +372,7 @@ TEST(KvElect, ResignFreesTheNameForTheNextWinnerWithANewerToken) {
   h.take_effects();
   EXPECT_EQ(h.r({"ELECT.RESIGN", "w", "1"}), "(integer) 1");
   EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"resign:w:1"}));
-  EXPECT_TRUE(h.store().election_free("w", h.now_ms()));
+  EXPECT_TRUE(h.store().election_free("w"));
   EXPECT_EQ(h.r({"ELECT.RESIGN", "w", "1"}), "(integer) 0");
   EXPECT_EQ(h.r({"ELECT", "w", "b", "1000"}), "[(integer) 1, \"b\", (integer) 5, (integer) 1000]");
   EXPECT_EQ(h.r({"ELECT.KEEPALIVE", "w", "1"}),
@@ -383,16 +383,21 @@ TEST(KvElect, LapsedHolderLosesToTheNextCandidate) {
   Harness h;
   h.run({"ELECT", "w", "a", "100"});  // token 1
   h.advance_ms(99);
-  EXPECT_FALSE(h.store().election_free("w", h.now_ms()));
+  h.tick();  // 2
+  EXPECT_FALSE(h.store().election_free("w"));
   h.advance_ms(1);
-  EXPECT_TRUE(h.store().election_free("w", h.now_ms()));
+  // Lapsed by the wall clock, not yet by the log's time: still held, with 0 ms left.
+  EXPECT_FALSE(h.store().election_free("w"));
+  EXPECT_EQ(h.r({"ELECT.LEADER", "w"}), "[\"a\", (integer) 1, (integer) 0]");
+  h.tick();  // 3
+  EXPECT_TRUE(h.store().election_free("w"));
   EXPECT_EQ(h.r({"ELECT.LEADER", "w"}), "(nil)");
   h.take_effects();
-  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 2, (integer) 100]");
-  EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"expired:w:1", "elect:w:2"}));
+  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 4, (integer) 100]");
+  EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"expired:w:1", "elect:w:4"}));
   // The lapsed holder campaigning again is a new term, with a new token.
   h.advance_ms(100);
-  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 3, (integer) 100]");
+  EXPECT_EQ(h.r({"ELECT", "w", "b", "100"}), "[(integer) 1, \"b\", (integer) 5, (integer) 100]");
 }
 
 TEST(KvElect, LeaderExpiryFreesTheNameUnlessKeptAlive) {
@@ -406,13 +411,14 @@ TEST(KvElect, LeaderExpiryFreesTheNameUnlessKeptAlive) {
   ASSERT_EQ(expired.size(), 2u);
   EXPECT_EQ(expired[0], (std::pair<std::string, uint64_t>{"l", 2}));
   EXPECT_EQ(expired[1], (std::pair<std::string, uint64_t>{"w", 1}));
+  // An entry stamped before the deadline (while the log's time is too) or with a wrong token
+  // leaves the holder alone.
+  EXPECT_EQ(render(h.propose(encode_expire_election("l", 2, h.now_ms() - 1))), "(integer) 0");
+  EXPECT_EQ(render(h.propose(encode_expire_election("l", 9, h.now_ms()))), "(integer) 0");
   h.take_effects();
   EXPECT_EQ(render(h.propose(encode_expire_election("w", 1, h.now_ms()))), "(integer) 1");
   EXPECT_EQ(name_events_of(h), (std::vector<std::string>{"expired:w:1"}));
   EXPECT_EQ(render(h.propose(encode_expire_election("w", 1, h.now_ms()))), "(integer) 0");
-  // A wrong token or an entry stamped before the deadline leaves the holder alone.
-  EXPECT_EQ(render(h.propose(encode_expire_election("l", 9, h.now_ms()))), "(integer) 0");
-  EXPECT_EQ(render(h.propose(encode_expire_election("l", 2, h.now_ms() - 1))), "(integer) 0");
   EXPECT_EQ(s.election_count(), 1u);
 }
 
@@ -527,13 +533,13 @@ TEST(KvFence, GuardsEveryWriteCommand) {
       {"ELECT.RESIGN", "f", "2"},
   };
   for (auto cmd : writes) {
-    uint64_t version = h.store().version_of("n", h.now_ms());
+    uint64_t version = h.store().version_of("n");
     std::vector<std::string_view> fenced = cmd;
     for (std::string_view w : {"FENCE", "f", "1"}) fenced.push_back(w);
     Reply r = h.run(fenced);
     EXPECT_EQ(render(r), "(error) FENCED token 1 for 'f' is stale; the current token is 2")
         << cmd[0];
-    EXPECT_EQ(h.store().version_of("n", h.now_ms()), version) << cmd[0];
+    EXPECT_EQ(h.store().version_of("n"), version) << cmd[0];
   }
   EXPECT_EQ(h.r({"LEASE", "TTL", "3"}), "(integer) 100000");
   EXPECT_EQ(h.r({"INCR", "n", "fence", "f", "2"}), "(integer) 2");
@@ -601,7 +607,7 @@ TEST(KvRouting, LeaseTtlAndElectLeaderAreReads) {
             "(error) ERR 'lease|ttl' is not a write command");
 }
 
-// ---- replication: determinism and snapshots ----
+// ---- replication: determinism (snapshots of this state: snapshot_test.cc) ----
 
 std::vector<std::vector<std::string>> random_coord_command(std::mt19937_64& rng, uint64_t index) {
   auto pick = [&](uint64_t n) { return rng() % n; };
@@ -722,84 +728,6 @@ TEST(KvCoordReplay, FollowersReachTheSameStateAndEffects) {
   EXPECT_GT(leases_seen, 1000u);
   EXPECT_GT(holders_seen, 1000u);
   EXPECT_GT(published, 100u);
-}
-
-Harness populated_coord() {
-  Harness h;
-  h.run({"LEASE", "GRANT", "1000"});  // 1
-  h.run({"LEASE", "GRANT", "5000"});  // 2
-  h.run({"SET", "a", "v", "LEASE", "1"});
-  h.run({"SET", "b", "v", "LEASE", "2", "PX", "300"});
-  h.run({"SET", "plain", "v"});
-  h.run({"ELECT", "w", "alice", "2000"});  // 6
-  h.run({"LOCK", "l", "bob", "700"});      // 7
-  return h;
-}
-
-TEST(KvCoordSnapshot, RoundTripKeepsLeasesHoldersAndAttachments) {
-  Harness h = populated_coord();
-  std::string image = h.store().snapshot();
-  Harness copy;
-  ASSERT_TRUE(copy.store().restore(image).ok());
-  EXPECT_EQ(copy.store().snapshot(), image);
-  EXPECT_EQ(copy.store().lease_count(), 2u);
-  EXPECT_EQ(copy.store().election_count(), 2u);
-  auto read = [&](std::vector<std::string_view> argv) {
-    return render(copy.store().read(argv, h.now_ms(), 0));
-  };
-  EXPECT_EQ(read({"LEASE", "TTL", "2"}), "(integer) 5000");
-  EXPECT_EQ(read({"ELECT.LEADER", "w"}), "[\"alice\", (integer) 6, (integer) 2000]");
-  EXPECT_EQ(read({"ELECT.LEADER", "l"}), "[\"bob\", (integer) 7, (integer) 700]");
-  // Attachments survived: revoking lease 1 on the copy deletes "a".
-  std::string revoke = std::get<std::string>(
-      encode_write(std::vector<std::string_view>{"LEASE", "REVOKE", "1"}, h.now_ms()));
-  EXPECT_EQ(render(copy.store().apply(8, revoke)), "(integer) 1");
-  EXPECT_EQ(read({"EXISTS", "a", "b", "plain"}), "(integer) 2");
-  // Expiry indexes were rebuilt.
-  EXPECT_EQ(copy.store().expired_elections(h.now_ms() + 700, 10).size(), 1u);
-  EXPECT_EQ(copy.store().expired_leases(h.now_ms() + 5000, 10).size(), 1u);
-}
-
-TEST(KvCoordSnapshot, RestoresVersionOneImages) {
-  // A version 1 image as the previous release wrote it: keys without lease ids, no sections.
-  std::string image = "BWKVSNAP";
-  ByteWriter w(&image);
-  w.u8(1);
-  w.u64(9);
-  w.varint(1);
-  w.bytes("k");
-  w.bytes("v");
-  w.u64(0);
-  w.varint(4);
-  w.u64(checksum64(image));
-  Store s;
-  ASSERT_TRUE(s.restore(image).ok());
-  EXPECT_EQ(s.applied_index(), 9u);
-  EXPECT_EQ(render(s.read(std::vector<std::string_view>{"GETVER", "k"}, 0, 0)),
-            "[\"v\", (integer) 4]");
-  EXPECT_EQ(s.lease_count(), 0u);
-  // An unknown version is refused.
-  std::string v3 = image.substr(0, image.size() - 8);
-  v3[8] = 3;
-  ByteWriter(&v3).u64(checksum64(v3));
-  EXPECT_EQ(s.restore(v3).message(), "kv snapshot: unknown version 3");
-  EXPECT_EQ(s.key_count(), 0u);
-}
-
-TEST(KvCoordSnapshot, DamageIsDetected) {
-  std::string image = populated_coord().store().snapshot();
-  for (size_t n = 0; n < image.size(); ++n) {
-    Store s;
-    EXPECT_FALSE(s.restore(std::string_view(image).substr(0, n)).ok()) << n;
-    EXPECT_EQ(s.lease_count(), 0u);
-  }
-  for (size_t bit = 0; bit < image.size() * 8; bit += 3) {
-    std::string bad = image;
-    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
-    Store s;
-    EXPECT_FALSE(s.restore(bad).ok()) << bit;
-    EXPECT_EQ(s.election_count(), 0u);
-  }
 }
 
 }  // namespace

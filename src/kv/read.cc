@@ -1,4 +1,5 @@
-// Read-only commands: evaluated on the local keyspace, hiding keys whose deadline has passed.
+// Read-only commands: evaluated on the local keyspace, hiding keys whose deadline has passed by
+// the read's expiry time (Store::read: the log's time, the same on every replica).
 #include <fmt/format.h>
 #include <fnmatch.h>
 
@@ -19,15 +20,15 @@ Reply not_integer() {
   return Reply::error("ERR value is not an integer or out of range");
 }
 
-const Record* live(const Keyspace& keys, std::string_view key, int64_t now_ms) {
+const Record* live(const Keyspace& keys, std::string_view key, int64_t expiry_ms) {
   const Record* rec = keys.find(key);
   if (rec == nullptr) return nullptr;
-  if (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms) return nullptr;
+  if (rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) return nullptr;
   return rec;
 }
 
-bool hidden(const Record& rec, int64_t now_ms) {
-  return rec.deadline_ms != 0 && rec.deadline_ms <= now_ms;
+bool hidden(const Record& rec, int64_t expiry_ms) {
+  return rec.deadline_ms != 0 && rec.deadline_ms <= expiry_ms;
 }
 
 // Redis glob patterns through fnmatch(3) (no flags: '*' crosses '/', '\' escapes, [^...] and
@@ -40,20 +41,21 @@ bool glob_match(std::string_view pattern, std::string_view key) {
   return fnmatch(std::string(pattern).c_str(), std::string(key).c_str(), 0) == 0;
 }
 
-Reply ttl(const Keyspace& keys, std::string_view key, int64_t now_ms, bool ms, bool absolute) {
-  const Record* rec = live(keys, key, now_ms);
+Reply ttl(const Keyspace& keys, std::string_view key, ReadClock clock, bool ms, bool absolute) {
+  const Record* rec = live(keys, key, clock.expiry_ms);
   if (rec == nullptr) return Reply::integer_value(-2);
   if (rec->deadline_ms == 0) return Reply::integer_value(-1);
   if (absolute) return Reply::integer_value(ms ? rec->deadline_ms : rec->deadline_ms / 1000);
-  int64_t left = rec->deadline_ms - now_ms;
-  return Reply::integer_value(ms ? left : (left + 500) / 1000);
+  int64_t left = clock.remaining_ms(rec->deadline_ms);
+  // Rounded to the nearest second like Redis's (left + 500) / 1000, which would overflow here.
+  return Reply::integer_value(ms ? left : left / 1000 + (left % 1000 >= 500 ? 1 : 0));
 }
 
-Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms) {
+Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int64_t expiry_ms) {
   std::optional<int64_t> start = parse_int64(argv[2]);
   std::optional<int64_t> end = parse_int64(argv[3]);
   if (!start || !end) return not_integer();
-  const Record* rec = live(keys, argv[1], now_ms);
+  const Record* rec = live(keys, argv[1], expiry_ms);
   if (rec == nullptr) return Reply::bulk("");
   // Redis's arithmetic, negative indexes counting from the end.
   int64_t s = *start, e = *end;
@@ -68,11 +70,11 @@ Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int
   return Reply::bulk(rec->value.substr(static_cast<size_t>(s), static_cast<size_t>(e - s + 1)));
 }
 
-Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t now_ms) {
+Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t expiry_ms) {
   std::vector<Reply> out;
   for (const Keyspace::Slot& slot : keys) {
     const Record* rec = slot.rec;
-    if (!hidden(*rec, now_ms) && glob_match(pattern, rec->key)) {
+    if (!hidden(*rec, expiry_ms) && glob_match(pattern, rec->key)) {
       out.push_back(Reply::bulk(rec->key));
     }
   }
@@ -93,7 +95,7 @@ std::optional<uint64_t> parse_cursor(std::string_view text) {
 
 // SCAN over the (hash, key) order: the cursor is the next hash to visit, so every key present
 // for the whole scan is returned (keys sharing a hash are always visited together).
-Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t now_ms) {
+Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t expiry_ms) {
   std::optional<uint64_t> cursor = parse_cursor(argv[1]);
   if (!cursor) return Reply::error("ERR invalid cursor");
   int64_t count = 10;
@@ -121,7 +123,7 @@ Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t
   uint64_t last_hash = 0;
   while (it != keys.end() && (visited < budget || it->hash == last_hash)) {
     const Record& rec = *it->rec;
-    if (strings_only && !hidden(rec, now_ms) && glob_match(pattern, rec.key)) {
+    if (strings_only && !hidden(rec, expiry_ms) && glob_match(pattern, rec.key)) {
       found.push_back(Reply::bulk(rec.key));
     }
     last_hash = it->hash;
@@ -135,87 +137,89 @@ Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t
   return Reply::array(std::move(reply));
 }
 
-Reply randomkey(const Keyspace& keys, int64_t now_ms, uint64_t random) {
+Reply randomkey(const Keyspace& keys, int64_t expiry_ms, uint64_t random) {
   if (keys.size() == 0) return Reply::null();
   auto it = keys.lower_bound(random);
   for (size_t probe = 0; probe < kRandomKeyProbesMax && probe < keys.size(); ++probe) {
     if (it == keys.end()) it = keys.begin();
-    if (!hidden(*it->rec, now_ms)) return Reply::bulk(it->rec->key);
+    if (!hidden(*it->rec, expiry_ms)) return Reply::bulk(it->rec->key);
     ++it;
   }
   return Reply::null();
 }
 
-Reply lease_ttl(const Coordination& coord, std::string_view id_text, int64_t now_ms) {
+Reply lease_ttl(const Coordination& coord, std::string_view id_text, ReadClock clock) {
   std::optional<int64_t> id = parse_int64(id_text);
   if (!id) return not_integer();
   const Lease* lease = *id > 0 ? coord.find_lease(static_cast<uint64_t>(*id)) : nullptr;
-  if (lease == nullptr || lease->deadline_ms <= now_ms) return Reply::integer_value(-2);
-  return Reply::integer_value(lease->deadline_ms - now_ms);
+  if (lease == nullptr || lease->deadline_ms <= clock.expiry_ms) return Reply::integer_value(-2);
+  return Reply::integer_value(clock.remaining_ms(lease->deadline_ms));
 }
 
-Reply elect_leader(const Coordination& coord, std::string_view name, int64_t now_ms) {
+Reply elect_leader(const Coordination& coord, std::string_view name, ReadClock clock) {
   const Holder* h = coord.find_holder(name);
-  if (h == nullptr || h->deadline_ms <= now_ms) return Reply::null_array();
+  if (h == nullptr || h->deadline_ms <= clock.expiry_ms) return Reply::null_array();
   std::vector<Reply> out;
   out.push_back(Reply::bulk(h->holder));
   out.push_back(Reply::integer_value(static_cast<int64_t>(h->token)));
-  out.push_back(Reply::integer_value(h->deadline_ms - now_ms));
+  out.push_back(Reply::integer_value(clock.remaining_ms(h->deadline_ms)));
   return Reply::array(std::move(out));
 }
 
 Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
-               std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) {
+               std::span<const std::string_view> argv, ReadClock clock, uint64_t random) {
+  // Existence is judged at the expiry time only; the local clock serves remaining times.
+  const int64_t expiry_ms = clock.expiry_ms;
   switch (op) {
     case Op::kLeaseTtl:
-      return lease_ttl(coord, argv[2], now_ms);
+      return lease_ttl(coord, argv[2], clock);
     case Op::kElectLeader:
-      return elect_leader(coord, argv[1], now_ms);
+      return elect_leader(coord, argv[1], clock);
     case Op::kGet: {
-      const Record* rec = live(keys, argv[1], now_ms);
+      const Record* rec = live(keys, argv[1], expiry_ms);
       return rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
     }
     case Op::kMGet: {
       std::vector<Reply> out;
       out.reserve(argv.size() - 1);
       for (size_t i = 1; i < argv.size(); ++i) {
-        const Record* rec = live(keys, argv[i], now_ms);
+        const Record* rec = live(keys, argv[i], expiry_ms);
         out.push_back(rec == nullptr ? Reply::null() : Reply::bulk(rec->value));
       }
       return Reply::array(std::move(out));
     }
     case Op::kExists: {
       int64_t n = 0;
-      for (size_t i = 1; i < argv.size(); ++i) n += live(keys, argv[i], now_ms) != nullptr;
+      for (size_t i = 1; i < argv.size(); ++i) n += live(keys, argv[i], expiry_ms) != nullptr;
       return Reply::integer_value(n);
     }
     case Op::kStrLen: {
-      const Record* rec = live(keys, argv[1], now_ms);
+      const Record* rec = live(keys, argv[1], expiry_ms);
       return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
     }
     case Op::kGetRange:
-      return getrange(keys, argv, now_ms);
+      return getrange(keys, argv, expiry_ms);
     case Op::kTtl:
-      return ttl(keys, argv[1], now_ms, false, false);
+      return ttl(keys, argv[1], clock, false, false);
     case Op::kPTtl:
-      return ttl(keys, argv[1], now_ms, true, false);
+      return ttl(keys, argv[1], clock, true, false);
     case Op::kExpireTime:
-      return ttl(keys, argv[1], now_ms, false, true);
+      return ttl(keys, argv[1], clock, false, true);
     case Op::kPExpireTime:
-      return ttl(keys, argv[1], now_ms, true, true);
+      return ttl(keys, argv[1], clock, true, true);
     case Op::kType:
-      return Reply::simple(live(keys, argv[1], now_ms) == nullptr ? "none" : "string");
+      return Reply::simple(live(keys, argv[1], expiry_ms) == nullptr ? "none" : "string");
     case Op::kKeys:
-      return keys_cmd(keys, argv[1], now_ms);
+      return keys_cmd(keys, argv[1], expiry_ms);
     case Op::kScan:
-      return scan(keys, argv, now_ms);
+      return scan(keys, argv, expiry_ms);
     case Op::kRandomKey:
-      return randomkey(keys, now_ms, random);
+      return randomkey(keys, expiry_ms, random);
     case Op::kDbSize:
       // Like Redis, counts keys whose deadline passed but that are not removed yet.
       return Reply::integer_value(static_cast<int64_t>(keys.size()));
     case Op::kGetVer: {
-      const Record* rec = live(keys, argv[1], now_ms);
+      const Record* rec = live(keys, argv[1], expiry_ms);
       if (rec == nullptr) return Reply::null();
       std::vector<Reply> out;
       out.push_back(Reply::bulk(rec->value));
@@ -230,7 +234,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
 }  // namespace
 
 Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
-                    std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) {
+                    std::span<const std::string_view> argv, ReadClock clock, uint64_t random) {
   Reply error;
   const CommandSpec* spec = find_argv(argv, &error);
   if (spec == nullptr) return error;
@@ -238,7 +242,7 @@ Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
     return Reply::error(fmt::format("ERR '{}' is not a read-only command", spec->name));
   }
   if (!arity_ok(*spec, argv.size())) return arity_error(*spec);
-  return evaluate(keys, coord, spec->op, argv, now_ms, random);
+  return evaluate(keys, coord, spec->op, argv, clock, random);
 }
 
 }  // namespace bw::kv

@@ -1,11 +1,13 @@
-// Snapshot image, version 2, all integers little-endian:
-//   magic "BWKVSNAP"  version:u8 (=2)  applied_index:u64  key_count:varint
+// Snapshot image, version 3, all integers little-endian:
+//   magic "BWKVSNAP"  version:u8 (=3)  applied_index:u64  clock_ms:u64  key_count:varint
 //   (key:bytes value:bytes deadline_ms:u64 version:varint lease_id:varint){key_count}
 //   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
 //   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
 //                           deadline_ms:u64){holder_count}
 //   checksum:u64 = XXH3-64 of every byte before it
-// Version 1 (still restored) has neither lease_id nor the lease and holder sections.
+// clock_ms is Store::clock_ms(), the log's time. Version 2 (still restored, with clock_ms 0) has
+// no clock_ms; version 1 (likewise) has neither clock_ms, lease_id nor the lease and holder
+// sections.
 // Keys are written in keyspace order, leases by id, holders by name, so equal stores give equal
 // images.
 #include <fmt/format.h>
@@ -19,7 +21,8 @@ namespace bw::kv {
 
 namespace {
 constexpr std::string_view kMagic = "BWKVSNAP";
-constexpr uint8_t kSnapshotVersion = 2;
+constexpr uint8_t kSnapshotVersion = 3;
+constexpr uint8_t kSnapshotVersionNoClock = 2;
 constexpr uint8_t kSnapshotVersionNoLeases = 1;
 constexpr size_t kChecksumBytes = 8;
 // Smallest encoded record: empty key and value (1 + 1), deadline (8), version (1).
@@ -47,6 +50,7 @@ std::string Store::snapshot() const {
   w.raw(kMagic);
   w.u8(kSnapshotVersion);
   w.u64(applied_index_);
+  w.u64(static_cast<uint64_t>(clock_ms_));
   w.varint(keys_.size());
   for (const Keyspace::Slot& slot : keys_) {
     const Record* rec = slot.rec;
@@ -78,6 +82,7 @@ Status Store::restore(std::string_view image) {
   keys_.clear();
   coord_.clear();
   applied_index_ = 0;
+  clock_ms_ = 0;
   expiry_cursor_deadline_ms_ = 0;
   expiry_cursor_key_.clear();
   lease_cursor_ = {0, 0};
@@ -92,11 +97,17 @@ Status Store::restore(std::string_view image) {
     BW_ASSIGN_OR_RETURN(std::string_view magic, r.raw(kMagic.size()));
     if (magic != kMagic) return corrupt("bad magic");
     BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-    if (version != kSnapshotVersion && version != kSnapshotVersionNoLeases) {
+    if (version != kSnapshotVersion && version != kSnapshotVersionNoClock &&
+        version != kSnapshotVersionNoLeases) {
       return corrupt(fmt::format("unknown version {}", version));
     }
-    const bool with_leases = version == kSnapshotVersion;
+    const bool with_leases = version != kSnapshotVersionNoLeases;
     BW_ASSIGN_OR_RETURN(uint64_t applied, r.u64());
+    uint64_t clock = 0;
+    if (version == kSnapshotVersion) {
+      BW_ASSIGN_OR_RETURN(clock, r.u64());
+      if (static_cast<int64_t>(clock) < 0) return corrupt("negative clock");
+    }
     BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
     if (count > r.remaining() / kRecordBytesMin) return corrupt("key count exceeds the image");
     for (uint64_t i = 0; i < count; ++i) {
@@ -124,6 +135,7 @@ Status Store::restore(std::string_view image) {
     }
     if (!r.done()) return corrupt("trailing bytes");
     applied_index_ = applied;
+    clock_ms_ = static_cast<int64_t>(clock);
     return OkStatus();
   }();
   if (!s.ok()) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "common/checksum.h"
+#include "common/codec.h"
 #include "kv/store.h"
 #include "kv/test_util.h"
 
@@ -7,6 +9,7 @@ namespace bw::kv {
 namespace {
 
 using testing::Harness;
+using testing::render;
 
 Harness populated() {
   Harness h;
@@ -84,7 +87,65 @@ TEST(KvSnapshot, FailedRestoreLeavesAnEmptyStore) {
   EXPECT_FALSE(h.store().restore("not a snapshot").ok());
   EXPECT_EQ(h.store().key_count(), 0u);
   EXPECT_EQ(h.store().applied_index(), 0u);
+  EXPECT_EQ(h.store().clock_ms(), 0);
   EXPECT_EQ(h.store().memory_bytes_estimate(), 0u);
+}
+
+TEST(KvSnapshot, RoundTripKeepsTheClock) {
+  Harness h = populated();
+  h.advance_ms(1234);
+  h.run({"SET", "later", "v"});
+  Store copy;
+  ASSERT_TRUE(copy.restore(h.store().snapshot()).ok());
+  EXPECT_EQ(copy.clock_ms(), Harness::kStartMs + 1234);
+  EXPECT_EQ(copy.clock_ms(), h.store().clock_ms());
+  // The restored clock still holds back an entry stamped behind it.
+  std::string behind = std::get<std::string>(
+      encode_write(std::vector<std::string_view>{"SET", "x", "v", "PX", "10"}, Harness::kStartMs));
+  copy.apply(h.index() + 1, behind);
+  EXPECT_EQ(copy.clock_ms(), Harness::kStartMs + 1234);
+  EXPECT_EQ(render(copy.read(std::vector<std::string_view>{"PEXPIRETIME", "x"}, 0, 0)),
+            "(integer) " + std::to_string(Harness::kStartMs + 1234 + 10));
+}
+
+TEST(KvSnapshot, RestoresVersionTwoImagesWithClockZero) {
+  // A version 2 image as the previous release wrote it: no clock after the applied index.
+  std::string image = "BWKVSNAP";
+  ByteWriter w(&image);
+  w.u8(2);
+  w.u64(5);  // applied index
+  w.varint(1);
+  w.bytes("k");
+  w.bytes("v");
+  w.u64(Harness::kStartMs + 100);  // deadline
+  w.varint(3);                     // version
+  w.varint(0);                     // lease id
+  w.varint(0);                     // leases
+  w.varint(0);                     // holders
+  w.u64(checksum64(image));
+  Store s;
+  ASSERT_TRUE(s.restore(image).ok());
+  EXPECT_EQ(s.applied_index(), 5u);
+  EXPECT_EQ(s.clock_ms(), 0);
+  EXPECT_EQ(s.key_count(), 1u);
+  // Written back as the current version, clock included.
+  std::string again = s.snapshot();
+  EXPECT_EQ(again[8], 3);
+  EXPECT_EQ(again.size(), image.size() + 8);
+  Store copy;
+  ASSERT_TRUE(copy.restore(again).ok());
+  EXPECT_EQ(copy.snapshot(), again);
+}
+
+TEST(KvSnapshot, NegativeClockIsCorrupt) {
+  std::string image = populated().store().snapshot();
+  image.resize(image.size() - 8);
+  image[8 + 1 + 8 + 7] = static_cast<char>(0x80);  // top byte of clock_ms
+  ByteWriter(&image).u64(checksum64(image));
+  Store s;
+  EXPECT_EQ(s.restore(image).message(), "kv snapshot: negative clock");
+  EXPECT_EQ(s.key_count(), 0u);
+  EXPECT_EQ(s.clock_ms(), 0);
 }
 
 TEST(KvSnapshot, MemoryEstimateTracksContents) {
@@ -95,6 +156,87 @@ TEST(KvSnapshot, MemoryEstimateTracksContents) {
   EXPECT_LT(per_key, 512u);
   h.run({"FLUSHALL"});
   EXPECT_EQ(h.store().memory_bytes_estimate(), 0u);
+}
+
+// ---- leases, election holders and key attachments ----
+
+Harness populated_coord() {
+  Harness h;
+  h.run({"LEASE", "GRANT", "1000"});  // 1
+  h.run({"LEASE", "GRANT", "5000"});  // 2
+  h.run({"SET", "a", "v", "LEASE", "1"});
+  h.run({"SET", "b", "v", "LEASE", "2", "PX", "300"});
+  h.run({"SET", "plain", "v"});
+  h.run({"ELECT", "w", "alice", "2000"});  // 6
+  h.run({"LOCK", "l", "bob", "700"});      // 7
+  return h;
+}
+
+TEST(KvCoordSnapshot, RoundTripKeepsLeasesHoldersAndAttachments) {
+  Harness h = populated_coord();
+  std::string image = h.store().snapshot();
+  Harness copy;
+  ASSERT_TRUE(copy.store().restore(image).ok());
+  EXPECT_EQ(copy.store().snapshot(), image);
+  EXPECT_EQ(copy.store().lease_count(), 2u);
+  EXPECT_EQ(copy.store().election_count(), 2u);
+  auto read = [&](std::vector<std::string_view> argv) {
+    return render(copy.store().read(argv, h.now_ms(), 0));
+  };
+  EXPECT_EQ(read({"LEASE", "TTL", "2"}), "(integer) 5000");
+  EXPECT_EQ(read({"ELECT.LEADER", "w"}), "[\"alice\", (integer) 6, (integer) 2000]");
+  EXPECT_EQ(read({"ELECT.LEADER", "l"}), "[\"bob\", (integer) 7, (integer) 700]");
+  // Attachments survived: revoking lease 1 on the copy deletes "a".
+  std::string revoke = std::get<std::string>(
+      encode_write(std::vector<std::string_view>{"LEASE", "REVOKE", "1"}, h.now_ms()));
+  EXPECT_EQ(render(copy.store().apply(8, revoke)), "(integer) 1");
+  EXPECT_EQ(read({"EXISTS", "a", "b", "plain"}), "(integer) 2");
+  // Expiry indexes were rebuilt.
+  EXPECT_EQ(copy.store().expired_elections(h.now_ms() + 700, 10).size(), 1u);
+  EXPECT_EQ(copy.store().expired_leases(h.now_ms() + 5000, 10).size(), 1u);
+}
+
+TEST(KvCoordSnapshot, RestoresVersionOneImages) {
+  // A version 1 image as the previous release wrote it: keys without lease ids, no sections.
+  std::string image = "BWKVSNAP";
+  ByteWriter w(&image);
+  w.u8(1);
+  w.u64(9);
+  w.varint(1);
+  w.bytes("k");
+  w.bytes("v");
+  w.u64(0);
+  w.varint(4);
+  w.u64(checksum64(image));
+  Store s;
+  ASSERT_TRUE(s.restore(image).ok());
+  EXPECT_EQ(s.applied_index(), 9u);
+  EXPECT_EQ(render(s.read(std::vector<std::string_view>{"GETVER", "k"}, 0, 0)),
+            "[\"v\", (integer) 4]");
+  EXPECT_EQ(s.lease_count(), 0u);
+  EXPECT_EQ(s.clock_ms(), 0);
+  // An unknown version is refused.
+  std::string v4 = image.substr(0, image.size() - 8);
+  v4[8] = 4;
+  ByteWriter(&v4).u64(checksum64(v4));
+  EXPECT_EQ(s.restore(v4).message(), "kv snapshot: unknown version 4");
+  EXPECT_EQ(s.key_count(), 0u);
+}
+
+TEST(KvCoordSnapshot, DamageIsDetected) {
+  std::string image = populated_coord().store().snapshot();
+  for (size_t n = 0; n < image.size(); ++n) {
+    Store s;
+    EXPECT_FALSE(s.restore(std::string_view(image).substr(0, n)).ok()) << n;
+    EXPECT_EQ(s.lease_count(), 0u);
+  }
+  for (size_t bit = 0; bit < image.size() * 8; bit += 3) {
+    std::string bad = image;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    Store s;
+    EXPECT_FALSE(s.restore(bad).ok()) << bit;
+    EXPECT_EQ(s.election_count(), 0u);
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/assert.h"
 #include "kv/apply.h"
 #include "kv/command_internal.h"
@@ -18,10 +20,19 @@ Reply run_write(Applier& applier, DecodedCommand& cmd, int64_t now_ms) {
     }
   }
   auto parsed = parse_write(cmd.op, std::move(cmd.args), now_ms);
-  // The leader parsed the same bytes with the same now_ms before proposing, so an error here
-  // means nodes run different parsers; answering the error keeps this node deterministic.
+  // The leader parsed the same bytes before proposing, with its own clock, which may be behind
+  // the entry's time (Store::apply). So an error here means a relative deadline that overflows
+  // at the later time, or nodes running different parsers; every replica parses at the same
+  // time, so answering the error keeps them identical.
   if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
   return applier.run(std::get<WriteCmd>(parsed));
+}
+
+// The version of `key` if it exists at time `now_ms`, else 0.
+uint64_t live_version(const Keyspace& keys, std::string_view key, int64_t now_ms) {
+  const Record* rec = keys.find(key);
+  if (rec == nullptr || (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms)) return 0;
+  return rec->version;
 }
 
 // Walks a (deadline, id) index from just after `cursor` (from the start when cursor.first is 0)
@@ -65,7 +76,10 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
   BW_ASSERT(decoded.ok(), "undecodable kv payload at index {}: {}", index,
             decoded.status().ToString());
   applied_index_ = index;
-  const int64_t now_ms = decoded->now_ms;
+  // Time never goes back in the log: an entry stamped by a leader whose clock is behind its
+  // predecessor's must not make a key, lease or holder that already expired live again.
+  clock_ms_ = std::max(clock_ms_, decoded->now_ms);
+  const int64_t now_ms = clock_ms_;
   Applier applier(&keys_, &coord_, index, now_ms, effects);
   if (const auto* exp = std::get_if<DecodedExpire>(&decoded->body)) {
     return applier.expire_key(exp->key, exp->deadline_ms);
@@ -91,7 +105,7 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
 
 Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms) {
   for (const auto& [key, version] : batch.watched) {
-    if (version_of(key, now_ms) != version) return Reply::null_array();
+    if (live_version(keys_, key, now_ms) != version) return Reply::null_array();
   }
   // A transaction with a stale fence applies nothing: its EXEC answers the fence's error.
   for (const DecodedCommand& cmd : batch.commands) {
@@ -123,25 +137,29 @@ Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, 
         argv.push_back(spec.name);
       }
       argv.insert(argv.end(), cmd.args.begin(), cmd.args.end());
-      replies.push_back(evaluate_read(keys_, coord_, argv, now_ms, index));
+      // Remaining times count from the entry's time too: every replica answers the same.
+      replies.push_back(evaluate_read(keys_, coord_, argv, ReadClock{now_ms, now_ms}, index));
     }
   }
   return Reply::array(std::move(replies));
 }
 
 Reply Store::read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const {
-  return evaluate_read(keys_, coord_, argv, now_ms, random);
+  return evaluate_read(keys_, coord_, argv, ReadClock{clock_ms_, now_ms}, random);
 }
 
-uint64_t Store::version_of(std::string_view key, int64_t now_ms) const {
-  const Record* rec = keys_.find(key);
-  if (rec == nullptr || (rec->deadline_ms != 0 && rec->deadline_ms <= now_ms)) return 0;
-  return rec->version;
+Reply Store::read_with_expiry_clock(std::span<const std::string_view> argv, int64_t expiry_now_ms,
+                                    int64_t local_now_ms, uint64_t random) const {
+  return evaluate_read(keys_, coord_, argv, ReadClock{expiry_now_ms, local_now_ms}, random);
 }
 
-bool Store::election_free(std::string_view name, int64_t now_ms) const {
+uint64_t Store::version_of(std::string_view key) const {
+  return live_version(keys_, key, clock_ms_);
+}
+
+bool Store::election_free(std::string_view name) const {
   const Holder* h = coord_.find_holder(name);
-  return h == nullptr || h->deadline_ms <= now_ms;
+  return h == nullptr || h->deadline_ms <= clock_ms_;
 }
 
 std::vector<std::pair<std::string, int64_t>> Store::expired_keys(int64_t now_ms, size_t max) {

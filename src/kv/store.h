@@ -68,7 +68,8 @@ inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to 
 inline constexpr size_t kRandomKeyProbesMax = 100;  // expired keys skipped by RANDOMKEY
 
 // Not thread safe; owned by the node's event loop. Replicas that apply the same payloads at the
-// same indexes hold identical state (and snapshot() returns identical bytes).
+// same indexes hold identical state (and snapshot() returns identical bytes), and read() gives
+// them identical answers whatever their wall clocks, remaining times apart.
 class Store {
  public:
   Store() = default;
@@ -77,9 +78,11 @@ class Store {
   Store(Store&&) = default;
   Store& operator=(Store&&) = default;
 
-  // Applies a committed entry payload at log index `index`. Deterministic: uses only the payload
-  // (its now_ms is the time for every expiry decision) and `index`. Returns the reply for the
-  // client that proposed it. Appends keyspace events to *events when non-null.
+  // Applies a committed entry payload at log index `index`. Deterministic: uses only the payload,
+  // `index` and the replicated state. The entry's time, used for every expiry decision and every
+  // relative deadline it computes, is max(payload now_ms, clock_ms()); clock_ms() then becomes
+  // it. Returns the reply for the client that proposed it. Appends keyspace events to *events
+  // when non-null.
   // REQUIRES: index > applied_index(). A payload that does not decode is a BW_ASSERT failure (the
   // log is checksummed; a bad entry here is a bug).
   Reply apply(uint64_t index, std::string_view payload, std::vector<KeyEvent>* events = nullptr);
@@ -87,25 +90,45 @@ class Store {
   // *effects (not cleared first). REQUIRES: effects != nullptr.
   Reply apply(uint64_t index, std::string_view payload, ApplyEffects* effects);
 
-  // Evaluates a read-only command locally (argv[0] is the name, any case), hiding keys whose
-  // deadline <= now_ms. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL
-  // PTTL EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax
-  // and unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
+  // Evaluates a read-only command locally (argv[0] is the name, any case). Whether a key, lease or
+  // election holder exists is judged at clock_ms(), the log's time, never at a local clock: every
+  // replica at the same applied index gives the same answer whatever its wall clock says (with
+  // clock skew, judging by wall clocks would let two replicas disagree, and break linearizable
+  // reads on every node). A key whose deadline passed therefore stays visible until an entry
+  // whose time is past it applies (the leader's expire entry, or any other later entry).
+  // `now_ms` is the serving node's wall clock, used only to count down remaining times: TTL,
+  // PTTL, LEASE TTL and ELECT.LEADER's remaining-ms answer deadline - max(clock_ms(), now_ms),
+  // clamped at 0 as Redis clamps, so a key that exists by the log but whose deadline has passed
+  // on this node's clock answers TTL 0 and PTTL 0. EXPIRETIME and PEXPIRETIME answer the stored
+  // deadline. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL PTTL
+  // EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax and
+  // unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
   // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
   // may continue on another node); COUNT records are visited per call (plus the rest of the last
   // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
   // Also: LEASE TTL id (remaining ms, -2 if unknown or lapsed) and ELECT.LEADER name
   // ([holder, token, remaining-ms] or a nil array).
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
+  // read() judging existence at `expiry_now_ms` instead of clock_ms(); remaining times count
+  // from max(expiry_now_ms, local_now_ms). read(argv, t, r) is
+  // read_with_expiry_clock(argv, clock_ms(), t, r). Judging at a wall clock is what replicas
+  // must not do (see read()): for tests, and for simulations that plant that bug.
+  Reply read_with_expiry_clock(std::span<const std::string_view> argv, int64_t expiry_now_ms,
+                               int64_t local_now_ms, uint64_t random) const;
 
-  // WATCH: the version of `key` (log index of its last change), 0 if absent or expired at now_ms.
-  uint64_t version_of(std::string_view key, int64_t now_ms) const;
-  // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after now_ms.
-  bool election_free(std::string_view name, int64_t now_ms) const;
+  // WATCH: the version of `key` (log index of its last change), 0 if absent or expired by
+  // clock_ms() (judged like read()).
+  uint64_t version_of(std::string_view key) const;
+  // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after clock_ms(). A
+  // holder lapsed by the wall clock keeps the name until an entry past its deadline applies (the
+  // leader's encode_expire_election entry, which also emits NameEvent "expired").
+  bool election_free(std::string_view name) const;
 
   // Active expiry, leader side: up to `max` (key, deadline) pairs with deadline <= now_ms,
   // resuming where the previous call stopped and starting over once it reaches the end, so
-  // repeated calls cycle through all expired keys. Propose encode_expire_key for each.
+  // repeated calls cycle through all expired keys. Propose encode_expire_key for each. `now_ms`
+  // is the leader's wall clock (here and below): the leader decides when to propose expiry, and
+  // the key stays visible to reads until that entry (or a later one) applies.
   std::vector<std::pair<std::string, int64_t>> expired_keys(int64_t now_ms, size_t max);
   // The same for leases: up to `max` (id, deadline) with deadline <= now_ms, cycling. Propose
   // encode_expire_lease for each, but only after this leader's encode_extend_leases entry has
@@ -114,14 +137,18 @@ class Store {
   // The same for election/lock holders: (name, token). Propose encode_expire_election for each.
   std::vector<std::pair<std::string, uint64_t>> expired_elections(int64_t now_ms, size_t max);
 
-  // Full image: versioned, checksummed encoding of applied_index, every key, lease and election
-  // (format in snapshot.cc; restore also reads version 1 images, which have no leases).
+  // Full image: versioned, checksummed encoding of applied_index, clock_ms, every key, lease and
+  // election (format in snapshot.cc; restore also reads versions 1 and 2, which have no clock).
   std::string snapshot() const;
   // Replaces the contents with `image`. On error (corrupt or unknown-version image) the store is
-  // left empty with applied_index 0.
+  // left empty with applied_index 0 and clock_ms 0.
   Status restore(std::string_view image);
 
   uint64_t applied_index() const { return applied_index_; }
+  // The log's time: the largest entry time applied so far (0 before any, and after restoring an
+  // image older than version 3). Part of the replicated state: equal on every replica at the
+  // same applied index, whatever their wall clocks say. Never decreases while entries apply.
+  int64_t clock_ms() const { return clock_ms_; }
   // Keys held, including those whose deadline passed but that are not removed yet.
   size_t key_count() const { return keys_.size(); }
   size_t lease_count() const { return coord_.leases().size(); }
@@ -137,6 +164,7 @@ class Store {
   Keyspace keys_;
   Coordination coord_;
   uint64_t applied_index_ = 0;
+  int64_t clock_ms_ = 0;  // see clock_ms(); always >= 0
   // expired_keys() resume point (leader-local, not part of the replicated state).
   int64_t expiry_cursor_deadline_ms_ = 0;
   std::string expiry_cursor_key_;

@@ -82,9 +82,11 @@ TEST(KvExpiry, DeadlineIsExclusive) {
   Harness h;
   h.run({"SET", "k", "v", "PX", "100"});
   h.advance_ms(99);
+  h.tick();
   EXPECT_EQ(h.r({"GET", "k"}), "\"v\"");
   EXPECT_EQ(h.r({"PTTL", "k"}), "(integer) 1");
-  h.advance_ms(1);  // deadline <= now: gone
+  h.advance_ms(1);
+  h.tick();  // deadline <= the log's time: gone
   EXPECT_EQ(h.r({"GET", "k"}), "(nil)");
   EXPECT_EQ(h.r({"TTL", "k"}), "(integer) -2");
   EXPECT_EQ(h.r({"EXISTS", "k"}), "(integer) 0");
@@ -186,6 +188,138 @@ TEST(KvExpiry, StaleExpireKeyLosesToLaterChanges) {
   EXPECT_EQ(testing::render(h.apply(encode_expire_key("nokey", 1, h.now_ms()))), "(integer) 0");
 }
 
+// ---- the replicated clock ----
+
+// Applies argv as an entry the leader stamped `now_ms` (not the harness's time).
+Reply apply_at(Harness& h, std::vector<std::string_view> argv, int64_t now_ms) {
+  return h.propose(std::get<std::string>(encode_write(argv, now_ms)));
+}
+
+TEST(KvClock, IsTheLatestEntryTime) {
+  Harness h;
+  EXPECT_EQ(h.store().clock_ms(), 0);
+  h.run({"SET", "a", "1"});
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs);
+  h.advance_ms(30);
+  h.run({"SET", "a", "2"});
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+  h.advance_ms(1000);
+  h.run({"GET", "a"});  // reads do not move it
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+  apply_at(h, {"SET", "a", "3"}, Harness::kStartMs + 10);
+  EXPECT_EQ(h.store().clock_ms(), Harness::kStartMs + 30);
+}
+
+TEST(KvClock, AnEntryBehindTheClockUsesTheClock) {
+  // A new leader whose clock is 50 ms behind its predecessor's: what expired by the log stays
+  // expired for its entries, and its relative deadlines count from the log's time.
+  Harness h;
+  h.run({"SET", "k", "v", "PX", "100"});
+  h.run({"SET", "e", "v", "PX", "100"});
+  h.advance_ms(100);
+  h.run({"SET", "other", "x"});  // the log's time reaches both deadlines
+  h.take_events();
+  const int64_t behind_ms = h.now_ms() - 50;
+  EXPECT_EQ(testing::render(apply_at(h, {"SET", "k", "w", "NX", "GET"}, behind_ms)), "(nil)");
+  EXPECT_EQ(events_of(h), (std::vector<std::string>{"expired:k", "set:k"}));
+  EXPECT_EQ(testing::render(apply_at(h, {"PEXPIRE", "k", "100"}, behind_ms)), "(integer) 1");
+  EXPECT_EQ(h.r({"PEXPIRETIME", "k"}), "(integer) " + std::to_string(h.now_ms() + 100));
+  // Its expire entry for a key due by the log's time applies although stamped before the
+  // deadline.
+  EXPECT_EQ(testing::render(h.apply(encode_expire_key("e", Harness::kStartMs + 100, behind_ms))),
+            "(integer) 1");
+  EXPECT_EQ(h.store().clock_ms(), h.now_ms());
+}
+
+// Renders store.read(argv) as a reader whose wall clock says `local_ms`.
+std::string read_at(const Store& store, std::vector<std::string_view> argv, int64_t local_ms) {
+  return testing::render(store.read(argv, local_ms, 0));
+}
+
+std::string ms(int64_t v) {
+  return "(integer) " + std::to_string(v);
+}
+
+TEST(KvClock, ReadsJudgeExpiryByTheLogNotTheReader) {
+  Harness h;
+  h.run({"SET", "k", "v", "PX", "100"});
+  const Store& s = h.store();
+  // A reader whose clock is ten days ahead still sees the key: no entry past its deadline has
+  // applied.
+  const int64_t ahead_ms = Harness::kStartMs + 10ll * 24 * 3600 * 1000;
+  EXPECT_EQ(read_at(s, {"GET", "k"}, ahead_ms), "\"v\"");
+  EXPECT_EQ(read_at(s, {"EXISTS", "k"}, ahead_ms), "(integer) 1");
+  EXPECT_EQ(read_at(s, {"KEYS", "*"}, ahead_ms), "[\"k\"]");
+  EXPECT_EQ(read_at(s, {"SCAN", "0"}, ahead_ms), "[\"0\", [\"k\"]]");
+  EXPECT_EQ(read_at(s, {"RANDOMKEY"}, ahead_ms), "\"k\"");
+  EXPECT_EQ(read_at(s, {"TYPE", "k"}, ahead_ms), "\"string\"");
+  EXPECT_EQ(read_at(s, {"GETVER", "k"}, ahead_ms), "[\"v\", (integer) 1]");
+  EXPECT_EQ(read_at(s, {"PEXPIRETIME", "k"}, ahead_ms), ms(Harness::kStartMs + 100));
+  // An unrelated write stamped at the deadline applies: gone for every reader, even one whose
+  // clock is behind.
+  h.advance_ms(100);
+  h.run({"SET", "other", "x"});
+  const int64_t behind_ms = Harness::kStartMs;
+  EXPECT_EQ(read_at(s, {"GET", "k"}, behind_ms), "(nil)");
+  EXPECT_EQ(read_at(s, {"EXISTS", "k"}, behind_ms), "(integer) 0");
+  EXPECT_EQ(read_at(s, {"KEYS", "*"}, behind_ms), "[\"other\"]");
+  EXPECT_EQ(read_at(s, {"TTL", "k"}, behind_ms), "(integer) -2");
+}
+
+TEST(KvClock, TtlStopsAtZeroWhileTheLogStillHoldsTheKey) {
+  const int64_t start_ms = Harness::kStartMs;
+  Harness h;
+  h.run({"SET", "k", "v", "PX", "1600"});
+  h.run({"LEASE", "GRANT", "1000"});   // 2
+  h.run({"ELECT", "w", "a", "1000"});  // token 3
+  const Store& s = h.store();
+  // This node's clock is past every deadline; the log's time is not.
+  const int64_t late_ms = start_ms + 5000;
+  EXPECT_EQ(read_at(s, {"GET", "k"}, late_ms), "\"v\"");
+  EXPECT_EQ(read_at(s, {"PTTL", "k"}, late_ms), "(integer) 0");
+  EXPECT_EQ(read_at(s, {"TTL", "k"}, late_ms), "(integer) 0");
+  EXPECT_EQ(read_at(s, {"PEXPIRETIME", "k"}, late_ms), ms(start_ms + 1600));
+  EXPECT_EQ(read_at(s, {"EXPIRETIME", "k"}, late_ms), ms((start_ms + 1600) / 1000));
+  EXPECT_EQ(read_at(s, {"LEASE", "TTL", "2"}, late_ms), "(integer) 0");
+  EXPECT_EQ(read_at(s, {"ELECT.LEADER", "w"}, late_ms), "[\"a\", (integer) 3, (integer) 0]");
+  // Between the log's time and the deadline the local clock counts down.
+  EXPECT_EQ(read_at(s, {"PTTL", "k"}, start_ms + 1000), "(integer) 600");
+  EXPECT_EQ(read_at(s, {"TTL", "k"}, start_ms + 1000), "(integer) 1");  // 600 ms rounds up
+  // A local clock behind the log's never adds time.
+  EXPECT_EQ(read_at(s, {"PTTL", "k"}, start_ms - 500), "(integer) 1600");
+  EXPECT_EQ(read_at(s, {"LEASE", "TTL", "2"}, start_ms - 500), "(integer) 1000");
+}
+
+TEST(KvClock, ReadWithExpiryClockJudgesAtTheGivenTime) {
+  const int64_t start_ms = Harness::kStartMs;
+  Harness h;
+  h.run({"SET", "k", "v", "PX", "100"});
+  const Store& s = h.store();
+  auto at = [&](std::vector<std::string_view> argv, int64_t expiry_ms, int64_t local_ms) {
+    return testing::render(s.read_with_expiry_clock(argv, expiry_ms, local_ms, 0));
+  };
+  // Past the deadline although the log's time is not.
+  EXPECT_EQ(at({"GET", "k"}, start_ms + 100, start_ms + 100), "(nil)");
+  EXPECT_EQ(at({"GET", "k"}, start_ms + 99, start_ms + 99), "\"v\"");
+  EXPECT_EQ(at({"PTTL", "k"}, start_ms + 40, start_ms + 40), "(integer) 60");
+  EXPECT_EQ(at({"PTTL", "k"}, start_ms + 40, start_ms + 90), "(integer) 10");
+  // read() is read_with_expiry_clock at clock_ms().
+  EXPECT_EQ(read_at(s, {"PTTL", "k"}, start_ms + 90),
+            at({"PTTL", "k"}, s.clock_ms(), start_ms + 90));
+}
+
+TEST(KvClock, VersionsAndElectionsFollowTheLogsTime) {
+  Harness h;
+  h.run({"SET", "t", "v", "PX", "50"});
+  h.run({"ELECT", "w", "a", "50"});
+  h.advance_ms(1000);  // the wall clock is well past both deadlines
+  EXPECT_EQ(h.store().version_of("t"), 1u);
+  EXPECT_FALSE(h.store().election_free("w"));
+  h.tick();
+  EXPECT_EQ(h.store().version_of("t"), 0u);
+  EXPECT_TRUE(h.store().election_free("w"));
+}
+
 TEST(KvEvents, NamesFollowRedis) {
   Harness h;
   h.run({"SET", "a", "1", "EX", "10"});
@@ -225,6 +359,7 @@ TEST(KvCommands, RandomKeySkipsExpiredKeys) {
   for (int i = 0; i < 50; ++i) h.run({"SET", "gone" + std::to_string(i), "v", "PX", "5"});
   h.run({"SET", "live", "v"});
   h.advance_ms(5);
+  h.tick();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(h.r({"RANDOMKEY"}), "\"live\"");
   h.run({"DEL", "live"});
   EXPECT_EQ(h.r({"RANDOMKEY"}), "(nil)");
@@ -384,6 +519,67 @@ TEST(KvReplay, SamePayloadsGiveIdenticalStores) {
     ASSERT_EQ(follower.applied_index(), leader.store().applied_index()) << "seed " << seed;
     EXPECT_EQ(follower.snapshot(), leader.store().snapshot()) << "seed " << seed;
     EXPECT_EQ(late.snapshot(), leader.store().snapshot()) << "seed " << seed;
+  }
+}
+
+// What a replica answers without saying how much time is left: equal on every replica at the
+// same applied index.
+std::string timeless_view(const Store& s, int64_t local_ms) {
+  std::string out;
+  auto add = [&](std::vector<std::string_view> argv) {
+    out += testing::render(s.read(argv, local_ms, 7)) + "\n";
+  };
+  for (int i = 0; i < 20; ++i) {
+    std::string key = "key" + std::to_string(i);
+    add({"GETVER", key});
+    add({"TYPE", key});
+    add({"PEXPIRETIME", key});
+    out += std::to_string(s.version_of(key)) + "\n";
+  }
+  add({"KEYS", "*"});
+  add({"SCAN", "0", "COUNT", "100"});
+  add({"RANDOMKEY"});
+  add({"DBSIZE"});
+  for (int id = 1; id < 40; ++id) {
+    out += s.read(std::vector<std::string_view>{"LEASE", "TTL", std::to_string(id)}, local_ms, 0)
+                       .integer < 0
+               ? "-"
+               : "+";
+  }
+  Reply leader = s.read(std::vector<std::string_view>{"ELECT.LEADER", "w"}, local_ms, 0);
+  if (leader.kind == Reply::Kind::kArray) out += testing::render(leader.elements.at(1));
+  out += s.election_free("w") ? " free\n" : " held\n";
+  return out;
+}
+
+TEST(KvClock, ReplicasAtTheSameIndexAgreeWhateverTheirClocks) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    std::mt19937_64 rng(seed);
+    Harness leader;
+    for (int i = 0; i < 300; ++i) {
+      std::vector<std::string> words = random_command(rng);
+      if (i % 7 == 0) words = {"LEASE", "GRANT", std::to_string(1 + rng() % 40)};
+      if (i % 7 == 3) words = {"ELECT", "w", "c" + std::to_string(rng() % 3), "20"};
+      std::vector<std::string_view> argv(words.begin(), words.end());
+      leader.run(argv);
+      leader.advance_ms(static_cast<int64_t>(rng() % 5));
+      if (i % 50 == 0) {
+        for (auto& [key, deadline] : leader.store().expired_keys(leader.now_ms(), 5)) {
+          leader.propose(encode_expire_key(key, deadline, leader.now_ms()));
+        }
+      }
+    }
+    // Two replicas whose wall clocks are a second behind and a second ahead of the leader's.
+    Store slow;
+    Store fast;
+    const auto& log = leader.log();
+    for (size_t i = 0; i < log.size(); ++i) {
+      slow.apply(i + 1, log[i]);
+      fast.apply(i + 1, log[i]);
+      const int64_t leader_ms = slow.clock_ms();
+      ASSERT_EQ(timeless_view(slow, leader_ms - 1000), timeless_view(fast, leader_ms + 1000))
+          << "seed " << seed << " index " << i + 1;
+    }
   }
 }
 

@@ -34,8 +34,12 @@ class Harness {
              const std::vector<std::pair<std::string, uint64_t>>& watched = {});
   // WATCH: the version the key has now.
   std::pair<std::string, uint64_t> watch(std::string_view key) const {
-    return {std::string(key), store_.version_of(key, now_ms_)};
+    return {std::string(key), store_.version_of(key)};
   }
+  // Applies (and logs) an entry stamped now_ms() that changes nothing (an expire entry for
+  // deadline 0, which no key has), so the log's time (Store::clock_ms, by which reads judge
+  // expiry) catches up with the harness's clock.
+  Reply tick() { return propose(encode_expire_key("", 0, now_ms_)); }
 
   // Applies a raw payload at the next index, without logging it.
   Reply apply(std::string_view payload) { return store_.apply(++index_, payload, &effects_); }
@@ -47,6 +51,8 @@ class Harness {
 
   Store& store() { return store_; }
   int64_t now_ms() const { return now_ms_; }
+  // Moves the clock that stamps writes and that reads pass as their local clock. Reads see
+  // deadlines pass only once an entry stamped at or after them applies (tick()).
   void advance_ms(int64_t ms) { now_ms_ += ms; }
   uint64_t index() const { return index_; }
   std::vector<KeyEvent> take_events() { return std::exchange(effects_.key_events, {}); }
