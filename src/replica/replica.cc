@@ -319,7 +319,7 @@ size_t Replica::pending_reads() const {
 kv::Reply Replica::evaluate_read(std::span<const std::string_view> argv, uint64_t random) const {
   const int64_t now_ms = io_.clock->now_ms();
   if (bug(DriverBug::kReadsUseLocalClock)) {  // PLANTED BUG
-    return store_.read(argv, now_ms, random);  // MERGE-H4
+    return store_.read_with_expiry_clock(argv, now_ms, now_ms, random);
   }
   return store_.read(argv, now_ms, random);
 }

@@ -48,7 +48,7 @@ bool Node::execute_transaction_command(const std::shared_ptr<Session>& s, const 
     // A version read from this node's state: if it is behind, EXEC can only abort spuriously,
     // never succeed over a change it did not see (the check happens when the entry applies).
     for (size_t i = 1; i < argv.size(); ++i) {
-      s->watched.emplace_back(std::string(argv[i]), replica_->store().version_of(argv[i], now_ms()));
+      s->watched.emplace_back(std::string(argv[i]), replica_->store().version_of(argv[i]));
     }
     reply_value(to, kv::Reply::ok());
     return true;
@@ -191,7 +191,7 @@ void Node::on_forward_transaction(NodeId from, std::string_view payload) {
 void Node::route_election(ReplyTo to, std::span<const std::string_view> argv, int64_t block_ms) {
   ++counters_.writes;
   std::string name(argv[1]);
-  if (replica_->store().election_free(name, now_ms())) {
+  if (replica_->store().election_free(name)) {
     route_write(std::move(to), argv);
     return;
   }

@@ -27,6 +27,9 @@ constexpr PlantName kPlants[] = {
     {Plant::kReadsUseLocalClock, "reads-use-local-clock", "kReadsUseLocalClock"},
     {Plant::kForgetWritesUnderSnapshot, "forget-writes-under-snapshot",
      "kForgetWritesUnderSnapshot"},
+    {Plant::kVoteRightAfterRestart, "vote-right-after-restart", "kVoteRightAfterRestart"},
+    {Plant::kLeaseExtendedAfterTransfer, "lease-extended-after-transfer",
+     "kLeaseExtendedAfterTransfer"},
 };
 
 }  // namespace

@@ -33,6 +33,8 @@ enum class Plant : uint8_t {
   kReadContextWithoutEpoch,    // replica driver: read contexts repeat across restarts
   kReadsUseLocalClock,         // replica driver: reads judge expiry by the node's own clock
   kForgetWritesUnderSnapshot,  // replica driver: writes covered by a snapshot never answered
+  kVoteRightAfterRestart,      // raft core: a restarted node votes while a lease may still run
+  kLeaseExtendedAfterTransfer,  // raft core: heartbeat acks renew a lease after TimeoutNow
 };
 
 // The node's disk: the real storage layer on a fault-injecting file system, or the model.

@@ -87,6 +87,20 @@ World::World(const SimOptions& options)
     case Plant::kForgetWritesUnderSnapshot:
       driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kForgetWritesUnderSnapshot);
       break;
+    case Plant::kVoteRightAfterRestart:
+      // Lease reads on a leader while a restarted follower helps elect another.
+      raft_template_.planted_bugs = static_cast<uint32_t>(raft::PlantedBug::kVoteRightAfterRestart);
+      raft_template_.read_only = raft::ReadOnlyOption::kLeaseBased;
+      raft_template_.check_quorum = true;
+      bounce_probability_ = 0.8;
+      break;
+    case Plant::kLeaseExtendedAfterTransfer:
+      raft_template_.planted_bugs =
+          static_cast<uint32_t>(raft::PlantedBug::kLeaseExtendedAfterTransfer);
+      raft_template_.read_only = raft::ReadOnlyOption::kLeaseBased;
+      raft_template_.check_quorum = true;
+      transfer_probability_ = 0.6;
+      break;
     case Plant::kNone:
       break;
   }

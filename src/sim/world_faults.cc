@@ -280,6 +280,10 @@ void World::on_operator() {
     if (n != nullptr && n->log_entries() > kLogEntriesMax)
       (void)n->take_snapshot(rng_.range(0, 20));
   }
+  if (rng_.chance(transfer_probability_)) {
+    op_transfer();
+    return;
+  }
   const uint64_t dice = rng_.index(10);
   if (dice < 3) {
     op_membership();

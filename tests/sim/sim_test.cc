@@ -206,7 +206,11 @@ INSTANTIATE_TEST_SUITE_P(
                       // The replica driver's own bugs (issue list: stale answers to a previous
                       // incarnation, writes left unanswered under a snapshot).
                       Catch{Plant::kReadContextWithoutEpoch, "real-time-order"},
-                      Catch{Plant::kForgetWritesUnderSnapshot, "write-answered"}),
+                      Catch{Plant::kForgetWritesUnderSnapshot, "write-answered"},
+                      Catch{Plant::kReadsUseLocalClock, "read-result"},
+                      // Lease safety in the raft core: a restarted voter, a renewed lease.
+                      Catch{Plant::kVoteRightAfterRestart, "real-time-order"},
+                      Catch{Plant::kLeaseExtendedAfterTransfer, "real-time-order"}),
     test_name);
 
 }  // namespace
