@@ -179,7 +179,8 @@ void Replica::send(std::vector<raft::Message>& messages) {
 void Replica::apply(const raft::Entry& e) {
   if (e.index <= applied_) {
     // Covered by an installed snapshot: whatever the entry was, its proposer gets an answer.
-    if (!bug(DriverBug::kForgetWritesUnderSnapshot)) answer_writes_through(e.index, kCoveredBySnapshot);
+    if (!bug(DriverBug::kForgetWritesUnderSnapshot))
+      answer_writes_through(e.index, kCoveredBySnapshot);
     return;
   }
   BW_ASSERT(e.index == applied_ + 1, "apply gap: {} after {}", e.index, applied_);
@@ -284,7 +285,8 @@ void Replica::issue_reads() {
   ReadBatch batch{.reads = std::move(unissued_reads_), .issued_tick = ticks_};
   unissued_reads_.clear();
   batch.deadline_ms = batch.reads.front().deadline_ms;
-  for (const PendingRead& r : batch.reads) batch.deadline_ms = std::min(batch.deadline_ms, r.deadline_ms);
+  for (const PendingRead& r : batch.reads)
+    batch.deadline_ms = std::min(batch.deadline_ms, r.deadline_ms);
   std::string ctx = next_read_context();
   raft_->read_index(ctx);
   ++counters_.read_index_rounds;

@@ -59,9 +59,9 @@ namespace bw::replica {
 // in production.
 enum class DriverBug : uint32_t {
   kNone = 0,
-  kAckBeforePersist = 1u << 0,         // send a Ready's messages before its writes are durable
-  kReadContextWithoutEpoch = 1u << 1,  // read contexts restart at the same values every boot
-  kReadsUseLocalClock = 1u << 2,       // reads judge expiry with this node's clock, not the log's
+  kAckBeforePersist = 1u << 0,           // send a Ready's messages before its writes are durable
+  kReadContextWithoutEpoch = 1u << 1,    // read contexts restart at the same values every boot
+  kReadsUseLocalClock = 1u << 2,         // reads judge expiry with this node's clock, not the log's
   kForgetWritesUnderSnapshot = 1u << 3,  // writes covered by a snapshot are never answered
 };
 
@@ -71,7 +71,7 @@ struct Options {
   // every read context, so answers to a previous incarnation's requests never match.
   uint64_t boot_epoch = 0;
   int64_t request_timeout_ms = 5000;
-  uint32_t read_retry_ticks = 4;  // an unanswered ReadIndex round is asked again after this
+  uint32_t read_retry_ticks = 4;     // an unanswered ReadIndex round is asked again after this
   size_t expire_keys_per_tick = 64;  // expiry proposals per tick, per kind
   // Failover rule: a new leader first extends every live lease and election holder by this
   // (the longest a leaderless gap can last: two election timeouts, in ms).
@@ -160,8 +160,8 @@ class Replica {
   };
   struct Unfinished {  // a Ready taken but not finished (pipelined writes)
     raft::Ready ready;
-    uint64_t seq = 0;      // the disk write it waits for; 0 = none
-    bool sent = false;     // its messages already left
+    uint64_t seq = 0;   // the disk write it waits for; 0 = none
+    bool sent = false;  // its messages already left
   };
 
   bool bug(DriverBug b) const { return (options_.planted_bugs & static_cast<uint32_t>(b)) != 0; }

@@ -50,7 +50,9 @@ class Harness final : public Clock, public Transport, public Disk {
   raft::MemoryStorage log_;
 };
 
-std::vector<std::string_view> argv(std::initializer_list<std::string_view> a) { return a; }
+std::vector<std::string_view> argv(std::initializer_list<std::string_view> a) {
+  return a;
+}
 
 TEST(ReplicaTest, AWriteIsAnsweredOnlyOnceDurableAndThenReadable) {
   Harness h;
@@ -63,10 +65,11 @@ TEST(ReplicaTest, AWriteIsAnsweredOnlyOnceDurableAndThenReadable) {
   std::optional<kv::Reply> answer;
   auto payload = kv::encode_write(argv({"SET", "k", "v"}), h.now_ms());
   ASSERT_TRUE(std::holds_alternative<std::string>(payload));
-  auto index = r->propose(std::get<std::string>(payload), [&](const Status& st, const kv::Reply& rep) {
-    ASSERT_TRUE(st.ok()) << st;
-    answer = rep;
-  });
+  auto index =
+      r->propose(std::get<std::string>(payload), [&](const Status& st, const kv::Reply& rep) {
+        ASSERT_TRUE(st.ok()) << st;
+        answer = rep;
+      });
   ASSERT_TRUE(index.ok());
   r->flush();
   EXPECT_FALSE(answer.has_value()) << "answered before its entry was durable";
@@ -179,10 +182,10 @@ TEST(ReplicaTest, AWriteOverwrittenByAnotherLeaderIsAnsweredNotApplied) {
                     .index = LogIndex(0),
                     .commit = *index};
   for (uint64_t i = 1; i <= index->value(); ++i) {
-    app.entries.push_back(raft::Entry{.term = later,
-                                      .index = LogIndex(i),
-                                      .data = i == index->value() ? std::get<std::string>(theirs)
-                                                                  : std::string()});
+    app.entries.push_back(
+        raft::Entry{.term = later,
+                    .index = LogIndex(i),
+                    .data = i == index->value() ? std::get<std::string>(theirs) : std::string()});
   }
   (void)r->step(app);
   r->flush();

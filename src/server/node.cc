@@ -111,8 +111,7 @@ Status Node::start() {
     asio::post(io_, [this, seq] { on_durable(seq); });
   });
   replica_ = std::make_unique<replica::Replica>(
-      ro,
-      replica::Io{.clock = this, .transport = this, .disk = disk_.get(), .observer = this},
+      ro, replica::Io{.clock = this, .transport = this, .disk = disk_.get(), .observer = this},
       std::move(boot));
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};

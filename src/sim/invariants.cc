@@ -184,8 +184,7 @@ void InvariantChecker::on_restart(NodeId id, LogIndex durable_commit, LogIndex a
   n.applied = applied;
 }
 
-void InvariantChecker::on_requests_checked(NodeId node, uint64_t oldest_pending,
-                                           LogIndex applied) {
+void InvariantChecker::on_requests_checked(NodeId node, uint64_t oldest_pending, LogIndex applied) {
   if (oldest_pending == 0 || oldest_pending > applied.value()) return;
   fail("write-answered", fmt::format("node {} applied through {} but the write it proposed at {} "
                                      "is still waiting for an answer",

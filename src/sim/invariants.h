@@ -73,7 +73,9 @@ class InvariantChecker {
   // covered it): `oldest_pending` is the node's oldest waiting proposal (0 = none).
   void on_requests_checked(NodeId node, uint64_t oldest_pending, LogIndex applied);
   // A violation found outside the checker (the client history check).
-  void report(std::string invariant, std::string details) { fail(std::move(invariant), std::move(details)); }
+  void report(std::string invariant, std::string details) {
+    fail(std::move(invariant), std::move(details));
+  }
 
   bool failed() const { return violation_.has_value(); }
   const std::optional<Violation>& violation() const { return violation_; }

@@ -82,8 +82,7 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv) {
 }
 
 LinearizabilityResult check_results(const std::vector<Operation>& history, std::vector<size_t> ok,
-                                    const std::map<uint64_t, CommittedEntry>& log,
-                                    uint64_t base) {
+                                    const std::map<uint64_t, CommittedEntry>& log, uint64_t base) {
   std::sort(ok.begin(), ok.end(), [&](size_t a, size_t b) {
     return history[a].position != history[b].position
                ? history[a].position < history[b].position
@@ -122,8 +121,8 @@ LinearizabilityResult check_results(const std::vector<Operation>& history, std::
     const kv::Reply expected = reference.read(argv, op.local_now_ms, 0);
     if (expected == op.reply) continue;
     return violation("read-result",
-                     fmt::format("{}\n  the committed log at position {} answers {}",
-                                 describe(op), op.position, kv::to_string(expected)),
+                     fmt::format("{}\n  the committed log at position {} answers {}", describe(op),
+                                 op.position, kv::to_string(expected)),
                      op.complete_us);
   }
   return {};
@@ -132,8 +131,7 @@ LinearizabilityResult check_results(const std::vector<Operation>& history, std::
 }  // namespace
 
 LinearizabilityResult check_history(const std::vector<Operation>& history,
-                                    const std::map<uint64_t, CommittedEntry>& log,
-                                    uint64_t base) {
+                                    const std::map<uint64_t, CommittedEntry>& log, uint64_t base) {
   LinearizabilityResult r = check_not_applied(history, log);
   if (!r.linearizable) return r;
   std::vector<size_t> ok;

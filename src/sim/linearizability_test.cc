@@ -19,7 +19,8 @@ class History {
     auto payload = kv::encode_write(v, now_ms);
     EXPECT_TRUE(std::holds_alternative<std::string>(payload));
     const uint64_t index = ++last_;
-    log_[index] = CommittedEntry{.term = Term(2), .kv = true, .data = std::get<std::string>(payload)};
+    log_[index] =
+        CommittedEntry{.term = Term(2), .kv = true, .data = std::get<std::string>(payload)};
     ops_.push_back(Operation{.write = true,
                              .argv = std::move(argv),
                              .invoke_us = invoke,

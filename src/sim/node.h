@@ -39,7 +39,7 @@ class NodeEnv {
 };
 
 struct NodeOptions {
-  replica::Options replica;  // raft config, planted driver bugs, timeouts
+  replica::Options replica;   // raft config, planted driver bugs, timeouts
   int64_t clock_skew_ms = 0;  // this node's wall clock minus the true (virtual) time
 };
 

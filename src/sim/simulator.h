@@ -24,16 +24,16 @@ namespace bw::sim {
 // Bugs that can be planted to prove the checkers catch them.
 enum class Plant : uint8_t {
   kNone,
-  kCommitPreviousTermByCount,  // raft core
-  kVoteWithoutLogCheck,        // raft core
-  kReadIndexWithoutHeartbeat,  // raft core
-  kApplyUncommitted,           // raft core
-  kAckBeforePersist,           // replica driver: send before the disk sync
-  kDurableBeforeFsync,         // storage: writes reported durable without fsync (disk storage)
-  kReadContextWithoutEpoch,    // replica driver: read contexts repeat across restarts
-  kReadsUseLocalClock,         // replica driver: reads judge expiry by the node's own clock
-  kForgetWritesUnderSnapshot,  // replica driver: writes covered by a snapshot never answered
-  kVoteRightAfterRestart,      // raft core: a restarted node votes while a lease may still run
+  kCommitPreviousTermByCount,   // raft core
+  kVoteWithoutLogCheck,         // raft core
+  kReadIndexWithoutHeartbeat,   // raft core
+  kApplyUncommitted,            // raft core
+  kAckBeforePersist,            // replica driver: send before the disk sync
+  kDurableBeforeFsync,          // storage: writes reported durable without fsync (disk storage)
+  kReadContextWithoutEpoch,     // replica driver: read contexts repeat across restarts
+  kReadsUseLocalClock,          // replica driver: reads judge expiry by the node's own clock
+  kForgetWritesUnderSnapshot,   // replica driver: writes covered by a snapshot never answered
+  kVoteRightAfterRestart,       // raft core: a restarted node votes while a lease may still run
   kLeaseExtendedAfterTransfer,  // raft core: heartbeat acks renew a lease after TimeoutNow
 };
 

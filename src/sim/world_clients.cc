@@ -65,8 +65,8 @@ World::Request World::next_request(Client& c) {
     q.transaction = true;
     q.commands = {{"SET", k, v}, {"INCR", fmt::format("k{}", other)}, {"GET", k}};
     q.watched = {{k, c.versions[key]}};
-    q.argv = {"MULTI", "SET", k, v, "INCR", fmt::format("k{}", other), "GET", k, "EXEC",
-              "WATCH", k, std::to_string(c.versions[key])};
+    q.argv = {"MULTI", "SET", k,      v,       "INCR", fmt::format("k{}", other),
+              "GET",   k,     "EXEC", "WATCH", k,      std::to_string(c.versions[key])};
   } else if (dice < 84) {
     q.argv = {"LEASE", "GRANT", std::to_string(rng_.range(50, 500))};
   } else if (dice < 86 && c.lease != 0) {
@@ -232,8 +232,10 @@ void World::resume_inbox(uint32_t id) {
 
 void World::on_entry_applied(NodeId, const raft::Entry& e) {
   if (committed_.contains(e.index.value())) return;  // the checker compares the others
-  committed_[e.index.value()] = CommittedEntry{
-      .term = e.term, .kv = e.type != raft::EntryType::kConfChange && !e.data.empty(), .data = e.data};
+  committed_[e.index.value()] =
+      CommittedEntry{.term = e.term,
+                     .kv = e.type != raft::EntryType::kConfChange && !e.data.empty(),
+                     .data = e.data};
 }
 
 void World::client_timeout(uint32_t id, uint64_t seq) {
