@@ -291,6 +291,10 @@ class Node {
   raft::HardState submitted_hard_state_;  // the newest handed to storage
   LogIndex applied_;
   LogIndex snapshot_index_;
+  // The leader as of the last Ready handled (on_leader_change): the state leader changes are
+  // detected against. Between a step that changes Raft's leader and that Ready, handlers already
+  // queued in the same pass (client reads, the ticker) still run, so whoever routes a command
+  // now asks Raft (raft_->leader()): a deposed leader would otherwise see itself here.
   NodeId leader_;
   bool flush_scheduled_ = false;
   bool stopping_ = false;
