@@ -108,7 +108,7 @@ bool Node::execute_transaction_command(const std::shared_ptr<Session>& s, const 
 void Node::route_transaction(ReplyTo to, Transaction tx) {
   if (raft().is_leader()) {
     propose_transaction(std::move(to), tx);
-  } else if (leader_ != kNoNode) {
+  } else if (raft().leader() != kNoNode) {  // not leader_ (node.h)
     forward_transaction(std::move(to), tx);
   } else {
     waiting_for_leader_.push_back(Waiting{.to = std::move(to),

@@ -242,7 +242,7 @@ void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
   ++counters_.writes;
   if (raft().is_leader()) {
     propose_write(std::move(to), argv);
-  } else if (leader_ != kNoNode) {
+  } else if (raft().leader() != kNoNode) {  // not leader_: it may still name this node (node.h)
     forward_write(std::move(to), argv);
   } else {
     waiting_for_leader_.push_back(Waiting{.to = std::move(to),
@@ -294,16 +294,20 @@ void Node::forward_write(ReplyTo to, std::span<const std::string_view> argv) {
 void Node::forward_to_leader(net::FrameType type, ReplyTo to,
                              const std::function<void(ByteWriter&)>& body) {
   ++counters_.forwarded;
+  // Raft's current leader, never this node: the transport has no link to itself and would drop
+  // the frame without a word, leaving the command to time out.
+  const NodeId leader = raft().leader();
+  BW_ASSERT(leader != kNoNode && leader != config_.id, "forwarding to {}", leader);
   uint64_t id = next_forward_id_++;
   std::string payload;
   ByteWriter w(&payload);
   w.u64(id);
   w.u8(static_cast<uint8_t>(to.protocol));
   body(w);
-  transport_->send(leader_, type, payload);
+  transport_->send(leader, type, payload);
   forwarded_[id] = Forwarded{.to = std::move(to),
                              .deadline_ms = now_ms() + config_.request_timeout_ms,
-                             .leader = leader_,
+                             .leader = leader,
                              .type = type};
 }
 
@@ -605,7 +609,8 @@ void Node::on_undelivered(NodeId to, net::FrameType type, std::string_view paylo
 // Called on every tick and leader change, never from the transport's handler (a resend may be
 // dropped again at once).
 void Node::resend_unsent_forwards() {
-  if (leader_ == kNoNode) return;
+  const NodeId leader = raft().leader();  // not leader_ (node.h)
+  if (leader == kNoNode) return;
   for (auto it = forwarded_.begin(); it != forwarded_.end();) {
     Forwarded& f = it->second;
     if (f.unsent.empty()) {
@@ -616,8 +621,8 @@ void Node::resend_unsent_forwards() {
     f.unsent.clear();
     if (!raft().is_leader()) {
       ++counters_.forwards_resent;
-      f.leader = leader_;
-      transport_->send(leader_, f.type, payload);  // may mark it unsent again
+      f.leader = leader;
+      transport_->send(leader, f.type, payload);  // may mark it unsent again
       ++it;
       continue;
     }

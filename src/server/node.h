@@ -254,6 +254,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
   static constexpr int64_t kSnapshotRetryMs = 10000;  // after a failed snapshot
   int64_t snapshot_retry_ms_ = 0;
   LogIndex snapshot_index_;
+  // The leader as of the last Ready handled (on_leader_change): the state leader changes are
+  // detected against. Between a step that changes Raft's leader and that Ready, handlers already
+  // queued in the same pass (client reads, the ticker) still run, so whoever routes a command
+  // now asks Raft (raft().leader()): a deposed leader would otherwise see itself here.
   NodeId leader_;
   bool flush_scheduled_ = false;
   bool stopping_ = false;

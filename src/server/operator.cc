@@ -232,14 +232,17 @@ void Node::poll_failover() {
   }
   const bool late = now_ms() >= f.deadline_ms;
   if (!raft().is_leader()) {
-    if (leader_ == kNoNode) {
+    // Raft's leader, not leader_: on a tick run before the Ready of our step-down, leader_ is
+    // still this node (node.h).
+    const NodeId leader = raft().leader();
+    if (leader == kNoNode) {
       if (late) finish_failover("ERR FAILOVER timed out: no new leader is known yet");
-    } else if (leader_ == f.target || !f.explicit_target) {
-      spdlog::info("node {}: FAILOVER done; node {} leads", config_.id, leader_);
+    } else if (leader == f.target || !f.explicit_target) {
+      spdlog::info("node {}: FAILOVER done; node {} leads", config_.id, leader);
       finish_failover("");
     } else {
       finish_failover(
-          fmt::format("ERR FAILOVER target did not take over; node {} leads now", leader_));
+          fmt::format("ERR FAILOVER target did not take over; node {} leads now", leader));
     }
     return;
   }

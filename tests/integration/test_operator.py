@@ -4,6 +4,8 @@ fsync, SLEEP) and FAILOVER (leadership transfer), with the CLI's `bellwether fai
 Run: BELLWETHER_BIN=build/bellwether \
      /usr/bin/python3 -m pytest -q tests/integration/test_operator.py
 """
+import select
+import signal
 import statistics
 import subprocess
 import time
@@ -21,6 +23,8 @@ FSYNC_DELAY_MS = 200
 DELAYED_WRITE_MIN_S = FSYNC_DELAY_MS / 1000 * 0.9
 WRITES_MEASURED = 8
 FAILOVER_TIMEOUT_MS = 5000
+FAILOVER_ATTEMPTS = 5
+REPLY_WITHIN_S = 2  # well under the request timeout (5 s)
 NODE_EXIT_TIMEOUT_S = 30
 
 
@@ -32,6 +36,17 @@ def raw_reply(port, *args):
         return conn.read_line()
     finally:
         conn.close()
+
+
+def process_state(node):
+    """The state letter of the node's main thread (T: stopped)."""
+    with open(f"/proc/{node.proc.pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def log_count(node, text):
+    with open(node.log_path, "rb") as f:
+        return f.read().count(text.encode())
 
 
 def timed_set(client, key, value):
@@ -210,6 +225,67 @@ def test_failover_to_a_named_follower_under_writes_loses_nothing(cluster_factory
         wait_caught_up(n, target)
         bad = missing_or_wrong(n.client(), acked)
         assert not bad, f"node {n.id} lacks {len(bad)} acknowledged writes"
+
+
+def test_failover_write_read_with_the_targets_first_messages_is_answered(cluster_factory):
+    # The old leader steps down on a frame from the target (its vote request, then its appends);
+    # the Ready that tells the node who leads now runs after the handlers already queued in that
+    # pass of its event loop. A client write among them was forwarded to the leader as of the last
+    # Ready, the old leader itself, which the transport drops without a word: no answer until the
+    # request timeout ("TIMEOUT the leader did not answer in time"). A loaded CPU makes such a
+    # pass likely; pausing the old leader while the target takes over makes it certain: its first
+    # pass after SIGCONT holds the target's frames, then the write sent during the pause.
+    c = cluster_factory(size=3)
+    old = c.wait_for_leader()
+    target = followers(c, old)[1]
+    writer = RawConn(old.port)  # its session exists before the pause
+    assert writer.send(resp_command("SET", "before", "1"))
+    assert writer.read_line() == b"+OK\r\n"
+    failover = None
+    try:
+        for attempt in range(1, FAILOVER_ATTEMPTS + 1):
+            # Caught up and recently heard from: the transfer sends TimeoutNow at once.
+            def target_ready():
+                info = raft(old)
+                peer = info[f"raft_peer{target.id}"]
+                return peer["match"] == info["raft_last_index"] and peer["active"] == 1
+            wait_until(target_ready, what=f"node {target.id} caught up and active")
+            target.signal(signal.SIGSTOP)  # it reads TimeoutNow only once the old leader sleeps
+            failover = RawConn(old.port)
+            assert failover.send(resp_command("FAILOVER", "TO", "127.0.0.1", target.port,
+                                              "TIMEOUT", FAILOVER_TIMEOUT_MS))
+            started = wait_until(
+                lambda: log_count(old, f"FAILOVER to node {target.id} requested") > 0 or
+                select.select([failover.sock], [], [], 0)[0], what="FAILOVER to start")
+            if started is True:
+                break
+            # The paused target's last answer came just before Raft's activity check (no
+            # "requested" line is logged then).
+            assert failover.read_line() == b"-ERR FAILOVER target replica is not online.\r\n"
+            failover.close()
+            target.signal(signal.SIGCONT)
+        else:
+            pytest.fail("FAILOVER never started")
+        assert raw_reply(old.port, "PING") == b"+PONG\r\n"  # the Ready with TimeoutNow went out
+        old.signal(signal.SIGSTOP)
+        wait_until(lambda: process_state(old) == "T", what="the old leader to stop")
+        target.signal(signal.SIGCONT)
+        wait_until(lambda: raft(target)["raft_role"] == "leader", what="the target to lead")
+        assert writer.send(resp_command("SET", "during", "2"))
+        old.signal(signal.SIGCONT)
+        sent = time.monotonic()
+        reply = writer.read_line()
+        took = time.monotonic() - sent
+    finally:
+        old.signal(signal.SIGCONT)
+        target.signal(signal.SIGCONT)
+    print(f"write during the hand-over: {reply!r} after {took * 1000:.0f} ms")
+    # Its result, or TRYAGAIN at once; never the request timeout.
+    assert reply == b"+OK\r\n" or reply.startswith(b"-TRYAGAIN"), reply
+    assert took < REPLY_WITHIN_S, f"{reply!r} after {took:.2f}s"
+    assert failover.read_line() == b"+OK\r\n"
+    assert raft(target)["raft_role"] == "leader"
+    assert target.client().get("during") == (b"2" if reply == b"+OK\r\n" else None)
 
 
 def test_failover_without_target_picks_a_follower(cluster_factory):
