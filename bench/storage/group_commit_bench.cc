@@ -26,24 +26,14 @@ constexpr size_t kEntryBytes = 256;
 constexpr size_t kRawWriteBytes = 4096;
 
 // Counts fdatasyncs of WAL segments.
-class CountingFileSystem final : public FileSystem {
+class CountingFileSystem final : public FileSystemWrapper {
  public:
-  explicit CountingFileSystem(FileSystem* base) : base_(base) {}
+  explicit CountingFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
   std::atomic<uint64_t> syncs{0};
   Result<std::unique_ptr<WritableFile>> create(const std::string& path) override {
-    BW_ASSIGN_OR_RETURN(auto f, base_->create(path));
+    BW_ASSIGN_OR_RETURN(auto f, target()->create(path));
     return std::unique_ptr<WritableFile>(new File(this, std::move(f)));
   }
-  Result<std::unique_ptr<ReadableFile>> open_read(const std::string& p) override {
-    return base_->open_read(p);
-  }
-  Result<std::vector<std::string>> list(const std::string& d) override { return base_->list(d); }
-  Status create_dir(const std::string& d) override { return base_->create_dir(d); }
-  Status remove(const std::string& p) override { return base_->remove(p); }
-  Status rename(const std::string& a, const std::string& b) override { return base_->rename(a, b); }
-  Status truncate(const std::string& p, uint64_t n) override { return base_->truncate(p, n); }
-  Status sync_dir(const std::string& d) override { return base_->sync_dir(d); }
-  Result<bool> exists(const std::string& p) override { return base_->exists(p); }
 
  private:
   class File final : public WritableFile {
@@ -60,7 +50,6 @@ class CountingFileSystem final : public FileSystem {
     CountingFileSystem* fs_;
     std::unique_ptr<WritableFile> f_;
   };
-  FileSystem* base_;
 };
 
 double seconds_since(Clock::time_point t0) {

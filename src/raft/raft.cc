@@ -493,6 +493,7 @@ Ready RawNode::Impl::ready() {
     BW_ASSERT(rd.committed_entries.back().index <= hs.commit, "applying {} beyond commit {}",
               rd.committed_entries.back().index, hs.commit);
   }
+  rd.number = ++readies_issued_;
   ready_outstanding_ = true;
   return rd;
 }
@@ -504,7 +505,10 @@ void RawNode::Impl::advance(const Ready& rd) {
 
 void RawNode::Impl::accept(const Ready& rd) {
   BW_ASSERT(ready_outstanding_, "accept() without ready()");
+  BW_ASSERT(rd.number == readies_issued_, "accept() of Ready {}, but the one taken is {}",
+            rd.number, readies_issued_);
   ready_outstanding_ = false;
+  readies_accepted_ = rd.number;
   if (rd.soft_state.has_value()) prev_soft_ = *rd.soft_state;
   if (rd.hard_state.has_value()) prev_hard_ = *rd.hard_state;
   if (!rd.committed_entries.empty()) {
@@ -518,7 +522,16 @@ void RawNode::Impl::accept(const Ready& rd) {
 }
 
 void RawNode::Impl::persisted(const Ready& rd) {
-  BW_ASSERT(!ready_outstanding_, "persisted() before accept()");
+  BW_ASSERT(!ready_outstanding_, "persisted() while Ready {} is taken but not accepted",
+            readies_issued_);
+  // Writes complete in submission order, so their Readies finish in that order too; persisting a
+  // later one first would count entries durable that may still be in flight.
+  BW_ASSERT(rd.number <= readies_accepted_, "persisted() of Ready {} before its accept()",
+            rd.number);
+  BW_ASSERT(rd.number == readies_persisted_ + 1,
+            "persisted() of Ready {}, but the oldest one not yet persisted is {}", rd.number,
+            readies_persisted_ + 1);
+  readies_persisted_ = rd.number;
   if (rd.snapshot.has_value()) log_.stable_snap_to(rd.snapshot->meta.index);
   if (!rd.entries.empty()) log_.stable_to(rd.entries.back().index, rd.entries.back().term);
   if (role_ == Role::kLeader) {

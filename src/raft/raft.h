@@ -108,6 +108,9 @@ struct Ready {
   std::vector<Message> messages;         // send after persisting
   std::vector<ReadState> read_states;    // serve once applied >= index
   bool must_sync = false;                // entries or vote/term changed: fsync before sending
+  // 1, 2, 3, ... per RawNode, set by ready(): accept() and persisted() assert that they get the
+  // Readies in the contract's order. The application must not change it.
+  uint64_t number = 0;
 };
 
 struct FollowerProgress {
@@ -167,9 +170,12 @@ class RawNode {
 
   bool has_ready() const;
   Ready ready();
-  void advance(const Ready& ready);    // accept(ready) then persisted(ready)
-  void accept(const Ready& ready);     // handed off; committed entries applied
-  void persisted(const Ready& ready);  // its writes are durable
+  void advance(const Ready& ready);  // accept(ready) then persisted(ready)
+  // Handed off; committed entries applied. REQUIRES: `ready` is the one ready() returned last.
+  void accept(const Ready& ready);
+  // Its writes are durable. REQUIRES: `ready` is the oldest accepted Ready not yet persisted,
+  // and no Ready is taken but not yet accepted.
+  void persisted(const Ready& ready);
 
   // The application tells the core it applied up to `index` out of band (e.g. snapshot restore).
   NodeStatus status() const;

@@ -197,6 +197,11 @@ class RawNode::Impl {
   SoftState prev_soft_;
   HardState prev_hard_;
   bool ready_outstanding_ = false;
+  // Ready::number of the last Ready handed out, accepted and persisted. Invariant:
+  // readies_persisted_ <= readies_accepted_ <= readies_issued_ <= readies_accepted_ + 1.
+  uint64_t readies_issued_ = 0;
+  uint64_t readies_accepted_ = 0;
+  uint64_t readies_persisted_ = 0;
 };
 
 }  // namespace bw::raft

@@ -101,18 +101,43 @@ TEST(RawNodeTest, PipelinedReadiesCommitOnlyWhatPersistedConfirmed) {
   n.persisted(first);
   EXPECT_EQ(n.status().commit, LogIndex(1));
   ASSERT_TRUE(n.has_ready());
-  Ready third = n.ready();
+  Ready third = n.ready();  // applies 1 while the second's write is still in flight
   ASSERT_EQ(third.committed_entries.size(), 1u);
   EXPECT_EQ(third.committed_entries[0].index, LogIndex(1));
   n.accept(third);
-  n.persisted(third);
+  EXPECT_EQ(n.status().commit, LogIndex(1));
 
   n.persisted(second);
   EXPECT_EQ(n.status().commit, LogIndex(2));
+  n.persisted(third);
   Ready fourth = n.ready();
   ASSERT_EQ(fourth.committed_entries.size(), 1u);
   EXPECT_EQ(fourth.committed_entries[0].data, "a");
   n.advance(fourth);
+}
+
+// The core enforces the order of the pipelined contract: persisted() takes the oldest accepted
+// Ready not yet persisted, and only after accept().
+TEST(RawNodeTest, PersistedOutOfOrderFailsLoudly) {
+  TestCluster c(base_config());
+  c.add_voters(1);
+  RawNode& n = c.node(N(1));
+  n.campaign();
+  Ready first = n.ready();
+  ASSERT_TRUE(c.storage(N(1)).append(first.entries).ok());
+  EXPECT_DEATH(n.persisted(first), "taken but not accepted");
+  n.accept(first);
+  ASSERT_TRUE(n.propose("a").ok());
+  Ready second = n.ready();
+  ASSERT_TRUE(c.storage(N(1)).append(second.entries).ok());
+  EXPECT_DEATH(n.accept(first), "accept\\(\\) of Ready 1, but the one taken is 2");
+  EXPECT_DEATH(n.persisted(second), "taken but not accepted");
+  n.accept(second);
+  EXPECT_DEATH(n.persisted(second), "Ready 2, but the oldest one not yet persisted is 1");
+  n.persisted(first);
+  EXPECT_DEATH(n.persisted(first), "Ready 1, but the oldest one not yet persisted is 2");
+  n.persisted(second);
+  EXPECT_EQ(n.status().commit, LogIndex(2));
 }
 
 // Runs ticks on every node and stabilizes, `n` times.

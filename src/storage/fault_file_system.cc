@@ -33,7 +33,8 @@ Status died() {
 
 }  // namespace
 
-FaultFileSystem::FaultFileSystem(FileSystem* base, uint64_t seed) : base_(base), rng_(seed) {}
+FaultFileSystem::FaultFileSystem(FileSystem* base, uint64_t seed)
+    : FileSystemWrapper(base), rng_(seed) {}
 
 Status FaultFileSystem::check_alive(uint64_t generation) const {
   if (generation != generation_) {
@@ -46,8 +47,8 @@ Status FaultFileSystem::check_alive(uint64_t generation) const {
 Result<std::unique_ptr<WritableFile>> FaultFileSystem::create(const std::string& path) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
-  BW_ASSIGN_OR_RETURN(bool existed, base_->exists(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->create(path));
+  BW_ASSIGN_OR_RETURN(bool existed, target()->exists(path));
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, target()->create(path));
   auto it = files_.find(path);
   const bool name_durable = existed && (it == files_.end() || it->second.name_durable);
   files_[path] = FileState{0, 0, name_durable};
@@ -91,24 +92,10 @@ Status FaultFileSystem::sync(FaultWritableFile& file) {
   return OkStatus();
 }
 
-Result<std::unique_ptr<ReadableFile>> FaultFileSystem::open_read(const std::string& path) {
-  return base_->open_read(path);
-}
-
-Result<std::vector<std::string>> FaultFileSystem::list(const std::string& dir) {
-  return base_->list(dir);
-}
-
-Status FaultFileSystem::create_dir(const std::string& dir) {
-  // Directories are taken as durable once created: the storage layer creates them once, at
-  // initialisation, and syncs their parent.
-  return base_->create_dir(dir);
-}
-
 Status FaultFileSystem::remove(const std::string& path) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
-  BW_RETURN_IF_ERROR(base_->remove(path));
+  BW_RETURN_IF_ERROR(target()->remove(path));
   files_.erase(path);
   return OkStatus();
 }
@@ -117,19 +104,19 @@ Status FaultFileSystem::rename(const std::string& from, const std::string& to) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
   PendingRename r{from, to, std::nullopt};
-  BW_ASSIGN_OR_RETURN(bool replaces, base_->exists(to));
+  BW_ASSIGN_OR_RETURN(bool replaces, target()->exists(to));
   if (replaces) {
-    BW_ASSIGN_OR_RETURN(std::string old, read_file(*base_, to, UINT64_MAX));
+    BW_ASSIGN_OR_RETURN(std::string old, read_file(*target(), to, UINT64_MAX));
     r.replaced = std::move(old);
   }
-  BW_RETURN_IF_ERROR(base_->rename(from, to));
+  BW_RETURN_IF_ERROR(target()->rename(from, to));
   auto it = files_.find(from);
   FileState st;
   if (it != files_.end()) {
     st = it->second;
     files_.erase(it);
   } else {
-    BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, base_->open_read(to));
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, target()->open_read(to));
     st = FileState{f->size(), f->size(), true};
   }
   files_[to] = st;
@@ -140,7 +127,7 @@ Status FaultFileSystem::rename(const std::string& from, const std::string& to) {
 Status FaultFileSystem::truncate(const std::string& path, uint64_t size) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
-  BW_RETURN_IF_ERROR(base_->truncate(path, size));
+  BW_RETURN_IF_ERROR(target()->truncate(path, size));
   auto it = files_.find(path);
   if (it != files_.end()) {
     it->second.size = size;
@@ -153,7 +140,7 @@ Status FaultFileSystem::sync_dir(const std::string& dir) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
   if (sync_failure_) return absl::ErrnoToStatus(EIO, fmt::format("injected: fsync {}", dir));
-  BW_RETURN_IF_ERROR(base_->sync_dir(dir));
+  BW_RETURN_IF_ERROR(target()->sync_dir(dir));
   for (auto& [path, st] : files_) {
     if (parent_dir(path) == dir) st.name_durable = true;
   }
@@ -161,19 +148,15 @@ Status FaultFileSystem::sync_dir(const std::string& dir) {
   return OkStatus();
 }
 
-Result<bool> FaultFileSystem::exists(const std::string& path) {
-  return base_->exists(path);
-}
-
 Status FaultFileSystem::undo_rename(const PendingRename& r) {
-  BW_RETURN_IF_ERROR(base_->rename(r.to, r.from));
+  BW_RETURN_IF_ERROR(target()->rename(r.to, r.from));
   auto it = files_.find(r.to);
   if (it != files_.end()) {
     files_[r.from] = it->second;
     files_.erase(r.to);
   }
   if (r.replaced.has_value()) {
-    BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, base_->create(r.to));
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, target()->create(r.to));
     BW_RETURN_IF_ERROR(f->append(*r.replaced));
     BW_RETURN_IF_ERROR(f->close());
     files_[r.to] = FileState{r.replaced->size(), r.replaced->size(), true};
@@ -182,8 +165,8 @@ Status FaultFileSystem::undo_rename(const PendingRename& r) {
 }
 
 Status FaultFileSystem::crash_file(const std::string& path, FileState& st, CrashMode mode) {
-  if (!st.name_durable) return base_->remove(path);
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, base_->open_read(path));
+  if (!st.name_durable) return target()->remove(path);
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, target()->open_read(path));
   const uint64_t size = f->size();
   if (size <= st.synced_size) return OkStatus();
   const uint64_t unsynced = size - st.synced_size;
@@ -201,7 +184,7 @@ Status FaultFileSystem::crash_file(const std::string& path, FileState& st, Crash
   }
   st.size = st.synced_size + keep;
   st.synced_size = st.size;
-  return base_->truncate(path, st.size);
+  return target()->truncate(path, st.size);
 }
 
 Status FaultFileSystem::crash(CrashMode mode) {
@@ -240,13 +223,13 @@ void FaultFileSystem::set_space_bytes(std::optional<uint64_t> bytes) {
 
 Status FaultFileSystem::flip_bit(const std::string& path, uint64_t offset, int bit) {
   absl::MutexLock lock(&mu_);
-  BW_ASSIGN_OR_RETURN(std::string bytes, read_file(*base_, path, UINT64_MAX));
+  BW_ASSIGN_OR_RETURN(std::string bytes, read_file(*target(), path, UINT64_MAX));
   if (offset >= bytes.size()) {
     return absl::OutOfRangeError(
         fmt::format("flip_bit {} at {}: file has {} bytes", path, offset, bytes.size()));
   }
   bytes[offset] = static_cast<char>(bytes[offset] ^ (1 << (bit & 7)));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, base_->create(path));
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, target()->create(path));
   BW_RETURN_IF_ERROR(f->append(bytes));
   return f->close();
 }
@@ -256,7 +239,7 @@ Result<uint64_t> FaultFileSystem::flip_random_bit(const std::string& path) {
   int bit = 0;
   {
     absl::MutexLock lock(&mu_);
-    BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, base_->open_read(path));
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, target()->open_read(path));
     if (f->size() == 0) return absl::OutOfRangeError(fmt::format("{} is empty", path));
     offset = std::uniform_int_distribution<uint64_t>(0, f->size() - 1)(rng_);
     bit = static_cast<int>(rng_() % 8);

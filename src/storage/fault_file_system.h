@@ -36,20 +36,19 @@ enum class CrashMode : uint8_t {
   kTearUnsynced,  // a random prefix (0..all) of each file's unsynced bytes survives
 };
 
-class FaultFileSystem final : public FileSystem {
+// Reads, listings, exists() and create_dir() pass straight through: directories are taken as
+// durable once created (the storage layer creates them once, at initialisation, and syncs their
+// parent).
+class FaultFileSystem final : public FileSystemWrapper {
  public:
   // REQUIRES: base outlives this object and is used only through it while faults matter.
   FaultFileSystem(FileSystem* base, uint64_t seed);
 
   Result<std::unique_ptr<WritableFile>> create(const std::string& path) override;
-  Result<std::unique_ptr<ReadableFile>> open_read(const std::string& path) override;
-  Result<std::vector<std::string>> list(const std::string& dir) override;
-  Status create_dir(const std::string& dir) override;
   Status remove(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status truncate(const std::string& path, uint64_t size) override;
   Status sync_dir(const std::string& dir) override;
-  Result<bool> exists(const std::string& path) override;
 
   // Simulated power loss; afterwards the file system is usable again (a restarted process) and
   // every injected fault is switched off.
@@ -87,7 +86,6 @@ class FaultFileSystem final : public FileSystem {
   Status crash_file(const std::string& path, FileState& st, CrashMode mode)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  FileSystem* const base_;
   mutable absl::Mutex mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;

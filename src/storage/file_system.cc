@@ -4,6 +4,42 @@
 
 namespace bw::storage {
 
+Result<std::unique_ptr<WritableFile>> FileSystemWrapper::create(const std::string& path) {
+  return target_->create(path);
+}
+
+Result<std::unique_ptr<ReadableFile>> FileSystemWrapper::open_read(const std::string& path) {
+  return target_->open_read(path);
+}
+
+Result<std::vector<std::string>> FileSystemWrapper::list(const std::string& dir) {
+  return target_->list(dir);
+}
+
+Status FileSystemWrapper::create_dir(const std::string& dir) {
+  return target_->create_dir(dir);
+}
+
+Status FileSystemWrapper::remove(const std::string& path) {
+  return target_->remove(path);
+}
+
+Status FileSystemWrapper::rename(const std::string& from, const std::string& to) {
+  return target_->rename(from, to);
+}
+
+Status FileSystemWrapper::truncate(const std::string& path, uint64_t size) {
+  return target_->truncate(path, size);
+}
+
+Status FileSystemWrapper::sync_dir(const std::string& dir) {
+  return target_->sync_dir(dir);
+}
+
+Result<bool> FileSystemWrapper::exists(const std::string& path) {
+  return target_->exists(path);
+}
+
 std::string join_path(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
   if (dir.back() == '/') return fmt::format("{}{}", dir, name);

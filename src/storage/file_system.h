@@ -64,6 +64,29 @@ class FileSystem {
   virtual Result<bool> exists(const std::string& path) = 0;
 };
 
+// A FileSystem that forwards every call to another one (leveldb's EnvWrapper): a wrapper that
+// changes a few operations derives from it and overrides only those.
+class FileSystemWrapper : public FileSystem {
+ public:
+  // REQUIRES: target outlives this object.
+  explicit FileSystemWrapper(FileSystem* target) : target_(target) {}
+
+  FileSystem* target() const { return target_; }
+
+  Result<std::unique_ptr<WritableFile>> create(const std::string& path) override;
+  Result<std::unique_ptr<ReadableFile>> open_read(const std::string& path) override;
+  Result<std::vector<std::string>> list(const std::string& dir) override;
+  Status create_dir(const std::string& dir) override;
+  Status remove(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status truncate(const std::string& path, uint64_t size) override;
+  Status sync_dir(const std::string& dir) override;
+  Result<bool> exists(const std::string& path) override;
+
+ private:
+  FileSystem* const target_;
+};
+
 // "a/b" + "c" -> "a/b/c".
 std::string join_path(std::string_view dir, std::string_view name);
 // "a/b/c" -> "a/b"; "c" -> ".".

@@ -1,5 +1,5 @@
-// Unit tests for every FileSystem: the shared contract (typed over all three), then the faults
-// only FaultFileSystem injects.
+// Unit tests for every FileSystem: the shared contract (typed over each implementation and
+// wrapper), then the faults only FaultFileSystem injects.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 #include "storage/fault_file_system.h"
 #include "storage/memory_file_system.h"
 #include "storage/posix_file_system.h"
+#include "storage/sync_fault_file_system.h"
 
 namespace bw::storage {
 namespace {
@@ -41,6 +42,22 @@ struct FaultEnv {
   std::string root = "/root";
 };
 
+// The bare forwarding base: every call must reach the wrapped file system unchanged.
+struct WrapperEnv {
+  WrapperEnv() { EXPECT_TRUE(wrapper.create_dir(root).ok()); }
+  FileSystem& fs() { return wrapper; }
+  MemoryFileSystem mem;
+  FileSystemWrapper wrapper{&mem};
+  std::string root = "/root";
+};
+struct SyncFaultEnv {
+  SyncFaultEnv() { EXPECT_TRUE(sync_fault.create_dir(root).ok()); }
+  FileSystem& fs() { return sync_fault; }
+  MemoryFileSystem mem;
+  SyncFaultFileSystem sync_fault{&mem};
+  std::string root = "/root";
+};
+
 template <typename Env>
 class FileSystemContract : public ::testing::Test {
  protected:
@@ -52,7 +69,7 @@ class FileSystemContract : public ::testing::Test {
   }
   Env env;
 };
-using Envs = ::testing::Types<PosixEnv, MemoryEnv, FaultEnv>;
+using Envs = ::testing::Types<PosixEnv, MemoryEnv, FaultEnv, WrapperEnv, SyncFaultEnv>;
 TYPED_TEST_SUITE(FileSystemContract, Envs);
 
 TYPED_TEST(FileSystemContract, WriteSyncReadBack) {

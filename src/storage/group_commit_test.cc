@@ -14,26 +14,16 @@ namespace bw::storage {
 namespace {
 
 // A disk whose fsync takes a while (as a real one does), and which counts writes and syncs.
-class SlowSyncFileSystem final : public FileSystem {
+class SlowSyncFileSystem final : public FileSystemWrapper {
  public:
-  explicit SlowSyncFileSystem(FileSystem* base) : base_(base) {}
+  explicit SlowSyncFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
   std::atomic<int> appends{0};
   std::atomic<int> syncs{0};
 
   Result<std::unique_ptr<WritableFile>> create(const std::string& path) override {
-    BW_ASSIGN_OR_RETURN(auto f, base_->create(path));
+    BW_ASSIGN_OR_RETURN(auto f, target()->create(path));
     return std::unique_ptr<WritableFile>(new File(this, std::move(f)));
   }
-  Result<std::unique_ptr<ReadableFile>> open_read(const std::string& p) override {
-    return base_->open_read(p);
-  }
-  Result<std::vector<std::string>> list(const std::string& d) override { return base_->list(d); }
-  Status create_dir(const std::string& d) override { return base_->create_dir(d); }
-  Status remove(const std::string& p) override { return base_->remove(p); }
-  Status rename(const std::string& a, const std::string& b) override { return base_->rename(a, b); }
-  Status truncate(const std::string& p, uint64_t n) override { return base_->truncate(p, n); }
-  Status sync_dir(const std::string& d) override { return base_->sync_dir(d); }
-  Result<bool> exists(const std::string& p) override { return base_->exists(p); }
 
  private:
   class File final : public WritableFile {
@@ -54,7 +44,6 @@ class SlowSyncFileSystem final : public FileSystem {
     SlowSyncFileSystem* fs_;
     std::unique_ptr<WritableFile> f_;
   };
-  FileSystem* base_;
 };
 
 Options threaded() {

@@ -31,7 +31,7 @@ class SyncFaultWritableFile final : public WritableFile {
 }  // namespace
 
 SyncFaultFileSystem::SyncFaultFileSystem(FileSystem* base, Sleep sleep)
-    : base_(base),
+    : FileSystemWrapper(base),
       sleep_(sleep ? std::move(sleep)
                    : Sleep([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); })) {}
 
@@ -46,43 +46,19 @@ Status SyncFaultFileSystem::before_sync(std::string_view what) {
 }
 
 Result<std::unique_ptr<WritableFile>> SyncFaultFileSystem::create(const std::string& path) {
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->create(path));
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, target()->create(path));
   return std::unique_ptr<WritableFile>(
       std::make_unique<SyncFaultWritableFile>(this, path, std::move(file)));
 }
 
-Result<std::unique_ptr<ReadableFile>> SyncFaultFileSystem::open_read(const std::string& path) {
-  return base_->open_read(path);
-}
-
-Result<std::vector<std::string>> SyncFaultFileSystem::list(const std::string& dir) {
-  return base_->list(dir);
-}
-
-Status SyncFaultFileSystem::create_dir(const std::string& dir) {
-  return base_->create_dir(dir);
-}
-
-Status SyncFaultFileSystem::remove(const std::string& path) {
-  return base_->remove(path);
-}
-
-Status SyncFaultFileSystem::rename(const std::string& from, const std::string& to) {
-  return base_->rename(from, to);
-}
-
 Status SyncFaultFileSystem::truncate(const std::string& path, uint64_t size) {
   BW_RETURN_IF_ERROR(before_sync(fmt::format("truncate {}", path)));
-  return base_->truncate(path, size);
+  return target()->truncate(path, size);
 }
 
 Status SyncFaultFileSystem::sync_dir(const std::string& dir) {
   BW_RETURN_IF_ERROR(before_sync(fmt::format("fsync {}", dir)));
-  return base_->sync_dir(dir);
-}
-
-Result<bool> SyncFaultFileSystem::exists(const std::string& path) {
-  return base_->exists(path);
+  return target()->sync_dir(dir);
 }
 
 void SyncFaultFileSystem::set_sync_delay(std::chrono::milliseconds delay) {

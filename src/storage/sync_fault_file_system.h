@@ -27,7 +27,7 @@
 
 namespace bw::storage {
 
-class SyncFaultFileSystem final : public FileSystem {
+class SyncFaultFileSystem final : public FileSystemWrapper {
  public:
   using Sleep = std::function<void(std::chrono::milliseconds)>;
 
@@ -36,14 +36,8 @@ class SyncFaultFileSystem final : public FileSystem {
   explicit SyncFaultFileSystem(FileSystem* base, Sleep sleep = {});
 
   Result<std::unique_ptr<WritableFile>> create(const std::string& path) override;
-  Result<std::unique_ptr<ReadableFile>> open_read(const std::string& path) override;
-  Result<std::vector<std::string>> list(const std::string& dir) override;
-  Status create_dir(const std::string& dir) override;
-  Status remove(const std::string& path) override;
-  Status rename(const std::string& from, const std::string& to) override;
   Status truncate(const std::string& path, uint64_t size) override;
   Status sync_dir(const std::string& dir) override;
-  Result<bool> exists(const std::string& path) override;
 
   // Every sync from now on takes at least `delay` longer; zero switches the delay off.
   void set_sync_delay(std::chrono::milliseconds delay);
@@ -59,7 +53,6 @@ class SyncFaultFileSystem final : public FileSystem {
   Status before_sync(std::string_view what);
 
  private:
-  FileSystem* const base_;
   const Sleep sleep_;
   std::atomic<int64_t> delay_ms_{0};
   std::atomic<bool> fail_{false};

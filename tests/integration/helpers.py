@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 
-import pytest
 import redis
 
 from conftest import wait_until
@@ -61,23 +60,9 @@ def log_tail(node, lines=15):
         return f"(no log: {e})"
 
 
-# Crashes already reported and not fixed yet: log signature -> reason. A node dying this way marks
-# the test xfail (only this way: any other failure still fails it). Remove an entry once fixed.
-KNOWN_CRASHES = {
-    b"assertion failed: connected_ at ":
-        "known bug: peer_transport Outbound::write() asserts connected_ when a write completion "
-        "runs after the read side already failed the link (peer killed under load)",
-}
-
-
 def assert_alive(nodes):
     """Fails naming every node process that exited, with the end of its log."""
     dead = [n for n in nodes if not n.alive()]
-    for n in dead:
-        tail = log_tail(n).encode()
-        for signature, reason in KNOWN_CRASHES.items():
-            if signature in tail:
-                pytest.xfail(f"node {n.id}: {reason}")
     assert not dead, "node process exited unexpectedly:\n" + "\n".join(
         f"--- node {n.id} (exit {n.proc.returncode}):\n{log_tail(n)}" for n in dead)
 
