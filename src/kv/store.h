@@ -89,13 +89,14 @@ class Store {
 
   // Evaluates a read-only command locally (argv[0] is the name, any case), hiding keys whose
   // deadline <= now_ms. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL
-  // PTTL EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax
-  // and unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
+  // PTTL EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for syntax and
+  // unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
   // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
   // may continue on another node); COUNT records are visited per call (plus the rest of the last
   // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
   // Also: LEASE TTL id (remaining ms, -2 if unknown or lapsed) and ELECT.LEADER name
   // ([holder, token, remaining-ms] or a nil array).
+  // REQUIRES: argv fits the arity THE command table (resp) gives its name (the server checks it).
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
 
   // WATCH: the version of `key` (log index of its last change), 0 if absent or expired at now_ms.
