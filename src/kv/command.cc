@@ -23,70 +23,78 @@ enum class PayloadKind : uint8_t {
   kExtend = 7,
 };
 
+// The names kv encodes, with their opcodes. Arity, flags and key positions: THE command table
+// (resp/command_data.cc); the server checks them before a command gets here.
 constexpr std::array kCommands = {
-    CommandSpec{"set", Op::kSet, -3, true},
-    CommandSpec{"setnx", Op::kSetNx, 3, true},
-    CommandSpec{"setex", Op::kSetEx, 4, true},
-    CommandSpec{"psetex", Op::kPSetEx, 4, true},
-    CommandSpec{"getset", Op::kGetSet, 3, true},
-    CommandSpec{"getdel", Op::kGetDel, 2, true},
-    CommandSpec{"getex", Op::kGetEx, -2, true},
-    CommandSpec{"mset", Op::kMSet, -3, true},
-    CommandSpec{"msetnx", Op::kMSetNx, -3, true},
-    CommandSpec{"del", Op::kDel, -2, true},
-    CommandSpec{"unlink", Op::kUnlink, -2, true},
-    CommandSpec{"incr", Op::kIncr, 2, true},
-    CommandSpec{"decr", Op::kDecr, 2, true},
-    CommandSpec{"incrby", Op::kIncrBy, 3, true},
-    CommandSpec{"decrby", Op::kDecrBy, 3, true},
-    CommandSpec{"incrbyfloat", Op::kIncrByFloat, 3, true},
-    CommandSpec{"append", Op::kAppend, 3, true},
-    CommandSpec{"setrange", Op::kSetRange, 4, true},
-    CommandSpec{"expire", Op::kExpire, -3, true},
-    CommandSpec{"pexpire", Op::kPExpire, -3, true},
-    CommandSpec{"expireat", Op::kExpireAt, -3, true},
-    CommandSpec{"pexpireat", Op::kPExpireAt, -3, true},
-    CommandSpec{"persist", Op::kPersist, 2, true},
-    CommandSpec{"rename", Op::kRename, 3, true},
-    CommandSpec{"renamenx", Op::kRenameNx, 3, true},
-    CommandSpec{"flushall", Op::kFlushAll, -1, true},
-    CommandSpec{"flushdb", Op::kFlushDb, -1, true},
-    CommandSpec{"get", Op::kGet, 2, false},
-    CommandSpec{"mget", Op::kMGet, -2, false},
-    CommandSpec{"exists", Op::kExists, -2, false},
-    CommandSpec{"strlen", Op::kStrLen, 2, false},
-    CommandSpec{"getrange", Op::kGetRange, 4, false},
-    CommandSpec{"ttl", Op::kTtl, 2, false},
-    CommandSpec{"pttl", Op::kPTtl, 2, false},
-    CommandSpec{"expiretime", Op::kExpireTime, 2, false},
-    CommandSpec{"pexpiretime", Op::kPExpireTime, 2, false},
-    CommandSpec{"type", Op::kType, 2, false},
-    CommandSpec{"keys", Op::kKeys, 2, false},
-    CommandSpec{"scan", Op::kScan, -2, false},
-    CommandSpec{"randomkey", Op::kRandomKey, 1, false},
-    CommandSpec{"dbsize", Op::kDbSize, 1, false},
-    CommandSpec{"getver", Op::kGetVer, 2, false},
-    CommandSpec{"cas", Op::kCas, 4, true},
-    CommandSpec{"lease|grant", Op::kLeaseGrant, 3, true, 2, true},
-    CommandSpec{"lease|keepalive", Op::kLeaseKeepAlive, 3, true, 2},
-    CommandSpec{"lease|revoke", Op::kLeaseRevoke, 3, true, 2},
-    CommandSpec{"lease|ttl", Op::kLeaseTtl, 3, false, 2},
-    CommandSpec{"elect", Op::kElect, -4, true, 1, true},
-    CommandSpec{"elect.keepalive", Op::kElectKeepAlive, 3, true},
-    CommandSpec{"elect.resign", Op::kElectResign, 3, true},
-    CommandSpec{"elect.leader", Op::kElectLeader, 2, false},
-    CommandSpec{"lock", Op::kLock, -4, true, 1, true},
-    CommandSpec{"unlock", Op::kUnlock, 3, true},
-    CommandSpec{"publish", Op::kPublish, 3, true},
+    CommandSpec{"set", Op::kSet},
+    CommandSpec{"setnx", Op::kSetNx},
+    CommandSpec{"setex", Op::kSetEx},
+    CommandSpec{"psetex", Op::kPSetEx},
+    CommandSpec{"getset", Op::kGetSet},
+    CommandSpec{"getdel", Op::kGetDel},
+    CommandSpec{"getex", Op::kGetEx},
+    CommandSpec{"mset", Op::kMSet},
+    CommandSpec{"msetnx", Op::kMSetNx},
+    CommandSpec{"del", Op::kDel},
+    CommandSpec{"unlink", Op::kUnlink},
+    CommandSpec{"incr", Op::kIncr},
+    CommandSpec{"decr", Op::kDecr},
+    CommandSpec{"incrby", Op::kIncrBy},
+    CommandSpec{"decrby", Op::kDecrBy},
+    CommandSpec{"incrbyfloat", Op::kIncrByFloat},
+    CommandSpec{"append", Op::kAppend},
+    CommandSpec{"setrange", Op::kSetRange},
+    CommandSpec{"expire", Op::kExpire},
+    CommandSpec{"pexpire", Op::kPExpire},
+    CommandSpec{"expireat", Op::kExpireAt},
+    CommandSpec{"pexpireat", Op::kPExpireAt},
+    CommandSpec{"persist", Op::kPersist},
+    CommandSpec{"rename", Op::kRename},
+    CommandSpec{"renamenx", Op::kRenameNx},
+    CommandSpec{"flushall", Op::kFlushAll},
+    CommandSpec{"flushdb", Op::kFlushDb},
+    CommandSpec{"get", Op::kGet},
+    CommandSpec{"mget", Op::kMGet},
+    CommandSpec{"exists", Op::kExists},
+    CommandSpec{"strlen", Op::kStrLen},
+    CommandSpec{"getrange", Op::kGetRange},
+    CommandSpec{"ttl", Op::kTtl},
+    CommandSpec{"pttl", Op::kPTtl},
+    CommandSpec{"expiretime", Op::kExpireTime},
+    CommandSpec{"pexpiretime", Op::kPExpireTime},
+    CommandSpec{"type", Op::kType},
+    CommandSpec{"keys", Op::kKeys},
+    CommandSpec{"scan", Op::kScan},
+    CommandSpec{"randomkey", Op::kRandomKey},
+    CommandSpec{"dbsize", Op::kDbSize},
+    CommandSpec{"getver", Op::kGetVer},
+    CommandSpec{"cas", Op::kCas},
+    CommandSpec{"lease|grant", Op::kLeaseGrant, true},
+    CommandSpec{"lease|keepalive", Op::kLeaseKeepAlive},
+    CommandSpec{"lease|revoke", Op::kLeaseRevoke},
+    CommandSpec{"lease|ttl", Op::kLeaseTtl},
+    CommandSpec{"elect", Op::kElect, true},
+    CommandSpec{"elect.keepalive", Op::kElectKeepAlive},
+    CommandSpec{"elect.resign", Op::kElectResign},
+    CommandSpec{"elect.leader", Op::kElectLeader},
+    CommandSpec{"lock", Op::kLock, true},
+    CommandSpec{"unlock", Op::kUnlock},
+    CommandSpec{"publish", Op::kPublish},
 };
-// LEASE without its subcommand: what find_command("lease") answers (arity and write routing).
-constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant, -2, true};
+// LEASE without its subcommand: what find_command("lease") answers (write routing).
+constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant};
+// LEASE <subcommand> <argument>: THE table's arity of each lease|x (check_lease_args).
+constexpr size_t kLeaseArgc = 3;
 
 Reply syntax_error() {
   return Reply::error("ERR syntax error");
 }
 Reply not_integer() {
   return Reply::error("ERR value is not an integer or out of range");
+}
+// Redis's reply when a command line has too few or too many words.
+Reply arity_error(const CommandSpec& spec) {
+  return Reply::error(fmt::format("ERR wrong number of arguments for '{}' command", spec.name));
 }
 Reply invalid_expire(Op op) {
   return Reply::error(
@@ -386,24 +394,24 @@ std::optional<Reply> encode_command(std::string* out, std::span<const std::strin
   Reply error;
   const CommandSpec* spec = find_argv(fence.command, &error);
   if (spec == nullptr) return error;
-  if (!spec->write && !in_transaction) {
+  if (!spec->write() && !in_transaction) {
     return Reply::error(fmt::format("ERR '{}' is not a write command", spec->name));
   }
-  if (!spec->write && fence.fenced) {
+  if (!spec->write() && fence.fenced) {
     return Reply::error("ERR FENCE applies to write commands only");
   }
   if (in_transaction && spec->takes_index) {
     return Reply::error(fmt::format("ERR '{}' is not allowed in a transaction", spec->name));
   }
-  if (!arity_ok(*spec, fence.command.size())) return arity_error(*spec);
-  std::span<const std::string_view> args = fence.command.subspan(spec->name_words);
+  if (auto err = check_lease_args(*spec, fence.command.size())) return std::move(*err);
+  std::span<const std::string_view> args = fence.command.subspan(spec->name_words());
   uint64_t token = 0;
   if (fence.fenced) {
     std::optional<uint64_t> t = parse_id(fence.token_text);
     if (!t) return not_integer();
     token = *t;
   }
-  if (spec->write) {
+  if (spec->write()) {
     auto parsed =
         parse_write(spec->op, std::vector<std::string_view>(args.begin(), args.end()), now_ms);
     if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
@@ -423,7 +431,7 @@ std::optional<Reply> encode_command(std::string* out, std::span<const std::strin
 const CommandSpec* find_command(std::string_view name) {
   if (equals_ignore_case(name, kLeaseParent.name)) return &kLeaseParent;
   for (const CommandSpec& spec : kCommands) {
-    if (spec.name_words == 1 && equals_ignore_case(spec.name, name)) return &spec;
+    if (spec.name_words() == 1 && equals_ignore_case(spec.name, name)) return &spec;
   }
   return nullptr;
 }
@@ -440,7 +448,7 @@ const CommandSpec* find_argv(std::span<const std::string_view> argv, Reply* erro
     return nullptr;
   }
   for (const CommandSpec& sub : kCommands) {
-    if (sub.name_words == 2 && sub.name.starts_with("lease|") &&
+    if (sub.name_words() == 2 && sub.name.starts_with("lease|") &&
         equals_ignore_case(sub.name.substr(6), argv[1])) {
       return &sub;
     }
@@ -465,13 +473,9 @@ bool is_read_opcode(uint8_t op) {
   return op >= static_cast<uint8_t>(Op::kGet) && op <= static_cast<uint8_t>(Op::kReadLast);
 }
 
-bool arity_ok(const CommandSpec& spec, size_t argc) {
-  if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
-  return argc >= static_cast<size_t>(-spec.arity);
-}
-
-Reply arity_error(const CommandSpec& spec) {
-  return Reply::error(fmt::format("ERR wrong number of arguments for '{}' command", spec.name));
+std::optional<Reply> check_lease_args(const CommandSpec& spec, size_t argc) {
+  if (spec.name_words() == 1 || argc == kLeaseArgc) return std::nullopt;
+  return arity_error(spec);
 }
 
 std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
@@ -593,18 +597,18 @@ std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms) {
 
 bool is_write_command(std::string_view name) {
   const CommandSpec* spec = find_command(name);
-  return spec != nullptr && spec->write;
+  return spec != nullptr && spec->write();
 }
 
 bool is_read_command(std::string_view name) {
   const CommandSpec* spec = find_command(name);
-  return spec != nullptr && !spec->write;
+  return spec != nullptr && !spec->write();
 }
 
 bool is_read_argv(std::span<const std::string_view> argv) {
   Reply ignored;
   const CommandSpec* spec = find_argv(argv, &ignored);
-  return spec != nullptr && !spec->write;
+  return spec != nullptr && !spec->write();
 }
 
 namespace {

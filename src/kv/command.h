@@ -39,10 +39,12 @@ inline constexpr uint8_t kPayloadFormatVersion = 1;
 inline constexpr uint64_t kValueBytesMax = 512ull * 1024 * 1024;
 
 // Leader side, before proposing a write. `argv[0]` is the command name (any case). Validates the
-// command name, arity and syntax (options, integers, expire times) and encodes the command plus
-// `now_ms` into an entry payload. Returns the payload, or the error Reply to send right away (e.g.
+// command name and syntax (options, integers, expire times) and encodes the command plus `now_ms`
+// into an entry payload. Returns the payload, or the error Reply to send right away (e.g.
 // "ERR syntax error", "ERR value is not an integer or out of range",
 // "ERR invalid expire time in 'set' command") so bad commands never reach the log.
+// REQUIRES: argv without a trailing FENCE fits the arity THE command table (resp) gives its
+// name; kv keeps no copy of it (the server checks, as Redis does before calling a command).
 // Thread safe (pure function).
 std::variant<std::string, Reply> encode_write(std::span<const std::string_view> argv,
                                               int64_t now_ms);
@@ -85,10 +87,11 @@ std::optional<int64_t> block_timeout_ms(std::span<const std::string_view> argv);
 
 // MULTI/EXEC: one entry that applies `commands` in order atomically. `watched` holds the version
 // each WATCHed key had when WATCH ran (Store::version_of; 0 = absent). Returns the payload, or the
-// error Reply of the first command that cannot be queued (unknown command, arity, syntax, or a
+// error Reply of the first command that cannot be queued (unknown command, syntax, or a
 // command not allowed in a transaction: LEASE GRANT, ELECT, LOCK, since their id is the entry's
 // index). Reads (GET, MGET, GETVER, ELECT.LEADER, ...) are allowed and answered at apply.
-// Thread safe (pure function).
+// REQUIRES: each command fits THE command table's arity, as for encode_write (the server checks
+// it when the command is queued). Thread safe (pure function).
 std::variant<std::string, Reply> encode_transaction(
     const std::vector<std::vector<std::string>>& commands,
     const std::vector<std::pair<std::string, uint64_t>>& watched, int64_t now_ms);

@@ -1,9 +1,10 @@
-// Internal to kv: the command table, the parsed form of a write command and payload decoding.
+// Internal to kv: the names kv encodes, the parsed form of a write command and payload decoding.
 // Shared by command.cc (leader encodes), store.cc (replicas apply) and the fuzz target.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -86,32 +87,38 @@ enum class Op : uint8_t {
 };
 static_assert(static_cast<int>(Op::kGetVer) == 142, "read opcodes are part of the log format");
 
+bool is_write_opcode(uint8_t op);
+bool is_read_opcode(uint8_t op);
+
+// What kv knows of a command: the opcode its name encodes to, which also says whether it is a
+// write (goes through the log) or a read (Store::read). Arity, flags and key positions are THE
+// command table's (resp, which kv does not include): the server checks a command against it
+// before the command reaches kv, as Redis checks arity before calling a command's proc.
 struct CommandSpec {
-  std::string_view name;  // lower case, as Redis spells it in error messages ("lease|grant")
+  std::string_view name;  // lower case, as THE table spells it ("lease|grant")
   Op op;
-  int arity;  // Redis convention: n = exactly n words with the name, -n = at least n
-  bool write;
-  // Words naming the command: 1, or 2 for a subcommand (LEASE GRANT); args follow them.
-  size_t name_words = 1;
   // Creates an id from the entry's index (LEASE GRANT, ELECT, LOCK): not allowed in a
   // transaction, where several commands share one index.
   bool takes_index = false;
+
+  bool write() const { return is_write_opcode(static_cast<uint8_t>(op)); }
+  // Words naming the command: 1, or 2 for a subcommand (LEASE GRANT); args follow them.
+  size_t name_words() const { return name.find('|') == std::string_view::npos ? 1 : 2; }
 };
 
 // Case-insensitive lookup by name; null for names kv does not know. "lease" finds the parent
-// entry (op kLeaseGrant, arity -2), which only find_argv resolves to a subcommand.
+// entry (op kLeaseGrant), which only find_argv resolves to a subcommand.
 const CommandSpec* find_command(std::string_view name);
 // Lookup of a whole command line, resolving LEASE's subcommand. Null if unknown; `*error` then
 // holds the reply (unknown command or subcommand). REQUIRES: error != nullptr.
 const CommandSpec* find_argv(std::span<const std::string_view> argv, Reply* error);
 // REQUIRES: op is a defined opcode.
 const CommandSpec& command_spec(Op op);
-bool is_write_opcode(uint8_t op);
-bool is_read_opcode(uint8_t op);
 
-// "ERR wrong number of arguments for 'get' command", or nullopt if `argc` (with the name) fits.
-bool arity_ok(const CommandSpec& spec, size_t argc);
-Reply arity_error(const CommandSpec& spec);
+// "ERR wrong number of arguments for 'lease|grant' command" when a LEASE subcommand does not have
+// its one argument (`argc` counts the name words). Node::execute checks LEASE's own arity from
+// THE table but does not resolve subcommands, so this one check stays with kv's LEASE parsing.
+std::optional<Reply> check_lease_args(const CommandSpec& spec, size_t argc);
 
 // Bounds on what time-to-live arguments may ask for (LEASE GRANT, ELECT, LOCK): a year.
 inline constexpr int64_t kCoordTtlMsMax = 365ll * 24 * 3600 * 1000;
@@ -145,7 +152,7 @@ inline constexpr uint8_t kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt 
 // Syntax checks and parsing of a write command's arguments (after the name); the error Reply is
 // what the client gets. Pure: the same (op, args, now_ms) always gives the same result, which is
 // what lets the leader check once and every replica parse again at apply.
-// REQUIRES: arity already checked.
+// REQUIRES: the command's arity fits THE command table (the server checked it).
 std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
                                           int64_t now_ms);
 

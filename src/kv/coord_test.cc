@@ -156,10 +156,10 @@ TEST(KvTransaction, QueueingErrorsNeverReachTheLog) {
             "(error) ERR 'lock' is not allowed in a transaction");
   EXPECT_EQ(h.index(), 1u);
   std::vector<std::string_view> ok = {"INCR", "a"};
-  std::vector<std::string_view> bad = {"INCR"};
+  std::vector<std::string_view> bad = {"INCRBY", "a", "x"};
   EXPECT_FALSE(check_queued(ok, h.now_ms()).has_value());
   EXPECT_EQ(render(*check_queued(bad, h.now_ms())),
-            "(error) ERR wrong number of arguments for 'incr' command");
+            "(error) ERR value is not an integer or out of range");
 }
 
 TEST(KvTransaction, EmptyTransactionAndCoordinationReads) {
@@ -558,7 +558,7 @@ TEST(KvFence, StaleFenceInATransactionAppliesNothing) {
   // Checked up front against the state before the transaction, and again at each command.
   EXPECT_EQ(render(r), "[\"OK\", (integer) 1, (error) FENCED 'w' has no holder]");
   EXPECT_EQ(h.r({"EXISTS", "a", "b"}), "(integer) 1");
-  EXPECT_EQ(render(h.exec({{"GET", "a", "FENCE", "w", "1"}})),
+  EXPECT_EQ(render(h.exec({{"MGET", "a", "FENCE", "w", "1"}})),  // GET: the table's arity error
             "(error) ERR FENCE applies to write commands only");
 }
 

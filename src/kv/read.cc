@@ -238,10 +238,11 @@ Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
   Reply error;
   const CommandSpec* spec = find_argv(argv, &error);
   if (spec == nullptr) return error;
-  if (spec->write) {
+  if (spec->write()) {
     return Reply::error(fmt::format("ERR '{}' is not a read-only command", spec->name));
   }
-  if (!arity_ok(*spec, argv.size())) return arity_error(*spec);
+  // The server checked the arity against THE command table; LEASE TTL's is kv's to check.
+  if (auto err = check_lease_args(*spec, argv.size())) return std::move(*err);
   return evaluate(keys, coord, spec->op, argv, clock, random);
 }
 

@@ -101,13 +101,14 @@ class Store {
   // clamped at 0 as Redis clamps, so a key that exists by the log but whose deadline has passed
   // on this node's clock answers TTL 0 and PTTL 0. EXPIRETIME and PEXPIRETIME answer the stored
   // deadline. `random` seeds RANDOMKEY. Commands: GET MGET EXISTS STRLEN GETRANGE TTL PTTL
-  // EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for arity, syntax and
+  // EXPIRETIME PEXPIRETIME TYPE KEYS SCAN RANDOMKEY DBSIZE GETVER. Errors for syntax and
   // unknown commands come back as error Replies. GETVER key answers [value, version] or a nil
   // bulk. SCAN cursors are the next 64-bit key hash to visit (the same on every node, so a scan
   // may continue on another node); COUNT records are visited per call (plus the rest of the last
   // hash's keys). DBSIZE, like Redis's, counts keys whose deadline passed until they are removed.
   // Also: LEASE TTL id (remaining ms, -2 if unknown or lapsed) and ELECT.LEADER name
   // ([holder, token, remaining-ms] or a nil array).
+  // REQUIRES: argv fits the arity THE command table (resp) gives its name (the server checks it).
   Reply read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const;
   // read() judging existence at `expiry_now_ms` instead of clock_ms(); remaining times count
   // from max(expiry_now_ms, local_now_ms). read(argv, t, r) is

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "resp/command_table.h"
+
 namespace bw::kv::testing {
 
 namespace {
@@ -20,6 +22,16 @@ std::string quote(std::string_view s) {
   }
   return out + "\"";
 }
+
+// Node::execute's arity check: THE table's arity for the name, without a trailing FENCE on writes.
+std::optional<Reply> table_arity_error(std::span<const std::string_view> argv) {
+  const resp::CommandSpec* spec = argv.empty() ? nullptr : resp::find_command(argv[0]);
+  if (spec == nullptr) return std::nullopt;
+  size_t argc = is_write_command(argv[0]) ? split_fence(argv).command.size() : argv.size();
+  if (resp::arity_ok(*spec, argc)) return std::nullopt;
+  return Reply::error(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
+}
+
 }  // namespace
 
 std::string render(const Reply& r) {
@@ -51,12 +63,19 @@ std::string render(const Reply& r) {
 
 Reply Harness::exec(const std::vector<std::vector<std::string>>& commands,
                     const std::vector<std::pair<std::string, uint64_t>>& watched) {
+  for (const std::vector<std::string>& command : commands) {
+    std::vector<std::string_view> argv(command.begin(), command.end());
+    // As the server queues: THE table's arity, then kv's checks, command by command.
+    if (std::optional<Reply> err = table_arity_error(argv)) return *err;
+    if (std::optional<Reply> err = check_queued(argv, now_ms_)) return *err;
+  }
   auto encoded = encode_transaction(commands, watched, now_ms_);
   if (auto* err = std::get_if<Reply>(&encoded)) return *err;
   return propose(std::move(std::get<std::string>(encoded)));
 }
 
 Reply Harness::run(std::span<const std::string_view> argv) {
+  if (std::optional<Reply> err = table_arity_error(argv)) return *err;
   if (!argv.empty() && !is_read_argv(argv) && is_write_command(argv[0])) {
     auto encoded = encode_write(argv, now_ms_);
     if (auto* err = std::get_if<Reply>(&encoded)) return *err;

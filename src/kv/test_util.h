@@ -1,5 +1,6 @@
 // Test helpers for kv: run commands through encode_write + Store::apply (writes) or Store::read,
-// and render replies in the golden-file notation.
+// and render replies in the golden-file notation. Like the server, the harness checks a command's
+// arity against THE command table (resp) first: kv keeps no copy of it.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ namespace bw::kv::testing {
 std::string render(const Reply& r);
 
 // A store driven by command lines at a controllable time; each write takes the next log index.
+// Unknown commands reach kv, which answers them.
 class Harness {
  public:
   explicit Harness(int64_t now_ms = kStartMs) : now_ms_(now_ms) {}
@@ -29,7 +31,7 @@ class Harness {
   std::string r(std::initializer_list<std::string_view> argv) { return render(run(argv)); }
 
   // MULTI/EXEC: encodes the transaction (watched keys with the versions given) and proposes it,
-  // or returns the queueing error.
+  // or returns the queueing error (the first command's arity error, as when queued).
   Reply exec(const std::vector<std::vector<std::string>>& commands,
              const std::vector<std::pair<std::string, uint64_t>>& watched = {});
   // WATCH: the version the key has now.

@@ -1,6 +1,8 @@
 // The command table: every command Bellwether understands, as data (Redis's model). Routing,
 // arity checks, key extraction and the COMMAND family of replies read it; command behaviour lives
-// elsewhere (kv, server).
+// elsewhere (kv, server). It is the only copy of these facts: kv maps names to its log opcodes
+// and trusts the server to have checked a command's arity here first, and the server finds the
+// handlers of its own commands by these names (server/commands.cc).
 //
 // Thread safety: everything here is immutable and may be read from any thread.
 #pragma once

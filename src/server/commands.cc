@@ -1,5 +1,6 @@
-// Commands the node answers itself (connection, server and introspection commands), WAIT, and
-// graceful shutdown. Keyspace commands go through kv (node.cc).
+// Commands the node answers itself (connection, server and introspection commands), looked up by
+// name in a table of handlers; WAIT, and graceful shutdown. Keyspace commands go through kv
+// (node.cc).
 #include <fmt/format.h>
 #include <fnmatch.h>
 #include <spdlog/spdlog.h>
@@ -76,286 +77,397 @@ std::string client_info_line(const Session& s, int64_t now_ms) {
       s.lib_version);
 }
 
+// COMMAND GETKEYS command arg...: the keys THE command table locates in that command line.
+void write_command_getkeys(resp::Writer& w, std::span<const std::string_view> command) {
+  const resp::CommandSpec* spec = command.empty() ? nullptr : resp::find_command(command[0]);
+  if (spec == nullptr) {
+    w.error("ERR Invalid command specified");
+  } else if (!resp::arity_ok(*spec, command.size())) {
+    w.error("ERR Invalid number of arguments specified for command");
+  } else {
+    auto keys = resp::command_key_positions(*spec, command);
+    if (keys.empty()) {
+      w.error("ERR The command has no key arguments");
+    } else {
+      w.array(keys.size());
+      for (auto k : keys) w.bulk(k);
+    }
+  }
+}
+
+void write_client_help(resp::Writer& w) {
+  const char* lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                         "ID",
+                         "GETNAME",
+                         "SETNAME <name>",
+                         "INFO",
+                         "LIST",
+                         "SETINFO <LIB-NAME|LIB-VER> <value>",
+                         "HELP"};
+  w.array(std::size(lines));
+  for (const char* l : lines) w.simple(l);
+}
+
+// CONFIG GET pattern...: each parameter matching one of the (case-insensitive) glob patterns.
+void write_config_get(resp::Writer& w,
+                      const std::vector<std::pair<std::string, std::string>>& params,
+                      std::span<const std::string_view> patterns) {
+  std::vector<std::pair<std::string, std::string>> hits;
+  for (const auto& [k, v] : params) {
+    for (std::string_view p : patterns) {
+      std::string pattern = absl::AsciiStrToLower(absl::string_view(p.data(), p.size()));
+      if (glob_match(pattern, k)) {
+        hits.emplace_back(k, v);
+        break;
+      }
+    }
+  }
+  w.map(hits.size());
+  for (const auto& [k, v] : hits) {
+    w.bulk(k);
+    w.bulk(v);
+  }
+}
+
 }  // namespace
+
+// One node command being answered. The handler writes the reply through `w`; it leaves when the
+// handler returns, unless the handler sent it already (QUIT) or took the reply slot over to answer
+// later (DEBUG, FAILOVER).
+struct Node::NodeCall {
+  const std::shared_ptr<Session>& s;
+  uint64_t seq;
+  std::span<const std::string_view> argv;
+  std::string_view name;  // argv[0] in lower case, as THE command table spells it
+  std::string out;
+  resp::Writer w{&out, s->protocol};
+  bool answered = false;
+
+  void send() {
+    s->fulfil(seq, std::move(out));
+    answered = true;
+  }
+};
 
 void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                                 std::span<const std::string_view> argv) {
-  std::string out;
-  resp::Writer w(&out, s->protocol);
-  std::string name = absl::AsciiStrToLower(absl::string_view(argv[0].data(), argv[0].size()));
-  auto done = [&] { s->fulfil(seq, std::move(out)); };
+  // The commands the node answers itself, by name; execute() sends the others to kv, the
+  // transaction code or WAIT before they get here.
+  struct Handler {
+    std::string_view name;
+    void (Node::*answer)(NodeCall&);
+  };
+  static constexpr Handler kHandlers[] = {
+      {"auth", &Node::auth_command},
+      {"client", &Node::client_command},
+      {"command", &Node::command_command},
+      {"config", &Node::config_command},
+      {"debug", &Node::debug_command},
+      {"echo", &Node::echo_command},
+      {"failover", &Node::failover_command},
+      {"hello", &Node::hello_command},
+      {"info", &Node::info_command},
+      {"ping", &Node::ping_command},
+      {"psubscribe", &Node::subscribe_command},
+      {"punsubscribe", &Node::subscribe_command},
+      {"quit", &Node::quit_command},
+      {"readonly", &Node::readonly_command},
+      {"readwrite", &Node::readonly_command},
+      {"reset", &Node::reset_command},
+      {"role", &Node::role_command},
+      {"select", &Node::select_command},
+      {"subscribe", &Node::subscribe_command},
+      {"time", &Node::time_command},
+      {"unsubscribe", &Node::subscribe_command},
+  };
+  static_assert(std::ranges::is_sorted(kHandlers, {}, &Handler::name));
 
-  if (name == "subscribe" || name == "psubscribe") {
-    pubsub_.subscribe(s, argv.subspan(1), name == "psubscribe", &out);
-  } else if (name == "unsubscribe" || name == "punsubscribe") {
-    pubsub_.unsubscribe(s, argv.subspan(1), name == "punsubscribe", &out);
-  } else if (name == "ping" && s->protocol == 2 && pubsub_.subscriptions(s.get()) > 0) {
-    w.array(2);
-    w.bulk("pong");
-    w.bulk(argv.size() > 1 ? argv[1] : "");
-  } else if (name == "ping") {
-    if (argv.size() == 1) {
-      w.simple("PONG");
-    } else {
-      w.bulk(argv[1]);
-    }
-  } else if (name == "echo") {
-    w.bulk(argv[1]);
-  } else if (name == "quit") {
-    w.simple("OK");
-    done();
-    s->close_after_flush();
-    return;
-  } else if (name == "reset") {
-    pubsub_.drop(s.get());
-    s->protocol = 2;
-    s->readonly = config_.readonly_default;
-    s->name.clear();
-    w.set_protocol(2);
-    w.simple("RESET");
-  } else if (name == "select") {
-    int64_t db = 0;
-    if (!parse_int64(argv[1], &db)) {
-      w.error("ERR value is not an integer or out of range");
-    } else if (db != 0) {
-      w.error("ERR DB index is out of range");
-    } else {
-      w.simple("OK");
-    }
-  } else if (name == "auth") {
-    if (argv.size() == 2) {
-      w.error(
-          "ERR AUTH <password> called without any password configured for the default user. Are "
-          "you "
-          "sure your configuration is correct?");
-    } else if (argv.size() == 3 && argv[1] == "default") {
-      w.simple("OK");
-    } else if (argv.size() == 3) {
-      w.error("WRONGPASS invalid username-password pair or user is disabled.");
-    } else {
-      w.error("ERR syntax error");
-    }
-  } else if (name == "hello") {
-    int64_t proto = s->protocol;
-    size_t i = 1;
-    if (argv.size() >= 2) {
-      if (!parse_int64(argv[1], &proto)) {
-        w.error("ERR Protocol version is not an integer or out of range");
-        done();
-        return;
-      }
-      if (proto < 2 || proto > 3) {
-        w.error("NOPROTO unsupported protocol version");
-        done();
-        return;
-      }
-      i = 2;
-    }
-    std::string new_name = s->name;
-    for (; i < argv.size(); ++i) {
-      if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
-        if (argv[i + 1] != "default") {
-          w.error("WRONGPASS invalid username-password pair or user is disabled.");
-          done();
-          return;
-        }
-        i += 2;
-      } else if (iequals(argv[i], "setname") && i + 1 < argv.size()) {
-        if (!valid_client_name(argv[i + 1])) {
-          w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-          done();
-          return;
-        }
-        new_name = std::string(argv[++i]);
-      } else {
-        w.error(fmt::format("ERR Syntax error in HELLO option '{}'", argv[i]));
-        done();
-        return;
-      }
-    }
-    s->protocol = static_cast<int>(proto);
-    s->name = new_name;
-    w.set_protocol(s->protocol);
-    w.map(7);
-    w.bulk("server");
-    w.bulk("redis");
-    w.bulk("version");
-    w.bulk(kRedisCompatVersion);
-    w.bulk("proto");
-    w.integer(s->protocol);
-    w.bulk("id");
-    w.integer(static_cast<int64_t>(s->id()));
-    w.bulk("mode");
-    w.bulk("standalone");
-    w.bulk("role");
-    w.bulk(raft().is_leader() ? "master" : "replica");
-    w.bulk("modules");
-    w.array(0);
-  } else if (name == "readonly") {
-    s->readonly = true;
-    w.simple("OK");
-  } else if (name == "readwrite") {
-    s->readonly = false;
-    w.simple("OK");
-  } else if (name == "time") {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-    w.array(2);
-    w.bulk(std::to_string(us / 1000000));
-    w.bulk(std::to_string(us % 1000000));
-  } else if (name == "command") {
-    if (argv.size() == 1) {
-      resp::write_all_command_info(w);
-    } else if (iequals(argv[1], "count")) {
-      w.integer(static_cast<int64_t>(resp::all_commands().size()));
-    } else if (iequals(argv[1], "list")) {
-      resp::write_command_list(w);
-    } else if (iequals(argv[1], "info")) {
-      w.array(argv.size() - 2);
-      for (size_t i = 2; i < argv.size(); ++i)
-        resp::write_command_info(w, resp::find_command(argv[i]));
-    } else if (iequals(argv[1], "docs")) {
-      std::vector<const resp::CommandSpec*> specs;
-      if (argv.size() == 2) {
-        for (const auto& c : resp::all_commands()) specs.push_back(&c);
-      } else {
-        for (size_t i = 2; i < argv.size(); ++i) {
-          if (const auto* c = resp::find_command(argv[i])) specs.push_back(c);
-        }
-      }
-      resp::write_command_docs(w, specs);
-    } else if (iequals(argv[1], "getkeys")) {
-      std::span<const std::string_view> rest = argv.subspan(2);
-      const resp::CommandSpec* spec = rest.empty() ? nullptr : resp::find_command(rest[0]);
-      if (spec == nullptr) {
-        w.error("ERR Invalid command specified");
-      } else if (!resp::arity_ok(*spec, rest.size())) {
-        w.error("ERR Invalid number of arguments specified for command");
-      } else {
-        auto keys = resp::command_key_positions(*spec, rest);
-        if (keys.empty()) {
-          w.error("ERR The command has no key arguments");
-        } else {
-          w.array(keys.size());
-          for (auto k : keys) w.bulk(k);
-        }
-      }
-    } else {
-      w.error(unknown_subcommand_message("command", argv[1]));
-    }
-  } else if (name == "client") {
-    std::string_view sub = argv[1];
-    if (iequals(sub, "id")) {
-      w.integer(static_cast<int64_t>(s->id()));
-    } else if (iequals(sub, "setname") && argv.size() == 3) {
-      if (!valid_client_name(argv[2])) {
-        w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-      } else {
-        s->name = std::string(argv[2]);
-        w.simple("OK");
-      }
-    } else if (iequals(sub, "getname") && argv.size() == 2) {
-      if (s->name.empty()) {
-        w.null();
-      } else {
-        w.bulk(s->name);
-      }
-    } else if (iequals(sub, "info") && argv.size() == 2) {
-      w.verbatim("txt", client_info_line(*s, now_ms()) + "\n");
-    } else if (iequals(sub, "list")) {
-      std::string text;
-      for (const auto& other : sessions()) text += client_info_line(*other, now_ms()) + "\n";
-      w.verbatim("txt", text);
-    } else if (iequals(sub, "setinfo") && argv.size() == 4) {
-      if (iequals(argv[2], "lib-name")) {
-        s->lib_name = std::string(argv[3]);
-        w.simple("OK");
-      } else if (iequals(argv[2], "lib-ver")) {
-        s->lib_version = std::string(argv[3]);
-        w.simple("OK");
-      } else {
-        w.error(fmt::format("ERR Unrecognized option '{}'", argv[2]));
-      }
-    } else if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && argv.size() == 3) {
-      w.simple("OK");
-    } else if (iequals(sub, "tracking") && argv.size() >= 3) {
-      client_tracking(s, argv.subspan(2), w);
-    } else if (iequals(sub, "help")) {
-      const char* lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                             "ID",
-                             "GETNAME",
-                             "SETNAME <name>",
-                             "INFO",
-                             "LIST",
-                             "SETINFO <LIB-NAME|LIB-VER> <value>",
-                             "HELP"};
-      w.array(std::size(lines));
-      for (const char* l : lines) w.simple(l);
-    } else {
-      w.error(unknown_subcommand_message("client", sub));
-    }
-  } else if (name == "config") {
-    std::string_view sub = argv[1];
-    if (iequals(sub, "get") && argv.size() >= 3) {
-      std::vector<std::pair<std::string, std::string>> hits;
-      for (const auto& [k, v] : config_params(config_, pubsub_)) {
-        for (size_t i = 2; i < argv.size(); ++i) {
-          std::string pattern =
-              absl::AsciiStrToLower(absl::string_view(argv[i].data(), argv[i].size()));
-          if (glob_match(pattern, k)) {
-            hits.emplace_back(k, v);
-            break;
-          }
-        }
-      }
-      w.map(hits.size());
-      for (const auto& [k, v] : hits) {
-        w.bulk(k);
-        w.bulk(v);
-      }
-    } else if (iequals(sub, "set") && argv.size() == 4 &&
-               iequals(argv[2], "notify-keyspace-events")) {
-      Status st = pubsub_.set_notify_flags(argv[3]);
-      if (st.ok()) {
-        w.simple("OK");
-      } else {
-        w.error(fmt::format("ERR CONFIG SET failed (possibly related to argument '{}') - {}",
-                            argv[2], st.message()));
-      }
-    } else if (iequals(sub, "set") && argv.size() == 4 && iequals(argv[2], "readonly-default")) {
-      // Connections opened from now on (and RESET ones) start with this READONLY setting.
-      if (iequals(argv[3], "yes") || iequals(argv[3], "no")) {
-        config_.readonly_default = iequals(argv[3], "yes");
-        w.simple("OK");
-      } else {
-        w.error(fmt::format(
-            "ERR CONFIG SET failed (possibly related to argument '{}') - argument must be 'yes' "
-            "or 'no'",
-            argv[2]));
-      }
-    } else if (iequals(sub, "set") && argv.size() >= 4) {
-      w.error(
-          fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'", argv[2]));
-    } else if (iequals(sub, "resetstat") && argv.size() == 2) {
-      w.simple("OK");
-    } else {
-      w.error(unknown_subcommand_message("config", sub));
-    }
-  } else if (name == "info") {
-    w.verbatim("txt", render_info(*this, argv.subspan(1)));
-  } else if (name == "role") {
-    write_role(*this, w);
-  } else if (name == "debug") {
-    execute_debug(s, seq, argv);
-    return;
-  } else if (name == "failover") {
-    execute_failover(s, seq, argv);
-    return;
+  std::string name = absl::AsciiStrToLower(absl::string_view(argv[0].data(), argv[0].size()));
+  NodeCall c{.s = s, .seq = seq, .argv = argv, .name = name};
+  const Handler* h = std::ranges::lower_bound(kHandlers, c.name, {}, &Handler::name);
+  if (h != std::end(kHandlers) && h->name == c.name) {
+    (this->*h->answer)(c);
   } else {
-    w.error(fmt::format("ERR command '{}' is not supported by this node", name));
+    c.w.error(fmt::format("ERR command '{}' is not supported by this node", name));
   }
-  done();
+  if (!c.answered) c.send();
+}
+
+// ---- connection ------------------------------------------------------------------------------
+
+// SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE.
+void Node::subscribe_command(NodeCall& c) {
+  const bool pattern = c.name == "psubscribe" || c.name == "punsubscribe";
+  if (c.name == "unsubscribe" || c.name == "punsubscribe") {
+    pubsub_.unsubscribe(c.s, c.argv.subspan(1), pattern, &c.out);
+  } else {
+    pubsub_.subscribe(c.s, c.argv.subspan(1), pattern, &c.out);
+  }
+}
+
+void Node::ping_command(NodeCall& c) {
+  if (c.s->protocol == 2 && pubsub_.subscriptions(c.s.get()) > 0) {
+    // A RESP2 subscriber can only receive pushes: PING answers as one.
+    c.w.array(2);
+    c.w.bulk("pong");
+    c.w.bulk(c.argv.size() > 1 ? c.argv[1] : "");
+  } else if (c.argv.size() == 1) {
+    c.w.simple("PONG");
+  } else {
+    c.w.bulk(c.argv[1]);
+  }
+}
+
+void Node::echo_command(NodeCall& c) {
+  c.w.bulk(c.argv[1]);
+}
+
+void Node::quit_command(NodeCall& c) {
+  c.w.simple("OK");
+  c.send();
+  c.s->close_after_flush();
+}
+
+void Node::reset_command(NodeCall& c) {
+  pubsub_.drop(c.s.get());
+  c.s->protocol = 2;
+  c.s->readonly = config_.readonly_default;
+  c.s->name.clear();
+  c.w.set_protocol(2);
+  c.w.simple("RESET");
+}
+
+void Node::select_command(NodeCall& c) {
+  int64_t db = 0;
+  if (!parse_int64(c.argv[1], &db)) {
+    c.w.error("ERR value is not an integer or out of range");
+  } else if (db != 0) {
+    c.w.error("ERR DB index is out of range");
+  } else {
+    c.w.simple("OK");
+  }
+}
+
+void Node::auth_command(NodeCall& c) {
+  if (c.argv.size() == 2) {
+    c.w.error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you "
+        "sure your configuration is correct?");
+  } else if (c.argv.size() == 3 && c.argv[1] == "default") {
+    c.w.simple("OK");
+  } else if (c.argv.size() == 3) {
+    c.w.error("WRONGPASS invalid username-password pair or user is disabled.");
+  } else {
+    c.w.error("ERR syntax error");
+  }
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+void Node::hello_command(NodeCall& c) {
+  std::span<const std::string_view> argv = c.argv;
+  int64_t proto = c.s->protocol;
+  size_t i = 1;
+  if (argv.size() >= 2) {
+    if (!parse_int64(argv[1], &proto)) {
+      c.w.error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (proto < 2 || proto > 3) {
+      c.w.error("NOPROTO unsupported protocol version");
+      return;
+    }
+    i = 2;
+  }
+  std::string new_name = c.s->name;
+  for (; i < argv.size(); ++i) {
+    if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
+      if (argv[i + 1] != "default") {
+        c.w.error("WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      i += 2;
+    } else if (iequals(argv[i], "setname") && i + 1 < argv.size()) {
+      if (!valid_client_name(argv[i + 1])) {
+        c.w.error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+      }
+      new_name = std::string(argv[++i]);
+    } else {
+      c.w.error(fmt::format("ERR Syntax error in HELLO option '{}'", argv[i]));
+      return;
+    }
+  }
+  c.s->protocol = static_cast<int>(proto);
+  c.s->name = new_name;
+  resp::Writer& w = c.w;
+  w.set_protocol(c.s->protocol);
+  w.map(7);
+  w.bulk("server");
+  w.bulk("redis");
+  w.bulk("version");
+  w.bulk(kRedisCompatVersion);
+  w.bulk("proto");
+  w.integer(c.s->protocol);
+  w.bulk("id");
+  w.integer(static_cast<int64_t>(c.s->id()));
+  w.bulk("mode");
+  w.bulk("standalone");
+  w.bulk("role");
+  w.bulk(raft().is_leader() ? "master" : "replica");
+  w.bulk("modules");
+  w.array(0);
+}
+
+// READONLY, READWRITE.
+void Node::readonly_command(NodeCall& c) {
+  c.s->readonly = c.name == "readonly";
+  c.w.simple("OK");
+}
+
+// ---- server ----------------------------------------------------------------------------------
+
+void Node::time_command(NodeCall& c) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  c.w.array(2);
+  c.w.bulk(std::to_string(us / 1000000));
+  c.w.bulk(std::to_string(us % 1000000));
+}
+
+void Node::info_command(NodeCall& c) {
+  c.w.verbatim("txt", render_info(*this, c.argv.subspan(1)));
+}
+
+void Node::role_command(NodeCall& c) {
+  write_role(*this, c.w);
+}
+
+void Node::debug_command(NodeCall& c) {
+  c.answered = true;  // execute_debug answers, maybe later (FSYNC-DELAY, SLEEP)
+  execute_debug(c.s, c.seq, c.argv);
+}
+
+void Node::failover_command(NodeCall& c) {
+  c.answered = true;  // execute_failover answers once the transfer succeeds or fails
+  execute_failover(c.s, c.seq, c.argv);
+}
+
+// COMMAND [COUNT | LIST | INFO name... | DOCS [name...] | GETKEYS command arg...]: THE command
+// table's own replies.
+void Node::command_command(NodeCall& c) {
+  std::span<const std::string_view> argv = c.argv;
+  resp::Writer& w = c.w;
+  if (argv.size() == 1) {
+    resp::write_all_command_info(w);
+  } else if (iequals(argv[1], "count")) {
+    w.integer(static_cast<int64_t>(resp::all_commands().size()));
+  } else if (iequals(argv[1], "list")) {
+    resp::write_command_list(w);
+  } else if (iequals(argv[1], "info")) {
+    w.array(argv.size() - 2);
+    for (size_t i = 2; i < argv.size(); ++i) {
+      resp::write_command_info(w, resp::find_command(argv[i]));
+    }
+  } else if (iequals(argv[1], "docs")) {
+    std::vector<const resp::CommandSpec*> specs;
+    if (argv.size() == 2) {
+      for (const auto& spec : resp::all_commands()) specs.push_back(&spec);
+    } else {
+      for (size_t i = 2; i < argv.size(); ++i) {
+        if (const auto* spec = resp::find_command(argv[i])) specs.push_back(spec);
+      }
+    }
+    resp::write_command_docs(w, specs);
+  } else if (iequals(argv[1], "getkeys")) {
+    write_command_getkeys(w, argv.subspan(2));
+  } else {
+    w.error(unknown_subcommand_message("command", argv[1]));
+  }
+}
+
+void Node::client_command(NodeCall& c) {
+  std::span<const std::string_view> argv = c.argv;
+  resp::Writer& w = c.w;
+  Session& s = *c.s;
+  std::string_view sub = argv[1];
+  if (iequals(sub, "id")) {
+    w.integer(static_cast<int64_t>(s.id()));
+  } else if (iequals(sub, "setname") && argv.size() == 3) {
+    if (!valid_client_name(argv[2])) {
+      w.error("ERR Client names cannot contain spaces, newlines or special characters.");
+    } else {
+      s.name = std::string(argv[2]);
+      w.simple("OK");
+    }
+  } else if (iequals(sub, "getname") && argv.size() == 2) {
+    if (s.name.empty()) {
+      w.null();
+    } else {
+      w.bulk(s.name);
+    }
+  } else if (iequals(sub, "info") && argv.size() == 2) {
+    w.verbatim("txt", client_info_line(s, now_ms()) + "\n");
+  } else if (iequals(sub, "list")) {
+    std::string text;
+    for (const auto& other : sessions()) text += client_info_line(*other, now_ms()) + "\n";
+    w.verbatim("txt", text);
+  } else if (iequals(sub, "setinfo") && argv.size() == 4) {
+    if (iequals(argv[2], "lib-name")) {
+      s.lib_name = std::string(argv[3]);
+      w.simple("OK");
+    } else if (iequals(argv[2], "lib-ver")) {
+      s.lib_version = std::string(argv[3]);
+      w.simple("OK");
+    } else {
+      w.error(fmt::format("ERR Unrecognized option '{}'", argv[2]));
+    }
+  } else if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && argv.size() == 3) {
+    w.simple("OK");
+  } else if (iequals(sub, "tracking") && argv.size() >= 3) {
+    client_tracking(c.s, argv.subspan(2), w);
+  } else if (iequals(sub, "help")) {
+    write_client_help(w);
+  } else {
+    w.error(unknown_subcommand_message("client", sub));
+  }
+}
+
+void Node::config_command(NodeCall& c) {
+  std::span<const std::string_view> argv = c.argv;
+  resp::Writer& w = c.w;
+  std::string_view sub = argv[1];
+  if (iequals(sub, "get") && argv.size() >= 3) {
+    write_config_get(w, config_params(config_, pubsub_), argv.subspan(2));
+  } else if (iequals(sub, "set") && argv.size() == 4 &&
+             iequals(argv[2], "notify-keyspace-events")) {
+    Status st = pubsub_.set_notify_flags(argv[3]);
+    if (st.ok()) {
+      w.simple("OK");
+    } else {
+      w.error(fmt::format("ERR CONFIG SET failed (possibly related to argument '{}') - {}", argv[2],
+                          st.message()));
+    }
+  } else if (iequals(sub, "set") && argv.size() == 4 && iequals(argv[2], "readonly-default")) {
+    // Connections opened from now on (and RESET ones) start with this READONLY setting.
+    if (iequals(argv[3], "yes") || iequals(argv[3], "no")) {
+      config_.readonly_default = iequals(argv[3], "yes");
+      w.simple("OK");
+    } else {
+      w.error(fmt::format(
+          "ERR CONFIG SET failed (possibly related to argument '{}') - argument must be 'yes' "
+          "or 'no'",
+          argv[2]));
+    }
+  } else if (iequals(sub, "set") && argv.size() >= 4) {
+    w.error(
+        fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'", argv[2]));
+  } else if (iequals(sub, "resetstat") && argv.size() == 2) {
+    w.simple("OK");
+  } else {
+    w.error(unknown_subcommand_message("config", sub));
+  }
 }
 
 // CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [NOLOOP]

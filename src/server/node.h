@@ -174,6 +174,29 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void finish_failover(std::string_view error);
   NodeId most_caught_up_follower() const;
 
+  // ---- Node command handlers (commands.cc) ----------------------------------------------------
+  // execute_node_command looks the command's name up in a table of these; each answers one
+  // command or one family through a NodeCall (defined in commands.cc).
+  struct NodeCall;
+  void subscribe_command(NodeCall& c);  // (P)SUBSCRIBE, (P)UNSUBSCRIBE
+  void ping_command(NodeCall& c);
+  void echo_command(NodeCall& c);
+  void quit_command(NodeCall& c);
+  void reset_command(NodeCall& c);
+  void select_command(NodeCall& c);
+  void auth_command(NodeCall& c);
+  void hello_command(NodeCall& c);
+  void readonly_command(NodeCall& c);  // READONLY, READWRITE
+  void time_command(NodeCall& c);
+  void info_command(NodeCall& c);
+  void role_command(NodeCall& c);
+  void debug_command(NodeCall& c);
+  void failover_command(NodeCall& c);
+  void command_command(NodeCall& c);
+  void client_command(NodeCall& c);
+  void config_command(NodeCall& c);
+  // ---- end of node command handlers ------------------------------------------------------------
+
   // Replies.
   void reply(const ReplyTo& to, std::string bytes);
   void reply_value(const ReplyTo& to, const kv::Reply& r);
