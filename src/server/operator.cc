@@ -1,6 +1,6 @@
 // Operator commands in Redis's shape: FAILOVER (hand Raft leadership to a follower) and DEBUG
-// (fault injection for tests: slow or failing fsync, a blocked event loop). Both act on this node
-// only; neither is forwarded.
+// (fault injection for tests: slow or failing fsync, a power cut, a blocked event loop). Both act
+// on this node only; neither is forwarded.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -83,7 +83,7 @@ std::optional<std::string> parse_failover(std::span<const std::string_view> argv
 
 // ---- DEBUG -----------------------------------------------------------------------------------
 
-// DEBUG FSYNC-DELAY <ms> | FSYNC-FAIL yes|no | SLEEP <seconds> | HELP
+// DEBUG FSYNC-DELAY <ms> | FSYNC-FAIL yes|no | POWER-CUT | SLEEP <seconds> | HELP
 void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
                          std::span<const std::string_view> argv) {
   std::string out;
@@ -113,6 +113,15 @@ void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
                    fail ? "; the next failed sync stops this node, as a real one would" : "");
       w.simple("OK");
     }
+  } else if (iequals(argv[1], "power-cut") && argv.size() == 2) {
+    BW_ASSERT(debug_fs_ != nullptr);
+    spdlog::warn(
+        "node {}: DEBUG POWER-CUT (client {}): dropping every write not yet fsync'd and "
+        "stopping at once",
+        config_.id, s->peer_address);
+    // No reply: like a real power loss, the node is gone before it could answer.
+    debug_fs_->power_cut();
+    BW_UNREACHABLE("the process outlived DEBUG POWER-CUT");
   } else if (iequals(argv[1], "sleep") && has_value) {
     double seconds = 0;
     if (!absl::SimpleAtod(absl::string_view(argv[2].data(), argv[2].size()), &seconds) ||
@@ -134,6 +143,8 @@ void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
         "    Every fsync of the write-ahead log and snapshots takes this much longer (0: off).",
         "FSYNC-FAIL <yes|no>",
         "    Every fsync fails with EIO; the node stops at the first failed WAL sync.",
+        "POWER-CUT",
+        "    Drop every write not yet fsync'd (as a power loss would) and stop at once.",
         "SLEEP <seconds>",
         "    Stop the server's event loop for <seconds> (decimals allowed).",
         "HELP",

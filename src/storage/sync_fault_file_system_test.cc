@@ -1,5 +1,5 @@
-// SyncFaultFileSystem: slow and failing syncs over another file system, and what the Storage
-// does when a sync fails (it stops accepting writes).
+// SyncFaultFileSystem: slow and failing syncs over another file system, what the Storage does
+// when a sync fails (it stops accepting writes), and power cuts that drop unsynced bytes.
 #include "storage/sync_fault_file_system.h"
 
 #include <gtest/gtest.h>
@@ -40,10 +40,16 @@ class SyncFaultFileSystemTest : public ::testing::Test {
     EXPECT_TRUE((*f)->append(data).ok());
     return std::move(*f);
   }
+  std::string contents(const std::string& path) {
+    Result<std::string> r = read_file(base, path, 1 << 20);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : "";
+  }
   MemoryFileSystem mem;
   FaultFileSystem base{&mem, 1};  // tells which bytes reached a successful sync
   FakeSleep sleep;
-  SyncFaultFileSystem fs{&base, sleep.fn()};
+  int halts = 0;
+  SyncFaultFileSystem fs{&base, sleep.fn(), [this] { ++halts; }};
 };
 
 TEST_F(SyncFaultFileSystemTest, PassesThroughWhenNoFaultIsSet) {
@@ -147,6 +153,71 @@ TEST_F(SyncFaultFileSystemTest, SettingsChangeWhileOtherThreadsSync) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(fs.syncs(), uint64_t{kThreads} * kSyncsPerThread);
+}
+
+TEST_F(SyncFaultFileSystemTest, PowerCutKeepsOnlySyncedBytes) {
+  auto a = create("/d/a", "abc");
+  ASSERT_TRUE(a->sync().ok());
+  ASSERT_TRUE(a->append("def").ok());
+  auto b = create("/d/b", "never synced");
+  auto c = create("/d/c", "12");
+  ASSERT_TRUE(c->sync().ok());
+  ASSERT_TRUE(c->append("3").ok());
+  ASSERT_TRUE(c->close().ok());
+  ASSERT_TRUE(fs.rename("/d/c", "/d/e").ok());  // what is durable follows the name
+  auto t = create("/d/t", "truncated");
+  ASSERT_TRUE(fs.truncate("/d/t", 4).ok());  // truncate() syncs
+  ASSERT_TRUE(t->append("!").ok());
+  auto r = create("/d/r", "removed");
+  ASSERT_TRUE(fs.remove("/d/r").ok());
+  {
+    auto other = base.create("/d/other");  // not written through the wrapper: not cut
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->append("not ours").ok());
+  }
+  EXPECT_EQ(halts, 0);
+
+  fs.power_cut();
+  EXPECT_EQ(halts, 1);
+  EXPECT_EQ(contents("/d/a"), "abc");
+  EXPECT_EQ(contents("/d/b"), "");
+  EXPECT_EQ(contents("/d/e"), "12");
+  EXPECT_EQ(contents("/d/t"), "trun");
+  EXPECT_EQ(contents("/d/other"), "not ours");
+  EXPECT_EQ(*fs.list("/d"), (std::vector<std::string>{"a", "b", "e", "other", "t"}));
+}
+
+// What reaches a Storage's recovery after a power cut depends on its fsync policy: with kAlways
+// every write it reported durable, with kNone none of them (the WAL is synced only when a
+// segment is created or closed).
+TEST(SyncFaultFileSystemPowerCutTest, LosesWhatTheFsyncPolicyLeftUnsynced) {
+  for (FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kNone}) {
+    MemoryFileSystem disk;
+    ASSERT_TRUE(disk.create_dir("/d").ok());
+    int halts = 0;
+    SyncFaultFileSystem fs(&disk, {}, [&halts] { ++halts; });
+    Options o;
+    o.dir = "/d/node";
+    o.identity = {"test", NodeId(1)};
+    o.writer_thread = false;
+    o.fsync = policy;
+    {
+      auto st = Storage::open(&fs, o);
+      ASSERT_TRUE(st.ok()) << st.status();
+      (*st)->create_group(GroupId(1));
+      for (uint64_t i = 1; i <= 10; ++i) {
+        raft::Entry e{Term(1), LogIndex(i), raft::EntryType::kNormal, fmt::format("e{}", i)};
+        ASSERT_TRUE((*st)->write_sync({.group = GroupId(1), .entries = {e}}).ok());
+      }
+      fs.power_cut();
+      ASSERT_EQ(halts, 1);
+    }
+    auto st = Storage::open(&disk, o);
+    ASSERT_TRUE(st.ok()) << st.status();
+    const LogIndex last =
+        (*st)->was_recovered(GroupId(1)) ? (*st)->recovered(GroupId(1)).last_index : LogIndex(0);
+    EXPECT_EQ(last, LogIndex(policy == FsyncPolicy::kAlways ? 10 : 0));
+  }
 }
 
 TEST(SyncFaultFileSystemPosixTest, RealDelayOnRealFiles) {

@@ -1,5 +1,5 @@
 """Shared helpers for the integration tests: Raft progress checks, a bounded concurrent writer,
-raw-socket clients and a context manager that always resumes paused processes.
+raw-socket clients, a context manager that always resumes paused processes, and power cuts.
 
 Everything polls with a deadline (conftest.wait_until); nothing sleeps to wait for a condition.
 """
@@ -220,3 +220,20 @@ class RawConn:
 
     def close(self):
         self.sock.close()
+
+
+def power_cut(node, timeout=RAW_REPLY_TIMEOUT_S):
+    """DEBUG POWER-CUT (the node must run with --enable-debug-command): the node drops every
+    write it has not fsync'd and dies at once, as in a power loss. Unlike SIGKILL, which leaves
+    the kernel's page cache to the restarted process, this tells a node that fsyncs what it
+    acknowledges from one that does not."""
+    conn = RawConn(node.port, timeout=timeout)
+    try:
+        assert conn.send(resp_command("DEBUG", "POWER-CUT")), f"node {node.id} closed at once"
+        reply, closed = conn.read_until_closed(timeout=timeout)
+    finally:
+        conn.close()
+    assert closed and reply == b"", f"node {node.id} answered DEBUG POWER-CUT with {reply!r}"
+    node.proc.wait(timeout=timeout)
+    assert node.proc.returncode == -signal.SIGKILL, \
+        f"node {node.id} exited with {node.proc.returncode}, not as cut off:\n{log_tail(node)}"

@@ -64,7 +64,8 @@ def followers(cluster, leader):
 def test_debug_disabled_answers_exactly_like_redis(cluster_factory, redis_server):
     c = cluster_factory(size=1)
     node = c.nodes[0]
-    for args in (["DEBUG", "SLEEP", "0"], ["DEBUG", "FSYNC-DELAY", "100"], ["debug", "help"]):
+    for args in (["DEBUG", "SLEEP", "0"], ["DEBUG", "FSYNC-DELAY", "100"], ["DEBUG", "POWER-CUT"],
+                 ["debug", "help"]):
         ours = raw_reply(node.port, *args)
         theirs = raw_reply(redis_server, *args)  # redis-server 7 defaults to `no`
         assert ours == theirs, (args, ours, theirs)
