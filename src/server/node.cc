@@ -93,7 +93,7 @@ Status Node::start() {
 
   std::random_device random;
   boot_epoch_ = (uint64_t{random()} << 32) ^ random();
-  next_forward_id_ = boot_epoch_;
+  forwards_ = ForwardTable(boot_epoch_);
   replica::Options ro;
   ro.raft.id = config_.id;
   ro.raft.group = kDataGroup;
@@ -298,17 +298,15 @@ void Node::forward_to_leader(net::FrameType type, ReplyTo to,
   // the frame without a word, leaving the command to time out.
   const NodeId leader = raft().leader();
   BW_ASSERT(leader != kNoNode && leader != config_.id, "forwarding to {}", leader);
-  uint64_t id = next_forward_id_++;
+  const int protocol = to.protocol;
+  const uint64_t id =
+      forwards_.add(std::move(to), leader, type, now_ms() + config_.request_timeout_ms);
   std::string payload;
   ByteWriter w(&payload);
   w.u64(id);
-  w.u8(static_cast<uint8_t>(to.protocol));
+  w.u8(static_cast<uint8_t>(protocol));
   body(w);
   transport_->send(leader, type, payload);
-  forwarded_[id] = Forwarded{.to = std::move(to),
-                             .deadline_ms = now_ms() + config_.request_timeout_ms,
-                             .leader = leader,
-                             .type = type};
 }
 
 void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
@@ -419,9 +417,7 @@ void Node::on_role_change(const raft::SoftState& ss, Term) {
     // them; if it died the answer never comes, so wait one election timeout, not the whole
     // request timeout, before saying the outcome is unknown.
     int64_t grace_deadline_ms = now_ms() + int64_t{2} * config_.election_ticks * config_.tick_ms;
-    for (auto& [id, f] : forwarded_) {
-      if (f.leader == old) f.deadline_ms = std::min(f.deadline_ms, grace_deadline_ms);
-    }
+    forwards_.shorten(old, grace_deadline_ms);
   }
   if (leader_ == kNoNode) return;
   // Writes that waited for a leader go now.
@@ -573,6 +569,14 @@ bool decode_forwarded_argv(ByteReader& r, std::vector<std::string_view>* argv) {
   return true;
 }
 
+// A forwarded command passed the sending node's checks, but the peer port carries untrusted
+// bytes: kv reads argv positions that the command table's arity guarantees, so check it here too.
+bool forwarded_command_ok(std::span<const std::string_view> argv) {
+  if (argv.empty() || !kv::is_write_command(argv[0])) return false;
+  const resp::CommandSpec* spec = resp::find_command(argv[0]);
+  return spec != nullptr && resp::arity_ok(*spec, kv::split_fence(argv).command.size());
+}
+
 }  // namespace
 
 void Node::on_forward(NodeId from, std::string_view payload) {
@@ -585,6 +589,10 @@ void Node::on_forward(NodeId from, std::string_view payload) {
     return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
+  if (!forwarded_command_ok(argv)) {
+    reply_error(to, "ERR forwarded command is not a well-formed write");
+    return;
+  }
   if (!raft().is_leader()) {
     reply_error(to, "TRYAGAIN leader changed; retry");
     return;
@@ -601,9 +609,9 @@ void Node::on_undelivered(NodeId to, net::FrameType type, std::string_view paylo
   ByteReader r(payload);
   auto id = r.u64();
   if (!id.ok()) return;
-  auto it = forwarded_.find(*id);
-  if (it == forwarded_.end() || it->second.leader != to) return;
-  it->second.unsent.assign(payload);
+  ForwardTable::Entry* f = forwards_.find(*id);
+  if (f == nullptr || f->leader != to) return;
+  f->unsent.assign(payload);
 }
 
 // Called on every tick and leader change, never from the transport's handler (a resend may be
@@ -611,8 +619,9 @@ void Node::on_undelivered(NodeId to, net::FrameType type, std::string_view paylo
 void Node::resend_unsent_forwards() {
   const NodeId leader = raft().leader();  // not leader_ (node.h)
   if (leader == kNoNode) return;
-  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
-    Forwarded& f = it->second;
+  auto& entries = forwards_.entries();
+  for (auto it = entries.begin(); it != entries.end();) {
+    ForwardTable::Entry& f = it->second;
     if (f.unsent.empty()) {
       ++it;
       continue;
@@ -629,7 +638,7 @@ void Node::resend_unsent_forwards() {
     // This node leads now: it runs the command as the leader would have.
     ReplyTo to = std::move(f.to);
     net::FrameType type = f.type;
-    it = forwarded_.erase(it);
+    it = entries.erase(it);
     ByteReader r(payload);
     (void)r.u64();
     (void)r.u8();
@@ -650,10 +659,9 @@ void Node::on_forward_reply(std::string_view payload) {
   auto id = r.u64();
   auto bytes = r.bytes(kForwardArgBytesMax);
   if (!id.ok() || !bytes.ok()) return;
-  auto it = forwarded_.find(*id);
-  if (it == forwarded_.end()) return;  // timed out already
-  reply(it->second.to, std::string(*bytes));
-  forwarded_.erase(it);
+  std::optional<ForwardTable::Entry> f = forwards_.take(*id);
+  if (!f) return;  // timed out already, or addressed to a previous incarnation
+  reply(f->to, std::string(*bytes));
 }
 
 // ---- timers ----------------------------------------------------------------------------------
@@ -698,15 +706,10 @@ void Node::expire_timeouts() {
     reply_error(waiting_for_leader_.front().to, no_leader);
     waiting_for_leader_.pop_front();
   }
-  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
-    if (it->second.deadline_ms <= now) {
-      reply_error(
-          it->second.to,
-          "TIMEOUT the leader did not answer in time; the write may or may not have been applied");
-      it = forwarded_.erase(it);
-    } else {
-      ++it;  // deadlines may be out of id order: a leader change shortens some
-    }
+  for (const ForwardTable::Entry& f : forwards_.expire(now)) {
+    reply_error(
+        f.to,
+        "TIMEOUT the leader did not answer in time; the write may or may not have been applied");
   }
 }
 

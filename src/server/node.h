@@ -41,7 +41,9 @@
 #include "resp/command_table.h"
 #include "resp/writer.h"
 #include "server/config.h"
+#include "server/forward_table.h"
 #include "server/pubsub.h"
+#include "server/reply_to.h"
 #include "server/session.h"
 #include "server/tracking.h"
 #include "storage/posix_file_system.h"
@@ -49,16 +51,6 @@
 #include "storage/sync_fault_file_system.h"
 
 namespace bw::server {
-
-// Where a reply goes: a local client's reserved slot, or back to the follower that forwarded
-// the command.
-struct ReplyTo {
-  std::shared_ptr<Session> session;
-  uint64_t seq = 0;
-  NodeId peer;
-  uint64_t forward_id = 0;
-  int protocol = 2;
-};
 
 struct NodeCounters {
   uint64_t commands = 0;
@@ -123,13 +115,6 @@ class Node final : private replica::Clock, private replica::Transport, private r
     std::vector<std::string> argv;
     int64_t deadline_ms;  // 0 = no limit
   };
-  struct Forwarded {
-    ReplyTo to;
-    int64_t deadline_ms;
-    NodeId leader;  // where it went
-    net::FrameType type = net::FrameType::kForward;
-    std::string unsent;  // the frame's payload while the transport has dropped it unsent
-  };
 
   // Routing.
   void route_write(ReplyTo to, std::span<const std::string_view> argv);
@@ -173,6 +158,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void poll_failover();
   void finish_failover(std::string_view error);
   NodeId most_caught_up_follower() const;
+  bool follower_online(const raft::FollowerProgress& p) const;
 
   // ---- Node command handlers (commands.cc) ----------------------------------------------------
   // execute_node_command looks the command's name up in a table of these; each answers one
@@ -248,7 +234,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::deque<Waiting> waiting_for_leader_;
   std::multimap<std::string, BlockedElection> blocked_elections_;  // by name
   int64_t last_publish_receivers_ = 0;
-  std::map<uint64_t, Forwarded> forwarded_;  // by forward id
+  ForwardTable forwards_{0};  // re-created with the boot epoch by start()
   struct WaitCall {
     std::shared_ptr<Session> session;
     uint64_t seq;
@@ -288,7 +274,6 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // Random per start: read contexts carry it and forward ids start from it, so a late answer
   // addressed to this node's previous incarnation never matches a request of this one.
   uint64_t boot_epoch_ = 0;
-  uint64_t next_forward_id_ = 0;
   uint64_t ticks_ = 0;
   int64_t started_ms_ = 0;
   int64_t last_leader_contact_ms_ = 0;

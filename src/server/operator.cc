@@ -161,13 +161,20 @@ void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
 
 // ---- FAILOVER --------------------------------------------------------------------------------
 
-// The voter most likely to take over at once: recently heard from, with the most of the log.
+// Raft's recent_active flag is cleared for every follower at each check-quorum round and set
+// again by its next answer; a FAILOVER arriving in between would find no follower online. A
+// follower whose peer link is up counts as online as well.
+bool Node::follower_online(const raft::FollowerProgress& p) const {
+  return p.recent_active || transport_->stats(p.id).connected;
+}
+
+// The voter most likely to take over at once: online, with the most of the log.
 NodeId Node::most_caught_up_follower() const {
   raft::NodeStatus st = raft().status();
   NodeId best;
   LogIndex best_match;
   for (const auto& p : st.progress) {
-    if (p.id == config_.id || p.learner || !p.recent_active) continue;
+    if (p.id == config_.id || p.learner || !follower_online(p)) continue;
     if (best == kNoNode || p.match > best_match) {
       best = p.id;
       best_match = p.match;
@@ -213,7 +220,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
       if (p.id != config_.id && !p.learner && spec && spec->client_address == address) found = &p;
     }
     if (found == nullptr) return fail("ERR FAILOVER target HOST and PORT is not a replica.");
-    if (!found->recent_active) return fail("ERR FAILOVER target replica is not online.");
+    if (!follower_online(*found)) return fail("ERR FAILOVER target replica is not online.");
     target = found->id;
   }
   Status started = raft().transfer_leader(target);

@@ -46,12 +46,16 @@ int main(int argc, char** argv) {
   bool no_durability_check = false;
   app.add_option("--seed", seed, "run this one seed");
   app.add_option("--seeds", seeds, "run seeds 1..N (alternating 3 and 5 nodes unless --nodes)");
+  uint64_t first_seed = 1;
+  app.add_option("--first-seed", first_seed,
+                 "with --seeds N: run seeds F..F+N-1 instead (to split a long sweep)");
   app.add_option("--nodes", nodes, "initial voters (3 or 5)")->check(CLI::Range(1, 9));
   app.add_option("--steps", steps, "simulation events per seed");
   app.add_option("--plant", plant,
                  "plant a bug: commit-previous-term-by-count, vote-without-log-check, "
-                 "read-index-without-heartbeat, apply-uncommitted, ack-before-persist, "
-                 "durable-before-fsync");
+                 "read-index-without-heartbeat, apply-uncommitted, vote-right-after-restart, "
+                 "lease-extended-after-transfer, ack-before-persist, read-context-without-epoch, "
+                 "reads-use-local-clock, forget-writes-under-snapshot, durable-before-fsync");
   app.add_option("--disk", disk,
                  "storage (default: the real WAL on a fault-injecting file system) or model")
       ->check(CLI::IsMember({"storage", "model"}));
@@ -77,8 +81,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "give exactly one of --seed S or --seeds N\n");
     return 2;
   }
-  const uint64_t first = seed != 0 ? seed : 1;
-  const uint64_t last = seed != 0 ? seed : seeds;
+  const uint64_t first = seed != 0 ? seed : first_seed;
+  const uint64_t last = seed != 0 ? seed : first_seed + seeds - 1;
   uint64_t runs = 0, runs3 = 0, runs5 = 0, other = 0, ops = 0, violations = 0;
   for (uint64_t s = first; s <= last; ++s) {
     SimOptions o;
