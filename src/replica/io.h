@@ -21,6 +21,10 @@ class Clock {
   // Milliseconds since the Unix epoch on this node: stamped into entries (the time of every
   // expiry decision) and used for request deadlines. May differ between nodes (skew).
   virtual int64_t now_ms() const = 0;
+  // Milliseconds on a clock that never jumps and keeps running while the process is stopped
+  // (steady_clock): raft's ticks follow it, so a lease or an election timer counts the time a
+  // paused process did not run.
+  virtual int64_t monotonic_ms() const = 0;
 };
 
 class Transport {

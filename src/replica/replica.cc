@@ -40,15 +40,37 @@ Replica::Replica(const Options& options, const Io& io, Boot boot) : options_(opt
   submitted_hard_state_ = state.hard_state;
   durable_hard_state_ = state.hard_state;
   raft_ = std::make_unique<raft::RawNode>(options_.raft, io_.disk->log(), state);
+  next_tick_ms_ = io_.clock->monotonic_ms() + options_.tick_ms;
 }
 
 Replica::~Replica() = default;
 
 // ---- inputs ----------------------------------------------------------------------------------
 
+uint32_t Replica::catch_up_ticks() {
+  if (options_.tick_ms == 0) return 0;
+  const int64_t now = io_.clock->monotonic_ms();
+  if (now < next_tick_ms_) return 0;
+  const int64_t due = (now - next_tick_ms_) / options_.tick_ms + 1;
+  const uint32_t max = bug(DriverBug::kTicksIgnorePauses) ? 1  // PLANTED BUG
+                                                          : catch_up_ticks_max(options_.raft);
+  const auto ticks = static_cast<uint32_t>(std::min<int64_t>(due, max));
+  for (uint32_t i = 0; i < ticks; ++i) raft_->tick();
+  if (bug(DriverBug::kTicksIgnorePauses)) {
+    next_tick_ms_ = now + options_.tick_ms;
+  } else {
+    next_tick_ms_ += due * options_.tick_ms;
+  }
+  return ticks;
+}
+
 void Replica::tick() {
   ++ticks_;
-  raft_->tick();
+  if (options_.tick_ms == 0) {
+    raft_->tick();
+  } else {
+    catch_up_ticks();
+  }
   expire_requests();
   if (raft_->is_leader()) propose_expirations();
   // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
@@ -63,10 +85,12 @@ void Replica::tick() {
 }
 
 Status Replica::step(const raft::Message& m) {
+  catch_up_ticks();
   return raft_->step(m);
 }
 
 Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t tag) {
+  catch_up_ticks();
   Result<LogIndex> index = raft_->propose(std::move(payload));
   if (!index.ok()) return index;
   const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
@@ -94,6 +118,9 @@ void Replica::campaign() {
 }
 
 void Replica::flush() {
+  // A read index is judged now (a lease-based one by the lease as of now): count the time a
+  // stopped process lost first.
+  catch_up_ticks();
   issue_reads();
   handle_ready();
 }

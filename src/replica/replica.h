@@ -63,10 +63,16 @@ enum class DriverBug : uint32_t {
   kReadContextWithoutEpoch = 1u << 1,    // read contexts restart at the same values every boot
   kReadsUseLocalClock = 1u << 2,         // reads judge expiry with this node's clock, not the log's
   kForgetWritesUnderSnapshot = 1u << 3,  // writes covered by a snapshot are never answered
+  kTicksIgnorePauses = 1u << 4,  // one tick per host timer call, whatever time passed meanwhile
 };
 
 struct Options {
   raft::Config raft;
+  // Raft ticks follow Clock::monotonic_ms(): before any input, every whole tick_ms that passed
+  // since the last tick is ticked (at most catch_up_ticks_max at once), so a process that was
+  // stopped or starved resumes with its leader lease and election timer as old as they really
+  // are. 0: ticks only when tick() is called (tests that drive time by hand).
+  uint32_t tick_ms = 0;
   // Unique per start of this node (a random 64-bit number, or a persisted counter): part of
   // every read context, so answers to a previous incarnation's requests never match.
   uint64_t boot_epoch = 0;
@@ -78,6 +84,12 @@ struct Options {
   int64_t lease_extension_ms = 0;
   uint32_t planted_bugs = 0;  // bitwise OR of DriverBug; tests only
 };
+
+// More than any lease or election timeout spans (2 * election_ticks): ticking further after a
+// long pause changes nothing but the work done.
+inline uint32_t catch_up_ticks_max(const raft::Config& c) {
+  return 2 * c.election_ticks + 1;
+}
 
 // What a node read back from its disk for this group.
 struct Boot {
@@ -106,6 +118,8 @@ class Replica {
   Replica& operator=(const Replica&) = delete;
 
   // Inputs. Each leaves raft's output handled as far as the disk allows, except where noted.
+  // The host's tick timer: raft ticks for the time passed (see Options::tick_ms), then the
+  // replica's periodic duties (deadlines, read retries, leader expiry proposals).
   void tick();
   // Errors are messages the core refuses (stale, foreign): the network may deliver anything.
   Status step(const raft::Message& m);
@@ -165,6 +179,8 @@ class Replica {
   };
 
   bool bug(DriverBug b) const { return (options_.planted_bugs & static_cast<uint32_t>(b)) != 0; }
+  // Ticks raft for every whole tick_ms passed since the last tick. Returns how many.
+  uint32_t catch_up_ticks();
   void handle_ready();
   void finish_readies();
   void send(std::vector<raft::Message>& messages);
@@ -202,6 +218,7 @@ class Replica {
   std::multimap<uint64_t, ReadBatch> reads_awaiting_apply_;  // by read index
   uint64_t next_read_ctx_ = 1;
   uint64_t ticks_ = 0;
+  int64_t next_tick_ms_ = 0;  // monotonic time of the next raft tick (tick_ms != 0)
 
   uint64_t extend_leases_index_ = 0;  // this leader's failover-rule entry; 0 = not proposed
   absl::flat_hash_map<std::string, uint64_t> expiring_keys_;   // key -> proposal index

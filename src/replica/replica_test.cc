@@ -18,6 +18,7 @@ constexpr GroupId kGroup{1};
 class Harness final : public Clock, public Transport, public Disk {
  public:
   int64_t now_ms() const override { return now_ms_; }
+  int64_t monotonic_ms() const override { return now_ms_; }
   void send(raft::Message m) override { outbox.push_back(std::move(m)); }
   raft::LogStorage* log() override { return &log_; }
   void write(storage::WriteBatch batch, uint64_t seq, bool sync) override {

@@ -50,6 +50,12 @@ int64_t Node::now_ms() const {
       .count();
 }
 
+int64_t Node::monotonic_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 Status Node::start() {
   started_ms_ = now_ms();
   if (Status st = pubsub_.set_notify_flags(config_.notify_keyspace_events); !st.ok()) {
@@ -103,6 +109,7 @@ Status Node::start() {
                                                             : raft::ReadOnlyOption::kSafe;
   ro.raft.random_seed = boot_epoch_ ^ (config_.id.value() << 32);
   ro.boot_epoch = boot_epoch_;
+  ro.tick_ms = config_.tick_ms;
   ro.request_timeout_ms = config_.request_timeout_ms;
   ro.expire_keys_per_tick = config_.expire_keys_per_tick;
   ro.lease_extension_ms = int64_t{2} * config_.election_ticks * config_.tick_ms;

@@ -193,7 +193,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   const raft::RawNode& raft() const { return replica_->raft(); }
   void schedule_flush();
   void on_durable(uint64_t seq);
-  int64_t now_ms() const override;                                     // replica::Clock
+  int64_t now_ms() const override;  // replica::Clock
+  int64_t monotonic_ms() const override;
   void send(raft::Message m) override;                                 // replica::Transport
   void on_role_change(const raft::SoftState& ss, Term term) override;  // replica::Observer
   void on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uint64_t tag,

@@ -95,6 +95,8 @@ class Node final : private replica::Clock,
   uint64_t log_entries() { return disk_->log()->last_index() - disk_->log()->first_index() + 1; }
   // This node's wall clock (virtual time plus its skew), as the replica sees it.
   int64_t now_ms() const override;
+  // Virtual time (no skew): it runs on while the node is paused.
+  int64_t monotonic_ms() const override { return static_cast<int64_t>(env_->now_us() / 1000); }
   LogIndex applied() const { return replica_->applied(); }
   LogIndex commit() const { return replica_->commit(); }
 

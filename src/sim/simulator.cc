@@ -27,6 +27,7 @@ constexpr PlantName kPlants[] = {
     {Plant::kReadsUseLocalClock, "reads-use-local-clock", "kReadsUseLocalClock"},
     {Plant::kForgetWritesUnderSnapshot, "forget-writes-under-snapshot",
      "kForgetWritesUnderSnapshot"},
+    {Plant::kTicksIgnorePauses, "ticks-ignore-pauses", "kTicksIgnorePauses"},
     {Plant::kVoteRightAfterRestart, "vote-right-after-restart", "kVoteRightAfterRestart"},
     {Plant::kLeaseExtendedAfterTransfer, "lease-extended-after-transfer",
      "kLeaseExtendedAfterTransfer"},

@@ -33,6 +33,7 @@ enum class Plant : uint8_t {
   kReadContextWithoutEpoch,     // replica driver: read contexts repeat across restarts
   kReadsUseLocalClock,          // replica driver: reads judge expiry by the node's own clock
   kForgetWritesUnderSnapshot,   // replica driver: writes covered by a snapshot never answered
+  kTicksIgnorePauses,           // replica driver: a stopped process\'s lost time is not ticked
   kVoteRightAfterRestart,       // raft core: a restarted node votes while a lease may still run
   kLeaseExtendedAfterTransfer,  // raft core: heartbeat acks renew a lease after TimeoutNow
 };

@@ -101,6 +101,13 @@ World::World(const SimOptions& options)
       raft_template_.check_quorum = true;
       transfer_probability_ = 0.6;
       break;
+    case Plant::kTicksIgnorePauses:
+      // A paused leader resumes believing its lease still runs.
+      driver_bugs_ = static_cast<uint32_t>(replica::DriverBug::kTicksIgnorePauses);
+      extra_pause_probability_ = 0.5;
+      raft_template_.read_only = raft::ReadOnlyOption::kLeaseBased;
+      raft_template_.check_quorum = true;
+      break;
     case Plant::kNone:
       break;
   }
@@ -130,6 +137,7 @@ NodeOptions World::node_options(NodeId id) {
   o.replica.raft.id = id;
   o.replica.raft.random_seed = rng_.next();
   o.replica.boot_epoch = rng_.next();
+  o.replica.tick_ms = static_cast<uint32_t>(kTickUs / 1000);
   o.replica.request_timeout_ms = static_cast<int64_t>(kClientTimeoutUs / 1000);
   o.replica.lease_extension_ms = int64_t{2} * kElectionTicks * (kTickUs / 1000);
   o.replica.planted_bugs = driver_bugs_;

@@ -186,8 +186,9 @@ class World final : public NodeEnv {
   double power_cut_probability_ = 0.05;
   // Restart within a few ms of a crash, while messages to the old incarnation are in flight.
   double bounce_probability_ = 0.1;
-  double transfer_probability_ = 0;  // extra leadership transfers among operator actions
-  uint64_t segment_bytes_max_ = 0;   // the storage disk's WAL segments, drawn per run
+  double transfer_probability_ = 0;     // extra leadership transfers among operator actions
+  double extra_pause_probability_ = 0;  // extra pauses among storm faults
+  uint64_t segment_bytes_max_ = 0;      // the storage disk's WAL segments, drawn per run
   uint64_t heal_generation_ = 0;
   raft::Config raft_template_;
   uint32_t driver_bugs_ = 0;  // replica::DriverBug planted in every node

@@ -58,6 +58,10 @@ void World::on_phase(bool storm) {
 void World::on_fault() {
   if (!storm_) return;
   schedule(rng_.range(kFaultGapUsMin, kFaultGapUsMax), EventKind::kFault, 0, 0);
+  if (rng_.chance(extra_pause_probability_)) {
+    fault_pause();
+    return;
+  }
   const uint64_t dice = rng_.index(10);
   if (dice < 3) {
     fault_partition();

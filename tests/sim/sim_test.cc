@@ -208,6 +208,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Catch{Plant::kReadContextWithoutEpoch, "real-time-order"},
                       Catch{Plant::kForgetWritesUnderSnapshot, "write-answered"},
                       Catch{Plant::kReadsUseLocalClock, "read-result"},
+                      Catch{Plant::kTicksIgnorePauses, "real-time-order"},
                       // Lease safety in the raft core: a restarted voter, a renewed lease.
                       Catch{Plant::kVoteRightAfterRestart, "real-time-order"},
                       Catch{Plant::kLeaseExtendedAfterTransfer, "real-time-order"}),
