@@ -30,10 +30,7 @@ Replica::Replica(const Options& options, const Io& io, Boot boot) : options_(opt
   raft::BootState& state = boot.state;
   // A snapshot covers only committed entries, whatever the durable commit index says.
   if (state.hard_state.commit < state.applied) state.hard_state.commit = state.applied;
-  if (!boot.snapshot_data.empty()) {
-    const Status st = store_.restore(boot.snapshot_data);
-    BW_ASSERT(st.ok(), "snapshot at {} does not restore: {}", state.applied, st);
-  }
+  store_ = std::move(boot.store);
   conf_ = state.conf;
   applied_ = state.applied;
   commit_ = state.hard_state.commit;

@@ -94,7 +94,7 @@ inline uint32_t catch_up_ticks_max(const raft::Config& c) {
 // What a node read back from its disk for this group.
 struct Boot {
   raft::BootState state;
-  std::string snapshot_data;  // the store image at state.applied; empty for none
+  kv::Store store;  // restored from the snapshot at state.applied (empty for none)
 };
 
 struct Counters {

@@ -40,7 +40,8 @@ class Harness final : public Clock, public Transport, public Disk {
     o.planted_bugs = bugs;
     Boot boot;
     boot.state.conf.voters = std::move(voters);
-    return std::make_unique<Replica>(o, Io{.clock = this, .transport = this, .disk = this}, boot);
+    return std::make_unique<Replica>(o, Io{.clock = this, .transport = this, .disk = this},
+                                     std::move(boot));
   }
 
   std::vector<raft::Message> outbox;

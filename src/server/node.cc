@@ -81,10 +81,8 @@ Status Node::start() {
     boot.state.conf = rec.conf;
     if (rec.snapshot.index > LogIndex(0)) {
       BW_ASSIGN_OR_RETURN(raft::Snapshot snap, log_->snapshot());
-      kv::Store check;
-      BW_RETURN_IF_ERROR(check.restore(snap.data));  // a clear error rather than an assertion
+      BW_RETURN_IF_ERROR(boot.store.restore(snap.data));
       boot.state.applied = snap.meta.index;
-      boot.snapshot_data = std::move(snap.data);
       snapshot_index_ = snap.meta.index;
     }
     spdlog::info("node {}: recovered term {}, commit {}, log [{}, {}], snapshot at {}", config_.id,

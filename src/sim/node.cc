@@ -25,7 +25,12 @@ void Node::boot() {
     env_->checker().on_recovery_failure(id(), s.ToString());
     return;
   }
-  replica::Boot boot{.state = disk_->boot_state(), .snapshot_data = disk_->durable_snapshot().data};
+  replica::Boot boot{.state = disk_->boot_state()};
+  const raft::Snapshot snap = disk_->durable_snapshot();
+  if (!snap.data.empty()) {  // the bootstrap snapshot holds membership only
+    const Status s = boot.store.restore(snap.data);
+    BW_ASSERT(s.ok(), "durable snapshot does not restore: {}", s.ToString());
+  }
   role_ = raft::Role::kFollower;
   last_seq_written_ = 0;
   replica_ = std::make_unique<replica::Replica>(
