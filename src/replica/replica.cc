@@ -45,7 +45,7 @@ Replica::~Replica() = default;
 // ---- inputs ----------------------------------------------------------------------------------
 
 uint32_t Replica::catch_up_ticks() {
-  if (options_.tick_ms == 0) return 0;
+  if (!catches_up_ticks()) return 0;
   const int64_t now = io_.clock->monotonic_ms();
   if (now < next_tick_ms_) return 0;
   const int64_t due = (now - next_tick_ms_) / options_.tick_ms + 1;
@@ -63,7 +63,7 @@ uint32_t Replica::catch_up_ticks() {
 
 void Replica::tick() {
   ++ticks_;
-  if (options_.tick_ms == 0) {
+  if (!catches_up_ticks()) {
     raft_->tick();
   } else {
     catch_up_ticks();

@@ -68,10 +68,13 @@ enum class DriverBug : uint32_t {
 
 struct Options {
   raft::Config raft;
-  // Raft ticks follow Clock::monotonic_ms(): before any input, every whole tick_ms that passed
-  // since the last tick is ticked (at most catch_up_ticks_max at once), so a process that was
-  // stopped or starved resumes with its leader lease and election timer as old as they really
-  // are. 0: ticks only when tick() is called (tests that drive time by hand).
+  // With lease-based reads, raft ticks follow Clock::monotonic_ms(): before any input, every
+  // whole tick_ms that passed since the last tick is ticked (at most catch_up_ticks_max at
+  // once), so a leader that was stopped or starved resumes with its lease as old as it really is
+  // (it takes a heartbeat round before serving a read). ReadIndex reads do not depend on time:
+  // without leases each tick() call is one tick, and a stall only delays timers (elections),
+  // never makes a read stale; that avoids a leader stepping down the moment it resumes from a
+  // stall its followers may not even have noticed. 0: one tick per tick() call always.
   uint32_t tick_ms = 0;
   // Unique per start of this node (a random 64-bit number, or a persisted counter): part of
   // every read context, so answers to a previous incarnation's requests never match.
@@ -179,7 +182,11 @@ class Replica {
   };
 
   bool bug(DriverBug b) const { return (options_.planted_bugs & static_cast<uint32_t>(b)) != 0; }
-  // Ticks raft for every whole tick_ms passed since the last tick. Returns how many.
+  bool catches_up_ticks() const {
+    return options_.tick_ms != 0 && options_.raft.read_only == raft::ReadOnlyOption::kLeaseBased;
+  }
+  // Ticks raft for every whole tick_ms passed since the last tick (catches_up_ticks()).
+  // Returns how many.
   uint32_t catch_up_ticks();
   void handle_ready();
   void finish_readies();
