@@ -4,8 +4,9 @@
 // round. Commands cover strings and counters (SET, GET, INCR, DEL, MGET, EXISTS), versions
 // (GETVER, SET IFVER, CAS), expiry (SET PX, PEXPIRE, with reads around the deadline),
 // transactions (MULTI/EXEC with WATCH), leases (GRANT, KEEPALIVE, keys bound to a lease, TTL)
-// and elections with fencing (ELECT, ELECT.KEEPALIVE, ELECT.LEADER, writes with FENCE). An
-// operation with no answer within kClientTimeoutUs has an unknown outcome.
+// and elections and locks with fencing (ELECT, LOCK, UNLOCK, ELECT.KEEPALIVE, ELECT.LEADER,
+// writes with FENCE). An operation with no answer within kClientTimeoutUs has an unknown
+// outcome.
 #include <fmt/format.h>
 
 #include <string_view>
@@ -73,8 +74,14 @@ World::Request World::next_request(Client& c) {
     q.argv = {"LEASE", "KEEPALIVE", std::to_string(c.lease)};
   } else if (dice < 88 && c.lease != 0) {
     q.argv = {"SET", k, v, "LEASE", std::to_string(c.lease)};
-  } else if (dice < 93) {
+  } else if (dice < 91) {
     q.argv = {"ELECT", kElection, fmt::format("c{}", c.id), std::to_string(rng_.range(50, 500))};
+  } else if (dice < 93) {
+    // LOCK is ELECT under another name: the same names, holders and tokens.
+    q.argv = c.token != 0 && rng_.chance(0.3)
+                 ? std::vector<std::string>{"UNLOCK", kElection, std::to_string(c.token)}
+                 : std::vector<std::string>{"LOCK", kElection, fmt::format("c{}", c.id),
+                                            std::to_string(rng_.range(50, 500))};
   } else if (dice < 95 && c.token != 0) {
     q.argv = {"ELECT.KEEPALIVE", kElection, std::to_string(c.token)};
   } else if (c.token != 0) {
@@ -84,7 +91,8 @@ World::Request World::next_request(Client& c) {
   }
   q.write = q.transaction || q.argv[0] == "SET" || q.argv[0] == "INCR" || q.argv[0] == "DEL" ||
             q.argv[0] == "CAS" || q.argv[0] == "PEXPIRE" || q.argv[0] == "ELECT" ||
-            q.argv[0] == "ELECT.KEEPALIVE" || (q.argv[0] == "LEASE" && q.argv[1] != "TTL");
+            q.argv[0] == "LOCK" || q.argv[0] == "UNLOCK" || q.argv[0] == "ELECT.KEEPALIVE" ||
+            (q.argv[0] == "LEASE" && q.argv[1] != "TTL");
   return q;
 }
 
@@ -213,8 +221,8 @@ void World::learn(Client& c, const kv::Reply& r) {
     c.versions[argv[1][1] - '0'] = static_cast<uint64_t>(r.elements[1].integer);
   } else if (argv[0] == "LEASE" && argv[1] == "GRANT" && r.kind == kv::Reply::Kind::kInteger) {
     c.lease = static_cast<uint64_t>(r.integer);
-  } else if (argv[0] == "ELECT" && r.kind == kv::Reply::Kind::kArray && r.elements.size() == 4 &&
-             r.elements[0].integer == 1) {
+  } else if ((argv[0] == "ELECT" || argv[0] == "LOCK") && r.kind == kv::Reply::Kind::kArray &&
+             r.elements.size() == 4 && r.elements[0].integer == 1) {
     c.token = static_cast<uint64_t>(r.elements[2].integer);
   }
 }
