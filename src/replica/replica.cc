@@ -125,6 +125,9 @@ void Replica::flush() {
 void Replica::on_durable(uint64_t seq) {
   BW_ASSERT(seq < next_write_seq_, "write {} reported durable before it was submitted", seq);
   durable_seq_ = std::max(durable_seq_, seq);
+  // Finish what became durable first (its messages leave, raft counts our own entries towards
+  // commits), so the next Ready already carries the commits this write made possible.
+  finish_readies();
   handle_ready();
 }
 
