@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "kv/command.h"
+#include "resp/command_table.h"
+
 namespace bw::server {
 
 inline std::vector<std::string> copy_args(std::span<const std::string_view> argv) {
@@ -15,6 +18,20 @@ inline std::vector<std::string> copy_args(std::span<const std::string_view> argv
 // Views into `argv`, valid while it lives.
 inline std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return std::vector<std::string_view>(argv.begin(), argv.end());
+}
+
+// True if `argv` (non-empty, the command `spec`) has an argument count the table allows. A
+// trailing FENCE name token on a write is not part of the command's own arguments.
+inline bool arity_ok(const resp::CommandSpec& spec, std::span<const std::string_view> argv) {
+  const size_t argc =
+      kv::is_write_command(argv[0]) ? kv::split_fence(argv).command.size() : argv.size();
+  return resp::arity_ok(spec, argc);
+}
+
+// The same for a command line not looked up yet: false also for an unknown or empty one.
+inline bool arity_ok(std::span<const std::string_view> argv) {
+  const resp::CommandSpec* spec = argv.empty() ? nullptr : resp::find_command(argv[0]);
+  return spec != nullptr && arity_ok(*spec, argv);
 }
 
 }  // namespace bw::server

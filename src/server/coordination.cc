@@ -179,11 +179,7 @@ void Node::on_forward_transaction(NodeId from, std::string_view payload) {
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
   for (const auto& command : tx->commands) {
-    const auto v = views(command);
-    const resp::CommandSpec* spec = v.empty() ? nullptr : resp::find_command(v[0]);
-    const size_t argc =
-        v.empty() || !kv::is_write_command(v[0]) ? v.size() : kv::split_fence(v).command.size();
-    if (spec == nullptr || !resp::arity_ok(*spec, argc)) {
+    if (!arity_ok(views(command))) {
       reply_error(to, "ERR forwarded transaction holds a malformed command");
       return;
     }

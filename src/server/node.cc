@@ -205,9 +205,7 @@ void Node::execute(const std::shared_ptr<Session>& session,
     return;
   }
   session->last_command = std::string(spec->name);
-  // A trailing FENCE name token on a write is not part of the command's own arguments.
-  size_t argc = kv::is_write_command(argv[0]) ? kv::split_fence(argv).command.size() : argv.size();
-  if (!resp::arity_ok(*spec, argc)) {
+  if (!arity_ok(*spec, argv)) {
     session->multi_dirty = session->in_multi;
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
@@ -577,9 +575,7 @@ bool decode_forwarded_argv(ByteReader& r, std::vector<std::string_view>* argv) {
 // A forwarded command passed the sending node's checks, but the peer port carries untrusted
 // bytes: kv reads argv positions that the command table's arity guarantees, so check it here too.
 bool forwarded_command_ok(std::span<const std::string_view> argv) {
-  if (argv.empty() || !kv::is_write_command(argv[0])) return false;
-  const resp::CommandSpec* spec = resp::find_command(argv[0]);
-  return spec != nullptr && resp::arity_ok(*spec, kv::split_fence(argv).command.size());
+  return !argv.empty() && kv::is_write_command(argv[0]) && arity_ok(argv);
 }
 
 }  // namespace
