@@ -1,11 +1,14 @@
-// Snapshot image, version 3, all integers little-endian:
-//   magic "BWKVSNAP"  version:u8 (=3)  applied_index:u64  clock_ms:u64  key_count:varint
+// Snapshot image, version 4, all integers little-endian:
+//   magic "BWKVSNAP"  version:u8 (=4)  applied_index:u64  clock_ms:u64  key_count:varint
 //   (key:bytes value:bytes deadline_ms:u64 version:varint lease_id:varint){key_count}
 //   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
 //   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
 //                           deadline_ms:u64){holder_count}
+//   member_count:varint    (id:varint client_address:bytes peer_address:bytes){member_count}
+//   member_id_max:varint
 //   checksum:u64 = XXH3-64 of every byte before it
-// clock_ms is Store::clock_ms(), the log's time. Version 2 (still restored, with clock_ms 0) has
+// clock_ms is Store::clock_ms(), the log's time. Version 3 (still restored) has no member
+// section; version 2 (still restored, with clock_ms 0) has
 // no clock_ms; version 1 (likewise) has neither clock_ms, lease_id nor the lease and holder
 // sections.
 // Keys are written in keyspace order, leases by id, holders by name, so equal stores give equal
@@ -21,7 +24,8 @@ namespace bw::kv {
 
 namespace {
 constexpr std::string_view kMagic = "BWKVSNAP";
-constexpr uint8_t kSnapshotVersion = 3;
+constexpr uint8_t kSnapshotVersion = 4;
+constexpr uint8_t kSnapshotVersionNoMembers = 3;
 constexpr uint8_t kSnapshotVersionNoClock = 2;
 constexpr uint8_t kSnapshotVersionNoLeases = 1;
 constexpr size_t kChecksumBytes = 8;
@@ -30,6 +34,8 @@ constexpr uint64_t kRecordBytesMin = 11;
 // Smallest lease: id (1), ttl (1), deadline (8); smallest holder: 1 + 1 + 1 + 1 + 8.
 constexpr uint64_t kLeaseBytesMin = 10;
 constexpr uint64_t kHolderBytesMin = 12;
+// Smallest member: id (1) and two empty addresses (1 + 1).
+constexpr uint64_t kMemberBytesMin = 3;
 // Holder names and ids are command arguments; their bound is the argument bound.
 constexpr uint64_t kNameBytesMax = kValueBytesMax;
 
@@ -74,6 +80,13 @@ std::string Store::snapshot() const {
     w.varint(static_cast<uint64_t>(h.ttl_ms));
     w.u64(static_cast<uint64_t>(h.deadline_ms));
   }
+  w.varint(members_.size());
+  for (const auto& [id, m] : members_) {
+    w.varint(id);
+    w.bytes(m.client_address);
+    w.bytes(m.peer_address);
+  }
+  w.varint(member_id_max_);
   w.u64(checksum64(out));
   return out;
 }
@@ -81,6 +94,8 @@ std::string Store::snapshot() const {
 Status Store::restore(std::string_view image) {
   keys_.clear();
   coord_.clear();
+  members_.clear();
+  member_id_max_ = 0;
   applied_index_ = 0;
   clock_ms_ = 0;
   expiry_cursor_deadline_ms_ = 0;
@@ -97,14 +112,14 @@ Status Store::restore(std::string_view image) {
     BW_ASSIGN_OR_RETURN(std::string_view magic, r.raw(kMagic.size()));
     if (magic != kMagic) return corrupt("bad magic");
     BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-    if (version != kSnapshotVersion && version != kSnapshotVersionNoClock &&
-        version != kSnapshotVersionNoLeases) {
+    if (version != kSnapshotVersion && version != kSnapshotVersionNoMembers &&
+        version != kSnapshotVersionNoClock && version != kSnapshotVersionNoLeases) {
       return corrupt(fmt::format("unknown version {}", version));
     }
     const bool with_leases = version != kSnapshotVersionNoLeases;
     BW_ASSIGN_OR_RETURN(uint64_t applied, r.u64());
     uint64_t clock = 0;
-    if (version == kSnapshotVersion) {
+    if (version >= kSnapshotVersionNoMembers) {
       BW_ASSIGN_OR_RETURN(clock, r.u64());
       if (static_cast<int64_t>(clock) < 0) return corrupt("negative clock");
     }
@@ -133,6 +148,9 @@ Status Store::restore(std::string_view image) {
     if (with_leases) {
       BW_RETURN_IF_ERROR(restore_coordination(r, applied));
     }
+    if (version == kSnapshotVersion) {
+      BW_RETURN_IF_ERROR(restore_members(r));
+    }
     if (!r.done()) return corrupt("trailing bytes");
     applied_index_ = applied;
     clock_ms_ = static_cast<int64_t>(clock);
@@ -141,6 +159,8 @@ Status Store::restore(std::string_view image) {
   if (!s.ok()) {
     keys_.clear();
     coord_.clear();
+    members_.clear();
+    member_id_max_ = 0;
   }
   return s;
 }
@@ -181,6 +201,43 @@ Status Store::restore_coordination(ByteReader& r, uint64_t applied) {
     if (id != 0 && coord_.find_lease(id) == nullptr) return corrupt("key of an unknown lease");
   }
   return OkStatus();
+}
+
+Status Store::restore_members(ByteReader& r) {
+  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+  if (count > r.remaining() / kMemberBytesMin) return corrupt("member count exceeds the image");
+  for (uint64_t i = 0; i < count; ++i) {
+    BW_ASSIGN_OR_RETURN(uint64_t id, r.varint());
+    BW_ASSIGN_OR_RETURN(std::string_view client, r.bytes(kMemberAddressBytesMax));
+    BW_ASSIGN_OR_RETURN(std::string_view peer, r.bytes(kMemberAddressBytesMax));
+    if (id == 0) return corrupt("member id 0");
+    if (members_.count(id) != 0) return corrupt("duplicate member");
+    members_[id] = Member{std::string(client), std::string(peer)};
+  }
+  BW_ASSIGN_OR_RETURN(uint64_t id_max, r.varint());
+  member_id_max_ = id_max;
+  if (!members_.empty() && members_.rbegin()->first > member_id_max_) {
+    return corrupt("member id beyond the largest id recorded");
+  }
+  return OkStatus();
+}
+
+std::string encode_member(const Member& m) {
+  std::string out;
+  ByteWriter w(&out);
+  w.bytes(m.client_address);
+  w.bytes(m.peer_address);
+  return out;
+}
+
+Result<Member> decode_member(std::string_view bytes) {
+  ByteReader r(bytes);
+  auto client = r.bytes(kMemberAddressBytesMax);
+  auto peer = client.ok() ? r.bytes(kMemberAddressBytesMax) : client;
+  if (!client.ok() || !peer.ok() || !r.done()) {
+    return absl::InvalidArgumentError("not a member record (client and peer address)");
+  }
+  return Member{std::string(*client), std::string(*peer)};
 }
 
 }  // namespace bw::kv

@@ -130,11 +130,48 @@ TEST(KvSnapshot, RestoresVersionTwoImagesWithClockZero) {
   EXPECT_EQ(s.key_count(), 1u);
   // Written back as the current version, clock included.
   std::string again = s.snapshot();
-  EXPECT_EQ(again[8], 3);
-  EXPECT_EQ(again.size(), image.size() + 8);
+  EXPECT_EQ(again[8], 4);
+  EXPECT_EQ(again.size(), image.size() + 8 + 2);  // clock, empty member section
   Store copy;
   ASSERT_TRUE(copy.restore(again).ok());
   EXPECT_EQ(copy.snapshot(), again);
+}
+
+TEST(KvSnapshot, RoundTripKeepsTheMemberDirectory) {
+  Harness h = populated();
+  Store& s = h.store();
+  s.set_member(1, Member{"127.0.0.1:7001", "127.0.0.1:17001"});
+  s.set_member(7, Member{"10.0.0.7:6379", "10.0.0.7:16379"});
+  s.set_member(9, Member{"a", "b"});
+  s.remove_member(9);  // removed ids are never reused: the largest id is kept
+  Store copy;
+  ASSERT_TRUE(copy.restore(s.snapshot()).ok());
+  EXPECT_EQ(copy.members(), s.members());
+  EXPECT_EQ(copy.members().size(), 2u);
+  EXPECT_EQ(copy.member_id_max(), 9u);
+  EXPECT_EQ(copy.snapshot(), s.snapshot());
+}
+
+TEST(KvSnapshot, RestoresVersionThreeImagesWithoutMembers) {
+  std::string image = populated().store().snapshot();
+  // Rewrite as version 3: drop the (empty) member section and the checksum.
+  image.resize(image.size() - 8 - 2);
+  image[8] = 3;
+  ByteWriter(&image).u64(checksum64(image));
+  Store s;
+  ASSERT_TRUE(s.restore(image).ok());
+  EXPECT_TRUE(s.members().empty());
+  EXPECT_EQ(s.key_count(), populated().store().key_count());
+}
+
+TEST(KvSnapshot, MemberRecordsRoundTripAndRejectGarbage) {
+  Member m{"127.0.0.1:7004", "127.0.0.1:17004"};
+  Result<Member> back = decode_member(encode_member(m));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, m);
+  EXPECT_FALSE(decode_member("").ok());
+  EXPECT_FALSE(decode_member(encode_member(m) + "x").ok());
+  EXPECT_FALSE(decode_member(encode_member(Member{std::string(300, 'a'), "b"})).ok());
 }
 
 TEST(KvSnapshot, NegativeClockIsCorrupt) {
@@ -216,10 +253,10 @@ TEST(KvCoordSnapshot, RestoresVersionOneImages) {
   EXPECT_EQ(s.lease_count(), 0u);
   EXPECT_EQ(s.clock_ms(), 0);
   // An unknown version is refused.
-  std::string v4 = image.substr(0, image.size() - 8);
-  v4[8] = 4;
-  ByteWriter(&v4).u64(checksum64(v4));
-  EXPECT_EQ(s.restore(v4).message(), "kv snapshot: unknown version 4");
+  std::string v5 = image.substr(0, image.size() - 8);
+  v5[8] = 5;
+  ByteWriter(&v5).u64(checksum64(v5));
+  EXPECT_EQ(s.restore(v5).message(), "kv snapshot: unknown version 5");
   EXPECT_EQ(s.key_count(), 0u);
 }
 

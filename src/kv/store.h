@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,6 +63,18 @@ struct ApplyEffects {
     name_events.clear();
   }
 };
+
+// A member of the cluster as the member directory records it: how clients and peers reach it.
+struct Member {
+  std::string client_address;  // host:port (RESP)
+  std::string peer_address;    // host:port of the peer listener
+  bool operator==(const Member&) const = default;
+};
+inline constexpr size_t kMemberAddressBytesMax = 255;
+// The member record carried by a membership change (raft::ConfChange::context).
+std::string encode_member(const Member& m);
+// Errors: InvalidArgument for bytes that are not a member record or addresses over the bound.
+Result<Member> decode_member(std::string_view bytes);
 
 // Bounds on work done by one read command.
 inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to this
@@ -139,11 +152,23 @@ class Store {
   std::vector<std::pair<std::string, uint64_t>> expired_elections(int64_t now_ms, size_t max);
 
   // Full image: versioned, checksummed encoding of applied_index, clock_ms, every key, lease and
-  // election (format in snapshot.cc; restore also reads versions 1 and 2, which have no clock).
+  // election and member (format in snapshot.cc; restore also reads versions 1-3).
   std::string snapshot() const;
   // Replaces the contents with `image`. On error (corrupt or unknown-version image) the store is
   // left empty with applied_index 0 and clock_ms 0.
   Status restore(std::string_view image);
+
+  // The member directory: node id -> addresses, changed only by applied membership changes
+  // (and seeded once, identically on every founding member, before the first entry). Part of
+  // the snapshot, so a node that catches up by snapshot learns how to reach every member.
+  // member_id_max() is the largest id ever recorded: ids of removed nodes are never reused.
+  void set_member(uint64_t id, Member m) {
+    members_[id] = std::move(m);
+    if (id > member_id_max_) member_id_max_ = id;
+  }
+  void remove_member(uint64_t id) { members_.erase(id); }
+  const std::map<uint64_t, Member>& members() const { return members_; }
+  uint64_t member_id_max() const { return member_id_max_; }
 
   uint64_t applied_index() const { return applied_index_; }
   // The log's time: the largest entry time applied so far (0 before any, and after restoring an
@@ -162,8 +187,12 @@ class Store {
   Reply apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms);
   Status restore_coordination(ByteReader& r, uint64_t applied);
 
+  Status restore_members(ByteReader& r);
+
   Keyspace keys_;
   Coordination coord_;
+  std::map<uint64_t, Member> members_;
+  uint64_t member_id_max_ = 0;
   uint64_t applied_index_ = 0;
   int64_t clock_ms_ = 0;  // see clock_ms(); always >= 0
   // expired_keys() resume point (leader-local, not part of the replicated state).

@@ -13,7 +13,9 @@ namespace bw::raft {
 
 namespace {
 
-constexpr uint8_t kConfChangeVersion = 1;
+// Version 1: type and node. Version 2 adds the context (still reads version 1, with none).
+constexpr uint8_t kConfChangeVersion = 2;
+constexpr uint8_t kConfChangeVersionNoContext = 1;
 
 void insert_sorted(std::vector<NodeId>& v, NodeId id) {
   auto it = std::lower_bound(v.begin(), v.end(), id);
@@ -63,6 +65,10 @@ Result<LogIndex> RawNode::Impl::propose_conf_change(const ConfChange& cc) {
     return absl::FailedPreconditionError("a joint configuration is in force");
   }
   if (cc.node == kNoNode) return absl::InvalidArgumentError("conf change without a node");
+  if (cc.context.size() > kConfChangeContextBytesMax) {
+    return absl::InvalidArgumentError(fmt::format("conf change context of {} bytes: limit {}",
+                                                  cc.context.size(), kConfChangeContextBytesMax));
+  }
   const bool last_voter = voters_.size() == 1 && voters_.front() == cc.node;
   if (last_voter && cc.type != ConfChangeType::kAddVoter) {
     return absl::InvalidArgumentError(fmt::format("cannot remove the last voter {}", cc.node));
@@ -202,13 +208,14 @@ std::string encode_conf_change(const ConfChange& cc) {
   w.u8(kConfChangeVersion);
   w.u8(static_cast<uint8_t>(cc.type));
   w.varint(cc.node.value());
+  w.bytes(cc.context);
   return out;
 }
 
 Result<ConfChange> decode_conf_change(std::string_view data) {
   ByteReader r(data);
   BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-  if (version != kConfChangeVersion) {
+  if (version != kConfChangeVersion && version != kConfChangeVersionNoContext) {
     return absl::DataLossError(fmt::format("conf change version {} unknown", version));
   }
   BW_ASSIGN_OR_RETURN(uint8_t type, r.u8());
@@ -216,8 +223,13 @@ Result<ConfChange> decode_conf_change(std::string_view data) {
     return absl::DataLossError(fmt::format("conf change type {} unknown", type));
   }
   BW_ASSIGN_OR_RETURN(uint64_t node, r.varint());
+  ConfChange cc{static_cast<ConfChangeType>(type), NodeId(node), {}};
+  if (version == kConfChangeVersion) {
+    BW_ASSIGN_OR_RETURN(std::string_view context, r.bytes(kConfChangeContextBytesMax));
+    cc.context.assign(context);
+  }
   if (!r.done()) return absl::DataLossError("trailing bytes after conf change");
-  return ConfChange{static_cast<ConfChangeType>(type), NodeId(node)};
+  return cc;
 }
 
 }  // namespace bw::raft

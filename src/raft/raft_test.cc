@@ -642,11 +642,18 @@ TEST(RawNodeTest, CommittedEntriesPerReadyAreBounded) {
 TEST(RawNodeTest, ConfChangeCodecRoundTrips) {
   for (ConfChangeType t :
        {ConfChangeType::kAddVoter, ConfChangeType::kAddLearner, ConfChangeType::kRemoveNode}) {
-    ConfChange cc{t, N(300)};
-    Result<ConfChange> back = decode_conf_change(encode_conf_change(cc));
-    ASSERT_TRUE(back.ok());
-    EXPECT_EQ(*back, cc);
+    for (std::string context : {std::string(), std::string("a\0b", 3)}) {
+      ConfChange cc{t, N(300), context};
+      Result<ConfChange> back = decode_conf_change(encode_conf_change(cc));
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(*back, cc);
+    }
   }
+  // Version 1 (no context) still decodes.
+  Result<ConfChange> v1 = decode_conf_change(std::string("\x01\x01\x05", 3));
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(*v1, (ConfChange{ConfChangeType::kAddLearner, N(5), {}}));
+  EXPECT_FALSE(decode_conf_change(std::string("\x02\x01\x05\x09x", 5)).ok());  // short context
   EXPECT_FALSE(decode_conf_change("").ok());
   EXPECT_FALSE(decode_conf_change(std::string("\x01\x07\x01", 3)).ok());
   EXPECT_FALSE(decode_conf_change(std::string("\x01\x00\x01\x00", 4)).ok());

@@ -43,6 +43,8 @@ struct ConfState {
   bool operator==(const ConfState&) const = default;
 };
 
+inline constexpr size_t kConfChangeContextBytesMax = 4096;
+
 enum class ConfChangeType : uint8_t {
   kAddVoter = 0,    // add as voter, or promote an existing learner
   kAddLearner = 1,  // add as non-voting learner (or demote a voter)
@@ -52,6 +54,9 @@ enum class ConfChangeType : uint8_t {
 struct ConfChange {
   ConfChangeType type = ConfChangeType::kAddVoter;
   NodeId node;
+  // Opaque to Raft, replicated with the change: the application's description of the node
+  // (Bellwether: its addresses, kv::encode_member). At most kConfChangeContextBytesMax.
+  std::string context;
 
   bool operator==(const ConfChange&) const = default;
 };

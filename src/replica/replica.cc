@@ -97,8 +97,15 @@ Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t 
   return index;
 }
 
-Result<LogIndex> Replica::propose_conf_change(const raft::ConfChange& cc) {
-  return raft_->propose_conf_change(cc);
+Result<LogIndex> Replica::propose_conf_change(const raft::ConfChange& cc, WriteDone done) {
+  catch_up_ticks();
+  Result<LogIndex> index = raft_->propose_conf_change(cc);
+  if (!index.ok() || !done) return index;
+  const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
+  pending_writes_[index->value()] =
+      PendingWrite{.term = raft_->term(), .done = std::move(done), .deadline_ms = deadline_ms};
+  write_deadlines_.emplace_back(deadline_ms, index->value());
+  return index;
 }
 
 void Replica::read(ReadDone done) {
@@ -218,6 +225,14 @@ void Replica::apply(const raft::Entry& e) {
     BW_ASSERT(cc.ok(), "undecodable conf change at {}", e.index);
     conf_ = raft_->apply_conf_change(*cc);
     ++counters_.conf_changes_applied;
+    // The member directory follows: a removed node leaves it, an added one with a record
+    // (context) is recorded or re-pointed. A promotion without a record keeps the old one.
+    if (cc->type == raft::ConfChangeType::kRemoveNode) {
+      store_.remove_member(cc->node.value());
+    } else if (!cc->context.empty()) {
+      Result<kv::Member> member = kv::decode_member(cc->context);
+      if (member.ok()) store_.set_member(cc->node.value(), std::move(*member));
+    }
     // The membership as of this index, durable with the next synced write.
     io_.disk->write(storage::WriteBatch{.group = options_.raft.group, .conf = conf_}, 0, false);
   } else if (!e.data.empty()) {

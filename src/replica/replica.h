@@ -128,7 +128,9 @@ class Replica {
   Status step(const raft::Message& m);
   // Leader only. `tag` identifies the proposer to Observer::on_applied (0 = none).
   Result<LogIndex> propose(std::string payload, WriteDone done, uint64_t tag = 0);
-  Result<LogIndex> propose_conf_change(const raft::ConfChange& cc);
+  // Leader only. With `done`, it is answered like a write once the change applies (or fails);
+  // applying a change also updates the store's member directory from cc.context.
+  Result<LogIndex> propose_conf_change(const raft::ConfChange& cc, WriteDone done = nullptr);
   // Queued until flush() (or the next input) issues the round.
   void read(ReadDone done);
   Status transfer_leader(NodeId to);

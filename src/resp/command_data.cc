@@ -56,6 +56,27 @@ constexpr CommandSpec kLeaseSubcommands[] = {
      "Returns a lease's remaining time to live in milliseconds.", "lease-id", "", ""},
 };
 
+constexpr uint32_t kMemberFlags = kAdmin | kNoScript | kStale | kExtension;
+constexpr CommandSpec kMemberSubcommands[] = {
+    {"member|add", -3, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Adds a node as a learner (a non-voting follower); returns its new id.",
+     "address [peer-address]", "@admin @slow @dangerous", ""},
+    {"member|join", -5, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Adds the calling node as a learner; answers the member list it starts from.",
+     "cluster-id address peer-address [REPLACE node-id]", "@admin @slow @dangerous", ""},
+    {"member|list", 2, kAdmin | kStale | kExtension, 0, 0, 0, "cluster", "0.2.0",
+     "Lists the members with their role, addresses and (on the leader) progress.", "",
+     "@admin @slow", ""},
+    {"member|promote", 3, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Makes a caught-up learner a voter.", "node-id", "@admin @slow @dangerous", ""},
+    {"member|remove", 3, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Removes a node; a leader hands leadership over first.", "node-id", "@admin @slow @dangerous",
+     ""},
+    {"member|replace", 4, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Promotes the learner new-node-id, then removes old-node-id.", "old-node-id new-node-id",
+     "@admin @slow @dangerous", ""},
+};
+
 constexpr CommandSpec kCommands[] = {
     {"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, "string", "2.0.0",
      "Appends to the string value of a key.", "key value", "@write @string @fast", "RW insert"},
@@ -161,6 +182,9 @@ constexpr CommandSpec kCommands[] = {
     {"lock", -4, kWrite | kDenyOom | kBlocking | kExtension, 1, 1, 1, "coordination", "0.1.0",
      "Acquires a named lock with a time to live; returns a fencing token.",
      "name owner ttl-ms [BLOCK timeout-ms]", "", ""},
+    {"member", -2, kMemberFlags, 0, 0, 0, "cluster", "0.2.0",
+     "Changes and lists the members of the cluster (Raft membership).", "", "", "",
+     kMemberSubcommands},
     {"mget", -2, kReadonly | kFast, 1, -1, 1, "string", "1.0.0",
      "Reads the values of several keys.", "key [key ...]", "@read @string @fast", "RO access"},
     {"mset", -3, kWrite | kDenyOom, 1, -1, 2, "string", "1.0.1", "Writes several keys at once.",

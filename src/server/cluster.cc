@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "server/admin_client.h"
+#include "server/local_process.h"
 
 namespace bw::server {
 
@@ -24,74 +25,15 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 constexpr auto kStartTimeout = std::chrono::seconds(20);
-constexpr auto kStopTimeout = std::chrono::seconds(10);
-constexpr auto kPollInterval = std::chrono::milliseconds(50);
 constexpr auto kQueryTimeout = std::chrono::milliseconds(1000);
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::string cluster_id_for(const fs::path& dir) {
   fs::path p = dir / "cluster-id";
-  if (fs::exists(p)) return read_file(p);
+  if (fs::exists(p)) return read_text_file(p);
   std::random_device rd;
   std::string id = fmt::format("{:08x}{:08x}", rd(), rd());
   std::ofstream(p) << id << "\n";
   return id;
-}
-
-pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  setsid();  // its own session: a terminal's Ctrl-C reaches only `cluster up`, which stops nodes in
-             // order
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
-  }
-  int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd >= 0) dup2(null_fd, 0);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(exe.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(exe.c_str(), argv.data());
-  std::perror("exec bellwether server");
-  _exit(127);
-}
-
-bool alive(pid_t pid) {
-  int status = 0;
-  pid_t r = waitpid(pid, &status, WNOHANG);
-  if (r == pid) return false;  // our child, exited
-  if (r == 0) return true;     // our child, running
-  return kill(pid, 0) == 0;    // not our child (cluster down): probe
-}
-
-void stop_pids(const std::vector<pid_t>& pids) {
-  for (pid_t p : pids) kill(p, SIGTERM);
-  auto deadline = Clock::now() + kStopTimeout;
-  for (pid_t p : pids) {
-    while (alive(p) && Clock::now() < deadline) std::this_thread::sleep_for(kPollInterval);
-    if (alive(p)) {
-      std::fprintf(stderr, "node pid %d did not stop in time; killing it\n", p);
-      kill(p, SIGKILL);
-      waitpid(p, nullptr, 0);
-    }
-  }
-}
-
-std::string tail(const fs::path& p, size_t lines) {
-  std::string s = read_file(p);
-  size_t pos = s.size();
-  for (size_t n = 0; n < lines && pos > 0; ++n) pos = s.rfind('\n', pos - 1);
-  return pos == std::string::npos || pos == 0 ? s : s.substr(pos + 1);
 }
 
 std::map<std::string, std::string> info_map(const std::string& endpoint) {
@@ -113,7 +55,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   fs::create_directories(dir);
   fs::path pid_file = dir / "cluster.pids";
   if (fs::exists(pid_file)) {
-    std::istringstream in(read_file(pid_file));
+    std::istringstream in(read_text_file(pid_file));
     pid_t p = 0;
     while (in >> p) {
       if (kill(p, 0) == 0) {
@@ -145,6 +87,13 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   {
     std::ofstream out(pid_file);
     for (pid_t p : pids) out << p << "\n";
+    std::ofstream nodes(dir / "nodes");
+    std::ofstream args(dir / "server-args");
+    for (const std::string& a : o.server_args) args << a << "\n";
+    for (int i = 1; i <= o.nodes; ++i) {
+      nodes << i << " " << o.base_port + i - 1 << " up\n";
+      std::ofstream(dir / fmt::format("node{}.pid", i)) << pids[i - 1] << "\n";
+    }
   }
 
   // Wait until every node answers and one of them leads.
@@ -186,6 +135,13 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
                 endpoints[i] == leader ? "leader  " : "follower", pids[i],
                 (dir / fmt::format("node{}.log", i + 1)).c_str());
   }
+  for (int i = 0; i < o.learners; ++i) {
+    if (cluster_add(self_exe, ClusterAddOptions{.dir = o.dir, .learner = true}) != 0) {
+      std::fprintf(stderr, "cluster up: a learner did not start; stopping the cluster\n");
+      cluster_down(o.dir);
+      return 1;
+    }
+  }
   std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
               o.base_port, o.base_port + o.nodes - 1);
   std::fflush(stdout);
@@ -218,13 +174,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     break;
   }
   std::printf("\nStopping the cluster...\n");
-  std::vector<pid_t> running;
+  cluster_down(o.dir);  // every node in cluster.pids, including those `cluster add` started
   for (pid_t p : pids) {
-    if (p > 0) running.push_back(p);
+    if (p > 0) waitpid(p, nullptr, WNOHANG);
   }
-  stop_pids(running);
-  fs::remove(pid_file);
-  std::printf("Stopped.\n");
   return 0;
 }
 
@@ -234,7 +187,7 @@ int cluster_down(const std::string& dir_arg) {
     std::fprintf(stderr, "cluster down: no running cluster recorded in %s\n", pid_file.c_str());
     return 1;
   }
-  std::istringstream in(read_file(pid_file));
+  std::istringstream in(read_text_file(pid_file));
   std::vector<pid_t> pids;
   pid_t p = 0;
   while (in >> p) {

@@ -9,6 +9,7 @@ namespace bw::server {
 
 struct ClusterUpOptions {
   int nodes = 3;
+  int learners = 0;  // started after the voters, joined with --join (cluster_add)
   int base_port = 7001;
   std::string dir = "bellwether-cluster";
   bool detach = false;
@@ -19,6 +20,25 @@ struct ClusterUpOptions {
 // stops them all on SIGINT/SIGTERM; detached it returns and `cluster down` stops them.
 int cluster_up(const std::string& self_exe, const ClusterUpOptions& options);
 int cluster_down(const std::string& dir);
+
+struct ClusterAddOptions {
+  std::string dir = "bellwether-cluster";
+  bool learner = false;         // stay a learner (default: promoted to voter once caught up)
+  uint32_t timeout_ms = 60000;  // for joining, catching up and the promotion
+};
+// Starts one more node in a local cluster's directory: it joins through a running member,
+// catches up, and (unless a learner) is promoted.
+int cluster_add(const std::string& self_exe, const ClusterAddOptions& options);
+// Removes local node `label` (node<label> in the directory) from the membership, then stops it.
+int cluster_remove(const std::string& dir, int label, uint32_t timeout_ms);
+
+struct MemberCliOptions {
+  std::string endpoint = "127.0.0.1:7001";
+  std::string action;  // list | add | promote | remove | replace
+  std::vector<std::string> args;
+  uint32_t timeout_ms = 60000;  // TRYAGAIN answers (catching up, electing) are retried this long
+};
+int run_member(const MemberCliOptions& options);
 // Prints a table of every node of the cluster that `endpoint` belongs to.
 int print_status(const std::string& endpoint);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for

@@ -167,6 +167,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"failover", &Node::failover_command},
       {"hello", &Node::hello_command},
       {"info", &Node::info_command},
+      {"member", &Node::member_command},
       {"ping", &Node::ping_command},
       {"psubscribe", &Node::subscribe_command},
       {"punsubscribe", &Node::subscribe_command},
@@ -347,6 +348,21 @@ void Node::role_command(NodeCall& c) {
 void Node::debug_command(NodeCall& c) {
   c.answered = true;  // execute_debug answers, maybe later (FSYNC-DELAY, SLEEP)
   execute_debug(c.s, c.seq, c.argv);
+}
+
+// MEMBER LIST answers here; the changes answer once applied (membership.cc).
+void Node::member_command(NodeCall& c) {
+  if (c.argv.size() == 2 &&
+      absl::EqualsIgnoreCase(absl::string_view(c.argv[1].data(), c.argv[1].size()), "list")) {
+    write_members(c.w);
+    return;
+  }
+  if (c.argv.size() < 2) {
+    c.w.error("ERR wrong number of arguments for 'member' command");
+    return;
+  }
+  c.answered = true;
+  execute_member(ReplyTo{.session = c.s, .seq = c.seq, .protocol = c.s->protocol}, c.argv);
 }
 
 void Node::failover_command(NodeCall& c) {
@@ -594,7 +610,7 @@ void Node::shutdown(std::function<void()> done) {
 
 void Node::poll_shutdown() {
   if (!shutdown_done_) return;
-  bool handed_over = !raft().is_leader() || config_.peers.size() == 1;
+  bool handed_over = !raft().is_leader() || replica_->conf().voters.size() == 1;
   if (!handed_over && now_ms() < shutdown_deadline_ms_) return;
   if (!handed_over) spdlog::warn("node {}: leadership transfer did not finish in time", config_.id);
   asio::error_code ignored;

@@ -76,19 +76,28 @@ std::string_view debug_command_access_name(DebugCommandAccess access) {
 }
 
 Status finalize(NodeConfig* c) {
-  if (c->id == kNoNode) return absl::InvalidArgumentError("id: a node id (1, 2, ...) is required");
+  if (!c->join.empty()) {
+    if (!c->peers.empty())
+      return absl::InvalidArgumentError("join: give --join or --peers, not both");
+    BW_RETURN_IF_ERROR(net::parse_endpoint(c->join).status());
+  } else if (c->join_replaces != kNoNode) {
+    return absl::InvalidArgumentError("replace: only with --join");
+  }
+  if (c->id == kNoNode && c->join.empty()) {
+    return absl::InvalidArgumentError("id: a node id (1, 2, ...) is required (or --join)");
+  }
   BW_RETURN_IF_ERROR(net::parse_endpoint(c->listen).status());
   if (c->peer_listen.empty()) {
     BW_ASSIGN_OR_RETURN(c->peer_listen, shift_port(c->listen, 10000));
   }
   BW_RETURN_IF_ERROR(net::parse_endpoint(c->peer_listen).status());
-  if (c->peers.empty()) {
+  if (c->peers.empty() && c->join.empty()) {
     c->peers.push_back(
         PeerSpec{.id = c->id, .client_address = c->listen, .peer_address = c->peer_listen});
   }
   auto self = std::find_if(c->peers.begin(), c->peers.end(),
                            [&](const PeerSpec& p) { return p.id == c->id; });
-  if (self == c->peers.end()) {
+  if (c->join.empty() && self == c->peers.end()) {
     return absl::InvalidArgumentError(fmt::format("peers: this node's id {} is not listed", c->id));
   }
   if (c->data_dir.empty())

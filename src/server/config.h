@@ -29,7 +29,11 @@ struct NodeConfig {
   std::string cluster_id = "bellwether";
   std::string listen = "127.0.0.1:7001";
   std::string peer_listen;      // default: listen's port + 10000
-  std::vector<PeerSpec> peers;  // every voter, this node included
+  std::vector<PeerSpec> peers;  // founding members (first start only), this node included
+  // host:port of any member: a node with no data yet asks the cluster to add it as a learner
+  // (MEMBER JOIN) instead of founding one; its id comes from the cluster.
+  std::string join;
+  NodeId join_replaces;  // with join: the member whose addresses this node takes over
   std::string data_dir;
 
   uint32_t tick_ms = 50;

@@ -112,7 +112,7 @@ void section_replication(const Node& n, std::string& o) {
     std::vector<std::string> lines;
     for (const auto& p : st.progress) {
       if (p.id == n.config().id) continue;
-      const PeerSpec* spec = n.peer(p.id);
+      std::optional<PeerSpec> spec = n.peer(p.id);
       std::string addr = spec ? spec->client_address : "?:0";
       lines.push_back(fmt::format("ip={},port={},state={},offset={},lag={}", host_of(addr),
                                   port_of(addr), p.recent_active ? "online" : "wait_bgsave",
@@ -126,7 +126,7 @@ void section_replication(const Node& n, std::string& o) {
                      st.commit);
   } else {
     o += "role:slave\r\n";
-    const PeerSpec* leader = st.leader == kNoNode ? nullptr : n.peer(st.leader);
+    std::optional<PeerSpec> leader = st.leader == kNoNode ? std::nullopt : n.peer(st.leader);
     std::string addr = leader ? leader->client_address : "?:0";
     o += fmt::format("master_host:{}\r\nmaster_port:{}\r\n", host_of(addr), port_of(addr));
     o += fmt::format("master_link_status:{}\r\n", leader ? "up" : "down");
@@ -159,8 +159,9 @@ void section_raft(const Node& n, std::string& o) {
                    c.read_mode == ReadMode::kLease ? "lease" : "linearizable");
   o += fmt::format("raft_tick_ms:{}\r\nraft_election_ticks:{}\r\nraft_heartbeat_ticks:{}\r\n",
                    c.tick_ms, c.election_ticks, c.heartbeat_ticks);
-  for (const auto& p : c.peers) {
-    o += fmt::format("raft_peer{}:addr={},peer_addr={}", p.id, p.client_address, p.peer_address);
+  for (const MemberView& p : n.members()) {
+    o += fmt::format("raft_peer{}:addr={},peer_addr={},role={}", p.id, p.client_address,
+                     p.peer_address, p.learner ? "learner" : "voter");
     for (const auto& pr : st.progress) {
       if (pr.id == p.id) {
         o += fmt::format(",match={},next={},state={},active={}", pr.match, pr.next, pr.state,
@@ -215,7 +216,7 @@ void write_role(const Node& n, resp::Writer& w) {
     w.array(followers);
     for (const auto& p : st.progress) {
       if (p.id == n.config().id) continue;
-      const PeerSpec* spec = n.peer(p.id);
+      std::optional<PeerSpec> spec = n.peer(p.id);
       std::string addr = spec ? spec->client_address : "?:0";
       w.array(3);
       w.bulk(host_of(addr));
@@ -224,7 +225,7 @@ void write_role(const Node& n, resp::Writer& w) {
     }
     return;
   }
-  const PeerSpec* leader = st.leader == kNoNode ? nullptr : n.peer(st.leader);
+  std::optional<PeerSpec> leader = st.leader == kNoNode ? std::nullopt : n.peer(st.leader);
   std::string addr = leader ? leader->client_address : "?:0";
   w.array(5);
   w.bulk("slave");

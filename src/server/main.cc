@@ -60,7 +60,7 @@ int run_server(bw::server::NodeConfig config, const std::string& peers,
   asio::io_context io(1);
   Node node(io, config);
   if (bw::Status st = node.start(); !st.ok()) {
-    spdlog::error("node {} cannot start: {}", config.id, st.message());
+    spdlog::error("node {} cannot start: {}", node.config().id, st.message());
     return 1;
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -85,10 +85,15 @@ int main(int argc, char** argv) {
   bw::server::NodeConfig config;
   std::string peers, read_mode = "linearizable", fsync = "always", log_level = "info";
   std::string debug_command = "no";
-  uint64_t id = 0;
+  uint64_t id = 0, replaces = 0;
   auto* server = app.add_subcommand("server", "Run one node");
   server->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
-  server->add_option("--id", id, "This node's id (1, 2, ...)")->required();
+  server->add_option("--id", id, "This node's id (1, 2, ...); with --join, the cluster gives one");
+  server->add_option("--join", config.join,
+                     "host:port of any member: join that running cluster as a learner "
+                     "(instead of --peers)");
+  server->add_option("--replace", replaces,
+                     "With --join: take over the addresses of this member (being replaced)");
   server->add_option("--listen", config.listen, "Client address host:port")->capture_default_str();
   server->add_option("--peer-listen", config.peer_listen,
                      "Peer address (default: client port + 10000)");
@@ -139,6 +144,27 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
+  up_cmd
+      ->add_option("--learners", up.learners,
+                   "Learners (non-voting followers) started after the voters")
+      ->capture_default_str();
+  bw::server::ClusterAddOptions add;
+  auto* add_cmd = cluster->add_subcommand(
+      "add", "Start one more node that joins the running local cluster, then promote it");
+  add_cmd->add_option("--dir", add.dir, "The cluster's directory")->capture_default_str();
+  add_cmd->add_flag("--learner", add.learner, "Keep it a learner (non-voting follower)");
+  add_cmd->add_option("--timeout-ms", add.timeout_ms, "Give up after this long")
+      ->capture_default_str();
+  std::string remove_dir = up.dir;
+  int remove_node = 0;
+  uint32_t remove_timeout_ms = 60000;
+  auto* remove_cmd =
+      cluster->add_subcommand("remove", "Remove a node of the local cluster, then stop it");
+  remove_cmd->add_option("--dir", remove_dir, "The cluster's directory")->capture_default_str();
+  remove_cmd->add_option("--node", remove_node, "The node's number (node<N> in the directory)")
+      ->required();
+  remove_cmd->add_option("--timeout-ms", remove_timeout_ms, "Give up after this long")
+      ->capture_default_str();
   std::string down_dir = up.dir;
   auto* down_cmd = cluster->add_subcommand("down", "Stop a detached cluster");
   down_cmd->add_option("--dir", down_dir, "The cluster's directory")->capture_default_str();
@@ -147,6 +173,23 @@ int main(int argc, char** argv) {
   std::string endpoint = "127.0.0.1:7001";
   auto* status = app.add_subcommand("status", "Print the role and progress of every node");
   status->add_option("--endpoint", endpoint, "Any node's client address")->capture_default_str();
+
+  // member
+  bw::server::MemberCliOptions member_opts;
+  auto* member =
+      app.add_subcommand("member",
+                         "Change the membership: list | add ADDRESS [PEER-ADDRESS] | promote ID | "
+                         "remove ID | replace OLD-ID NEW-ID");
+  member->add_option("ACTION", member_opts.action, "list, add, promote, remove or replace")
+      ->required()
+      ->check(CLI::IsMember({"list", "add", "promote", "remove", "replace"}));
+  member->add_option("ARGS", member_opts.args, "The action's arguments");
+  member->add_option("--endpoint", member_opts.endpoint, "Any node's client address")
+      ->capture_default_str();
+  member
+      ->add_option("--timeout-ms", member_opts.timeout_ms,
+                   "Keep retrying while the cluster answers TRYAGAIN (catching up, electing)")
+      ->capture_default_str();
 
   // failover
   std::string failover_endpoint = "127.0.0.1:7001", failover_to;
@@ -180,10 +223,16 @@ int main(int argc, char** argv) {
 
   if (server->parsed()) {
     config.id = bw::NodeId(id);
+    config.join_replaces = bw::NodeId(replaces);
     return run_server(config, peers, read_mode, fsync, debug_command, log_level);
   }
   if (up_cmd->parsed()) return bw::server::cluster_up(self_exe(argv[0]), up);
   if (down_cmd->parsed()) return bw::server::cluster_down(down_dir);
+  if (add_cmd->parsed()) return bw::server::cluster_add(self_exe(argv[0]), add);
+  if (remove_cmd->parsed()) {
+    return bw::server::cluster_remove(remove_dir, remove_node, remove_timeout_ms);
+  }
+  if (member->parsed()) return bw::server::run_member(member_opts);
   if (status->parsed()) return bw::server::print_status(endpoint);
   if (failover->parsed()) {
     return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "common/assert.h"
 #include "common/codec.h"
 #include "raft/message_codec.h"
@@ -61,6 +62,7 @@ Status Node::start() {
   if (Status st = pubsub_.set_notify_flags(config_.notify_keyspace_events); !st.ok()) {
     return absl::InvalidArgumentError(fmt::format("notify-keyspace-events: {}", st.message()));
   }
+  BW_RETURN_IF_ERROR(resolve_membership());
   storage::Options sopts{.dir = config_.data_dir,
                          .identity = {.cluster_id = config_.cluster_id, .node = config_.id},
                          .fsync = config_.fsync == FsyncPolicy::kAlways
@@ -91,8 +93,15 @@ Status Node::start() {
   } else {
     log_ = storage_->create_group(kDataGroup);
   }
-  if (boot.state.conf.voters.empty()) {
-    for (const auto& p : config_.peers) boot.state.conf.voters.push_back(p.id);  // a new cluster
+  if (boot.state.conf.voters.empty()) {  // an empty log: the membership the node starts in
+    for (const MemberLine& m : seed_.members) {
+      (m.learner ? boot.state.conf.learners : boot.state.conf.voters).push_back(m.id);
+    }
+  }
+  if (boot.store.members().empty()) {  // no snapshot (or one from before the member directory)
+    for (const MemberLine& m : seed_.members) {
+      boot.store.set_member(m.id.value(), kv::Member{m.client_address, m.peer_address});
+    }
   }
 
   std::random_device random;
@@ -127,11 +136,7 @@ Status Node::start() {
       [this](NodeId to, net::FrameType t, std::string_view p) { on_undelivered(to, t, p); });
   BW_ASSIGN_OR_RETURN(auto peer_ep, net::parse_endpoint(config_.peer_listen));
   BW_RETURN_IF_ERROR(transport_->listen(peer_ep));
-  for (const auto& p : config_.peers) {
-    if (p.id == config_.id) continue;
-    BW_ASSIGN_OR_RETURN(auto ep, net::parse_endpoint(p.peer_address));
-    transport_->set_peer(p.id, ep);
-  }
+  sync_peers();
 
   tracking_.find_session = [this](uint64_t id) -> std::shared_ptr<Session> {
     for (const auto& [ptr, s] : sessions_) {
@@ -174,13 +179,6 @@ std::vector<std::shared_ptr<Session>> Node::sessions() const {
 
 void Node::session_closed(Session* session) {
   sessions_.erase(session);
-}
-
-const PeerSpec* Node::peer(NodeId id) const {
-  for (const auto& p : config_.peers) {
-    if (p.id == id) return &p;
-  }
-  return nullptr;
 }
 
 uint64_t Node::last_leader_contact_ms() const {
@@ -389,8 +387,9 @@ void Node::send(raft::Message m) {
   transport_->send(m.to, net::FrameType::kRaft, raft::encode_message(m));
 }
 
-void Node::on_applied(const raft::Entry&, const kv::ApplyEffects* effects, uint64_t tag,
+void Node::on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uint64_t tag,
                       kv::Reply* reply) {
+  if (e.type == raft::EntryType::kConfChange) sync_peers();
   if (effects == nullptr) return;
   apply_effects(*effects, reinterpret_cast<const Session*>(tag));
   if (!effects->published.empty()) *reply = kv::Reply::integer_value(last_publish_receivers_);
@@ -401,6 +400,7 @@ void Node::on_snapshot_installed(const raft::SnapshotMeta& meta) {
   ++counters_.snapshots_installed;
   spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
                replica_->store().key_count());
+  sync_peers();
 }
 
 void Node::on_role_change(const raft::SoftState& ss, Term) {
@@ -537,6 +537,9 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
         spdlog::warn("node {}: undecodable raft message from {}: {}", config_.id, from, m.status());
         return;
       }
+      // A node that took over a removed member's addresses (JOIN ... REPLACE) may still get
+      // messages meant for that member until every node has applied the change.
+      if (m->to != config_.id || m->from != from) return;
       if (m->from == leader_) last_leader_contact_ms_ = now_ms();
       Status st = replica_->step(*m);
       if (!st.ok()) spdlog::debug("node {}: step: {}", config_.id, st);
@@ -590,6 +593,11 @@ void Node::on_forward(NodeId from, std::string_view payload) {
     return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
+  if (argv.size() >= 2 &&
+      absl::EqualsIgnoreCase(absl::string_view(argv[0].data(), argv[0].size()), "member")) {
+    execute_member(std::move(to), argv);  // checks its own arity
+    return;
+  }
   if (!forwarded_command_ok(argv)) {
     reply_error(to, "ERR forwarded command is not a well-formed write");
     return;
@@ -685,6 +693,9 @@ void Node::on_tick() {
   if (!waits_.empty()) poll_waits();
   if (failover_) poll_failover();
   if (shutdown_done_) poll_shutdown();
+  if (!leaving_.empty()) poll_leaving();
+  drop_removed_peers();
+  poll_replacing();
   poll_snapshot_child();
   schedule_flush();
 }

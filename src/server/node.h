@@ -42,6 +42,7 @@
 #include "resp/writer.h"
 #include "server/config.h"
 #include "server/forward_table.h"
+#include "server/members_file.h"
 #include "server/pubsub.h"
 #include "server/reply_to.h"
 #include "server/session.h"
@@ -64,6 +65,18 @@ struct NodeCounters {
   uint64_t snapshots_taken = 0;
   uint64_t snapshots_installed = 0;
   uint64_t rejected_connections = 0;
+};
+
+// A member as this node sees it (MEMBER LIST, INFO, status, Sentinel replies).
+struct MemberView {
+  NodeId id;
+  std::string client_address;
+  std::string peer_address;
+  bool learner = false;
+  bool leader = false;
+  bool online = false;          // this node, or a follower the leader hears from
+  bool progress_known = false;  // match below is the leader's record (leaders only)
+  LogIndex match;
 };
 
 class Node final : private replica::Clock, private replica::Transport, private replica::Observer {
@@ -96,7 +109,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::vector<std::shared_ptr<Session>> sessions() const;
   int64_t started_ms() const { return started_ms_; }
   uint64_t last_leader_contact_ms() const;
-  const PeerSpec* peer(NodeId id) const;
+  // The member directory (replicated) with roles and, on the leader, progress.
+  std::vector<MemberView> members() const;
+  std::optional<PeerSpec> peer(NodeId id) const;
+  // A learner is promoted only when at most this many entries behind the leader's log.
+  static constexpr uint64_t kPromoteLagEntriesMax = 1000;
   net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
 
  private:
@@ -178,6 +195,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void role_command(NodeCall& c);
   void debug_command(NodeCall& c);
   void failover_command(NodeCall& c);
+  void member_command(NodeCall& c);
   void command_command(NodeCall& c);
   void client_command(NodeCall& c);
   void config_command(NodeCall& c);
@@ -203,6 +221,23 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void maybe_snapshot();
   void poll_snapshot_child();
   void stop_snapshot_child();
+
+  // Membership (membership.cc).
+  Status resolve_membership();  // start(): this node's id and the member list it starts from
+  Result<MemberList> join_cluster();
+  void sync_peers();
+  void drop_removed_peers();
+  void write_members(resp::Writer& w) const;  // MEMBER LIST
+  void execute_member(ReplyTo to, std::span<const std::string_view> argv);
+  std::string change_refusal() const;
+  size_t online_voters(NodeId except) const;
+  void add_member(ReplyTo to, std::string client_address, std::string peer_address, NodeId replaces,
+                  bool join);
+  std::string join_answer(NodeId self) const;
+  void promote_member(ReplyTo to, NodeId id, std::function<void(ReplyTo)> then);
+  void remove_member(ReplyTo to, NodeId id);
+  void poll_leaving();
+  void poll_replacing();
 
   // Peers.
   void on_frame(NodeId from, net::FrameType type, std::string_view payload);
@@ -252,6 +287,21 @@ class Node final : private replica::Clock, private replica::Transport, private r
     int64_t deadline_ms = 0;
   };
   std::optional<PendingFailover> failover_;
+  struct Leaving {  // MEMBER REMOVE of this leader: waits for leadership to move
+    ReplyTo to;
+    int64_t deadline_ms = 0;
+  };
+  std::vector<Leaving> leaving_;
+  MemberList seed_;  // resolve_membership()
+  struct PeerLink {
+    std::string address;
+    int64_t removed_ms = 0;  // when it left the membership; 0 = a member
+  };
+  std::map<NodeId, PeerLink> linked_peers_;  // peers given to the transport
+  static constexpr int64_t kRemovedPeerLingerMs = 10000;
+  bool removed_logged_ = false;
+  static constexpr int64_t kReplaceRetryMs = 2000;
+  int64_t replace_sent_ms_ = 0;
 
   // The forked process writing a snapshot (maybe_snapshot), reaped by poll_snapshot_child.
   struct SnapshotChild {

@@ -216,7 +216,7 @@ void Node::execute_failover(const std::shared_ptr<Session>& s, uint64_t seq,
     raft::NodeStatus st = raft().status();
     const raft::FollowerProgress* found = nullptr;
     for (const auto& p : st.progress) {
-      const PeerSpec* spec = peer(p.id);
+      std::optional<PeerSpec> spec = peer(p.id);
       if (p.id != config_.id && !p.learner && spec && spec->client_address == address) found = &p;
     }
     if (found == nullptr) return fail("ERR FAILOVER target HOST and PORT is not a replica.");
