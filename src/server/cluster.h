@@ -1,4 +1,4 @@
-// Operator subcommands: run a local cluster of node processes, and print a cluster's status.
+// Operator subcommands: run a local cluster of node processes, and move its leadership.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +19,6 @@ struct ClusterUpOptions {
 // stops them all on SIGINT/SIGTERM; detached it returns and `cluster down` stops them.
 int cluster_up(const std::string& self_exe, const ClusterUpOptions& options);
 int cluster_down(const std::string& dir);
-// Prints a table of every node of the cluster that `endpoint` belongs to.
-int print_status(const std::string& endpoint);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for
 // the outcome: leadership moves to `to` (a client address), or to the most caught-up follower.
 int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms);
