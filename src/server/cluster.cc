@@ -199,45 +199,6 @@ int cluster_down(const std::string& dir_arg) {
   return 0;
 }
 
-int print_status(const std::string& endpoint) {
-  auto first = admin_command(endpoint, {"INFO", "raft"}, kQueryTimeout);
-  if (!first.ok()) {
-    std::fprintf(stderr, "status: %s\n", std::string(first.status().message()).c_str());
-    return 1;
-  }
-  std::vector<std::pair<std::string, std::string>> nodes;  // (id, client address)
-  for (auto& [k, v] : parse_info(*first)) {
-    if (k.rfind("raft_peer", 0) != 0) continue;
-    std::string addr = v.substr(5, v.find(',') - 5);  // "addr=..."
-    nodes.emplace_back(k.substr(9), addr);
-  }
-  std::map<std::string, std::map<std::string, std::string>> infos;
-  uint64_t leader_last = 0;
-  for (auto& [id, addr] : nodes) {
-    infos[id] = info_map(addr);
-    if (infos[id]["raft_role"] == "leader") leader_last = std::stoull(infos[id]["raft_last_index"]);
-  }
-  std::printf("%-4s %-21s %-10s %6s %7s %10s %10s %8s %14s\n", "NODE", "ADDRESS", "ROLE", "TERM",
-              "LEADER", "COMMIT", "APPLIED", "LAG", "LAST CONTACT");
-  for (auto& [id, addr] : nodes) {
-    auto& m = infos[id];
-    if (m.empty()) {
-      std::printf("%-4s %-21s %-10s\n", id.c_str(), addr.c_str(), "unreachable");
-      continue;
-    }
-    uint64_t applied = std::stoull(m["raft_applied_index"]);
-    std::string lag =
-        leader_last ? std::to_string(leader_last > applied ? leader_last - applied : 0) : "?";
-    std::string contact =
-        m["raft_role"] == "leader" ? "-" : m["raft_last_leader_contact_ms"] + " ms ago";
-    std::printf("%-4s %-21s %-10s %6s %7s %10s %10s %8s %14s\n", id.c_str(), addr.c_str(),
-                m["raft_role"].c_str(), m["raft_term"].c_str(), m["raft_leader_id"].c_str(),
-                m["raft_commit_index"].c_str(), m["raft_applied_index"].c_str(), lag.c_str(),
-                contact.c_str());
-  }
-  return 0;
-}
-
 int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms) {
   auto info = info_map(endpoint);
   if (info.empty()) {

@@ -1,4 +1,4 @@
-// Operator subcommands: run a local cluster of node processes, and print a cluster's status.
+// Operator subcommands: run a local cluster of node processes, and move its leadership.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +39,6 @@ struct MemberCliOptions {
   uint32_t timeout_ms = 60000;  // TRYAGAIN answers (catching up, electing) are retried this long
 };
 int run_member(const MemberCliOptions& options);
-// Prints a table of every node of the cluster that `endpoint` belongs to.
-int print_status(const std::string& endpoint);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for
 // the outcome: leadership moves to `to` (a client address), or to the most caught-up follower.
 int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms);

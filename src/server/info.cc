@@ -168,7 +168,10 @@ void section_raft(const Node& n, std::string& o) {
                          pr.recent_active ? 1 : 0);
       }
     }
-    if (p.id != c.id) o += fmt::format(",link={}", n.peer_stats(p.id).connected ? "up" : "down");
+    if (p.id != c.id) {
+      o += fmt::format(",link={},last_heard_ms={}", n.peer_stats(p.id).connected ? "up" : "down",
+                       n.peer_last_heard_ms_ago(p.id));
+    }
     o += "\r\n";
   }
   o += "\r\n";

@@ -10,6 +10,7 @@
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/node.h"
+#include "server/status.h"
 #include "storage/dump.h"
 
 namespace {

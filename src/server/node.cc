@@ -530,6 +530,7 @@ void Node::stop_snapshot_child() {
 // ---- peers -----------------------------------------------------------------------------------
 
 void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) {
+  if (peer(from).has_value()) peer_heard_ms_[from] = monotonic_ms();
   switch (type) {
     case net::FrameType::kRaft: {
       auto m = raft::decode_message(payload, raft::MessageLimits{});

@@ -115,6 +115,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // A learner is promoted only when at most this many entries behind the leader's log.
   static constexpr uint64_t kPromoteLagEntriesMax = 1000;
   net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
+  // Milliseconds since the last frame from peer `id` arrived; -1 if none has since this start.
+  int64_t peer_last_heard_ms_ago(NodeId id) const {
+    auto it = peer_heard_ms_.find(id);
+    return it == peer_heard_ms_.end() ? -1 : monotonic_ms() - it->second;
+  }
 
  private:
   struct Transaction {
@@ -328,6 +333,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   uint64_t ticks_ = 0;
   int64_t started_ms_ = 0;
   int64_t last_leader_contact_ms_ = 0;
+  // monotonic_ms() of the last frame from each configured peer: how long a down peer has been
+  // silent, as INFO and `bellwether status` show. Bounded by the peer list.
+  std::map<NodeId, int64_t> peer_heard_ms_;
   NodeCounters counters_;
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
