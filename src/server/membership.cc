@@ -56,7 +56,11 @@ std::vector<MemberView> Node::members() const {
     for (const auto& p : st.progress) {
       if (p.id != v.id) continue;
       v.match = p.match;
-      v.online = p.id == config_.id || follower_online(p);
+      // Heard from within an election timeout: a killed or paused node counts as offline
+      // after that long (Raft's recent_active would take up to two timeouts).
+      const int64_t ago = peer_last_heard_ms_ago(p.id);
+      v.online = p.id == config_.id ||
+                 (ago >= 0 && ago < int64_t{config_.election_ticks} * config_.tick_ms);
       v.progress_known = true;
     }
     if (v.id == config_.id) v.online = true;

@@ -64,10 +64,12 @@ class Node:
         self.log_path = os.path.join(cluster.dir, f"node{node_id}.log")
         self.proc = None
 
+    def args(self):
+        return ["--id", str(self.id), "--peers", self.cluster.peers]
+
     def start(self):
-        args = [BIN, "server", "--id", str(self.id), "--listen", self.endpoint,
-                "--peers", self.cluster.peers, "--data-dir", self.data_dir,
-                "--cluster-id", self.cluster.cluster_id] + self.cluster.extra_args
+        args = ([BIN, "server", "--listen", self.endpoint, "--data-dir", self.data_dir,
+                 "--cluster-id", self.cluster.cluster_id] + self.args() + self.cluster.extra_args)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -106,10 +108,36 @@ class Node:
         return self.info()["raft_role"]
 
 
+class JoiningNode(Node):
+    """A node started with --join (no --peers): the cluster gives it its Raft id, learned from
+    INFO once it serves (`raft_id`). `id` is its slot in the port block, as for founding nodes."""
+
+    def __init__(self, cluster, slot, join, replaces=None):
+        super().__init__(cluster, slot)
+        self.join = join
+        self.replaces = replaces
+        self.raft_id = None
+
+    def args(self):
+        extra = ["--replace", str(self.replaces)] if self.replaces else []
+        return ["--join", self.join] + extra
+
+    def wait_joined(self, timeout=30):
+        def joined():
+            if not self.alive():
+                raise AssertionError(f"joining node exited: {open(self.log_path).read()[-2000:]}")
+            return int(self.info()["raft_node_id"])
+        self.raft_id = wait_until(joined, timeout=timeout, what=f"node in slot {self.id} to join")
+        return self.raft_id
+
+
 class Cluster:
+    SPARE_SLOTS = 4  # ports kept free for nodes joined later (add_node)
+
     def __init__(self, size=3, extra_args=None):
         self.dir = tempfile.mkdtemp(prefix="bellwether-test-")
-        self.base_port = free_port_block(size)
+        self.slots = size + self.SPARE_SLOTS
+        self.base_port = free_port_block(self.slots)
         self.cluster_id = "test-" + os.path.basename(self.dir)
         self.extra_args = list(extra_args or [])
         self.nodes = [Node(self, i) for i in range(1, size + 1)]
@@ -120,6 +148,17 @@ class Cluster:
             n.start()
         self.wait_for_leader()
         return self
+
+    def add_node(self, join=None, replaces=None, slot=None):
+        """Starts a node that joins through `join` (default: the first founding node's
+        endpoint), in the next free port slot or in `slot` (reusing a departed node's address)."""
+        slot = slot or max(n.id for n in self.nodes) + 1
+        assert slot <= self.slots, "no spare port slot"
+        node = JoiningNode(self, slot, join or self.nodes[0].endpoint, replaces)
+        self.nodes.append(node)
+        node.start()
+        node.wait_joined()
+        return node
 
     def leader(self, exclude=()):
         for n in self.nodes:
