@@ -557,8 +557,13 @@ NodeStatus RawNode::Impl::status() const {
   s.transferee = transferee_;
   if (role_ == Role::kLeader) {
     for (const auto& [id, pr] : progress_) {
-      s.progress.push_back(FollowerProgress{id, pr.match, pr.next, pr.learner, pr.recent_active,
-                                            progress_state_name(pr.state)});
+      FollowerProgress fp{id,         pr.match,         pr.next,
+                          pr.learner, pr.recent_active, progress_state_name(pr.state)};
+      if (auto out = outgoing_snapshots_.find(id); out != outgoing_snapshots_.end()) {
+        fp.snapshot_bytes_sent = out->second.acked_bytes;
+        fp.snapshot_bytes_total = out->second.snap->data.size();
+      }
+      s.progress.push_back(fp);
     }
   }
   return s;

@@ -120,6 +120,9 @@ struct FollowerProgress {
   bool learner = false;
   bool recent_active = false;
   const char* state = "probe";  // probe | replicate | snapshot
+  // While a snapshot streams to it: bytes it acknowledged, of the image's size (else 0, 0).
+  uint64_t snapshot_bytes_sent = 0;
+  uint64_t snapshot_bytes_total = 0;
 };
 
 // A read-only view for status displays.

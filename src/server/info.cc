@@ -166,6 +166,10 @@ void section_raft(const Node& n, std::string& o) {
       if (pr.id == p.id) {
         o += fmt::format(",match={},next={},state={},active={}", pr.match, pr.next, pr.state,
                          pr.recent_active ? 1 : 0);
+        if (pr.snapshot_bytes_total != 0) {
+          o += fmt::format(",snapshot_sent={},snapshot_total={}", pr.snapshot_bytes_sent,
+                           pr.snapshot_bytes_total);
+        }
       }
     }
     if (p.id != c.id) {

@@ -99,7 +99,21 @@ std::string leader_text(std::optional<uint64_t> leader_id) {
   return *leader_id == 0 ? "-" : std::to_string(*leader_id);
 }
 
-Row answered_row(const NodeProbe& p, std::optional<uint64_t> leader_last_index) {
+// "; snapshot 1.2/40.0 MB sent" while the leader streams a snapshot to node `id`, else "".
+std::string catch_up(const NodeProbe* leader, const std::string& id) {
+  if (leader == nullptr) return "";
+  auto peer = leader->info.find("raft_peer" + id);
+  if (peer == leader->info.end()) return "";
+  const Fields f = peer_fields(peer->second);
+  auto sent = number<uint64_t>(f, "snapshot_sent");
+  auto total = number<uint64_t>(f, "snapshot_total");
+  if (!sent || !total || *total == 0) return "";
+  return fmt::format("; snapshot {:.1f}/{:.1f} MB sent", static_cast<double>(*sent) / 1e6,
+                     static_cast<double>(*total) / 1e6);
+}
+
+Row answered_row(const NodeProbe& p, std::optional<uint64_t> leader_last_index,
+                 const NodeProbe* leader) {
   const Fields& m = p.info;
   const std::string role = text(m, "raft_role");
   auto applied = number<uint64_t>(m, "raft_applied_index");
@@ -118,6 +132,7 @@ Row answered_row(const NodeProbe& p, std::optional<uint64_t> leader_last_index) 
     } else {
       contact = fmt::format("leader heard {} ago", duration(*ms));
     }
+    contact += catch_up(leader, p.id);
   }
   return {p.id,
           p.address,
@@ -244,18 +259,21 @@ std::string render_status(const std::vector<NodeProbe>& probes,
   // The leader of the highest term that answered: a deposed leader cut off from the others may
   // still believe it leads.
   std::optional<uint64_t> leader_term, leader_last_index;
+  const NodeProbe* leader = nullptr;
   for (const auto& p : probes) {
     if (p.outcome != ProbeOutcome::kAnswered || text(p.info, "raft_role") != "leader") continue;
     auto term = number<uint64_t>(p.info, "raft_term");
     if (leader_term && (!term || *term <= *leader_term)) continue;
     leader_term = term.value_or(0);
     leader_last_index = number<uint64_t>(p.info, "raft_last_index");
+    leader = &p;
   }
   std::string out = format_row({"NODE", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED",
                                 "LAG", "LAST CONTACT / STATE"});
   for (const auto& p : probes) {
-    out += format_row(p.outcome == ProbeOutcome::kAnswered ? answered_row(p, leader_last_index)
-                                                           : silent_row(p, probes, reply_timeout));
+    out +=
+        format_row(p.outcome == ProbeOutcome::kAnswered ? answered_row(p, leader_last_index, leader)
+                                                        : silent_row(p, probes, reply_timeout));
   }
   return out;
 }

@@ -153,5 +153,26 @@ TEST(RenderStatus, LagFollowsTheLeaderOfTheHighestTerm) {
   EXPECT_THAT(row_of(t, "3"), HasSubstr(" 50 "));
 }
 
+TEST(RenderStatus, ShowsASnapshotStreamingToACatchingUpNode) {
+  auto info = leader_info();
+  info["raft_peer3"] =
+      "addr=127.0.0.1:7003,peer_addr=127.0.0.1:17003,role=learner,match=0,next=1,"
+      "state=snapshot,active=1,snapshot_sent=1200000,snapshot_total=4000000,link=up,"
+      "last_heard_ms=20";
+  std::map<std::string, std::string> learner{{"raft_node_id", "3"},
+                                             {"raft_role", "learner"},
+                                             {"raft_term", "4"},
+                                             {"raft_leader_id", "1"},
+                                             {"raft_commit_index", "0"},
+                                             {"raft_applied_index", "0"},
+                                             {"raft_last_leader_contact_ms", "10"}};
+  const std::string table =
+      render_status({answered("1", info), answered("3", learner)}, kReplyTimeout);
+  EXPECT_THAT(row_of(table, "3"), HasSubstr("snapshot 1.2/4.0 MB sent"));
+  EXPECT_THAT(row_of(table, "3"), HasSubstr("learner"));
+  EXPECT_THAT(row_of(table, "3"), HasSubstr(" 125 "));  // entries behind the leader's log
+  EXPECT_THAT(row_of(table, "1"), Not(HasSubstr("snapshot")));
+}
+
 }  // namespace
 }  // namespace bw::server
