@@ -58,6 +58,8 @@ std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig&
       {"tcp-keepalive", "300"},
       {"readonly-default", c.readonly_default ? "yes" : "no"},
       {"enable-debug-command", std::string(debug_command_access_name(c.enable_debug_command))},
+      {"sentinel-master-name", c.sentinel_master_name},
+      {"sentinel-listen", c.sentinel_listen},
   };
 }
 
