@@ -142,26 +142,32 @@ Status Node::start() {
 
   BW_ASSIGN_OR_RETURN(auto client_ep, net::parse_endpoint(config_.listen));
   BW_ASSIGN_OR_RETURN(acceptor_, net::listen_on(io_, client_ep, "clients"));
-  accept();
+  accept(acceptor_.get(), false);
+  if (!config_.sentinel_listen.empty()) {
+    BW_ASSIGN_OR_RETURN(auto sentinel_ep, net::parse_endpoint(config_.sentinel_listen));
+    BW_ASSIGN_OR_RETURN(sentinel_acceptor_, net::listen_on(io_, sentinel_ep, "sentinel clients"));
+    accept(sentinel_acceptor_.get(), true);
+  }
   start_ticker();
   spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
                config_.listen, config_.peer_listen, replica_->applied());
   return OkStatus();
 }
 
-void Node::accept() {
-  acceptor_->async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (stopping_ && !acceptor_->is_open()) return;
+void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
+  acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (stopping_ && !acceptor->is_open()) return;
     if (!ec) {
       auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
                                          config_.session, config_.protocol);
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
+      s->sentinel_port = sentinel_port;
       sessions_[s.get()] = s;
       ++counters_.connections_total;
       s->start();
     }
-    if (acceptor_->is_open()) accept();
+    if (acceptor->is_open()) accept(acceptor, sentinel_port);
   });
 }
 
@@ -197,6 +203,10 @@ void Node::execute(const std::shared_ptr<Session>& session,
   session->commands++;
   session->last_command_ms = static_cast<uint64_t>(now_ms());
   ReplyTo to{.session = session, .seq = seq, .protocol = session->protocol};
+  if (session->sentinel_port && !sentinel_port_command(argv[0])) {
+    reply_error(to, unknown_command_message(argv));
+    return;
+  }
 
   const resp::CommandSpec* spec = resp::find_command(argv[0]);
   if (spec == nullptr) {
@@ -409,6 +419,11 @@ void Node::on_role_change(const raft::SoftState& ss, Term) {
   if (old != leader_) {
     spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
                  raft::role_name(ss.role));
+    if (auto replaced = sentinel_.on_leader_change(leader_, now_ms())) {
+      std::string message =
+          switch_master_message(sentinel_.view(*this, now_ms()), *replaced, leader_);
+      if (!message.empty()) pubsub_.publish(kSwitchMasterChannel, message);
+    }
   }
   if (old != leader_ && old != kNoNode && old != config_.id) {
     // Commands still queued for a former leader that cannot be reached go to the new one.
