@@ -77,6 +77,37 @@ constexpr CommandSpec kMemberSubcommands[] = {
      "@admin @slow @dangerous", ""},
 };
 
+// Redis Sentinel's discovery subcommands, answered by every node for the cluster it belongs to
+// (server/sentinel.h). Sentinel's monitoring and failover subcommands are not served.
+constexpr CommandSpec kSentinelSubcommands[] = {
+    {"sentinel|ckquorum", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "2.8.4",
+     "Checks that a majority of the cluster's members is reachable.", "master-name",
+     "@admin @slow @dangerous", ""},
+    {"sentinel|get-master-addr-by-name", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0,
+     "sentinel", "2.8.4",
+     "Returns the leader's client address: the last known one during an "
+     "election, nil for an unknown name.",
+     "master-name", "@admin @slow @dangerous", ""},
+    {"sentinel|help", 2, kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "6.2.0",
+     "Returns helpful text about the SENTINEL subcommands.", "", "@slow", ""},
+    {"sentinel|master", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "2.8.4",
+     "Describes the master (the Raft leader) as Sentinel does.", "master-name",
+     "@admin @slow @dangerous", ""},
+    {"sentinel|masters", 2, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "2.8.4",
+     "Lists the one master this node answers for.", "", "@admin @slow @dangerous", ""},
+    {"sentinel|myid", 2, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "6.2.0",
+     "Returns this node's id as a Sentinel.", "", "@admin @slow @dangerous", ""},
+    {"sentinel|replicas", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "5.0.0",
+     "Lists the replicas: every member but the leader.", "master-name", "@admin @slow @dangerous",
+     ""},
+    {"sentinel|sentinels", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel",
+     "2.8.4", "Lists the other members, each of which answers SENTINEL too.", "master-name",
+     "@admin @slow @dangerous", ""},
+    {"sentinel|slaves", 3, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "2.8.0",
+     "Lists the replicas (the old name of SENTINEL REPLICAS).", "master-name",
+     "@admin @slow @dangerous", ""},
+};
+
 constexpr CommandSpec kCommands[] = {
     {"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, "string", "2.0.0",
      "Appends to the string value of a key.", "key value", "@write @string @fast", "RW insert"},
@@ -243,6 +274,9 @@ constexpr CommandSpec kCommands[] = {
      "cursor [MATCH pattern] [COUNT count] [TYPE type]", "@keyspace @read @slow", ""},
     {"select", 2, kLoading | kStale | kFast | kConnection, 0, 0, 0, "connection", "1.0.0",
      "Selects the logical database (only 0 exists).", "index", "@fast @connection", ""},
+    {"sentinel", -2, kAdmin | kLoading | kStale | kConnection, 0, 0, 0, "sentinel", "2.8.4",
+     "Answers Redis Sentinel's discovery commands for the cluster.", "", "@admin @slow @dangerous",
+     "", kSentinelSubcommands},
     {"set", -3, kWrite | kDenyOom, 1, 1, 1, "string", "1.0.0",
      "Writes the string value of a key, with conditions and expiry.",
      "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT "

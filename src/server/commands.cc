@@ -58,6 +58,8 @@ std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig&
       {"tcp-keepalive", "300"},
       {"readonly-default", c.readonly_default ? "yes" : "no"},
       {"enable-debug-command", std::string(debug_command_access_name(c.enable_debug_command))},
+      {"sentinel-master-name", c.sentinel_master_name},
+      {"sentinel-listen", c.sentinel_listen},
   };
 }
 
@@ -177,6 +179,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"reset", &Node::reset_command},
       {"role", &Node::role_command},
       {"select", &Node::select_command},
+      {"sentinel", &Node::sentinel_command},
       {"subscribe", &Node::subscribe_command},
       {"time", &Node::time_command},
       {"unsubscribe", &Node::subscribe_command},
@@ -303,7 +306,8 @@ void Node::hello_command(NodeCall& c) {
   c.s->name = new_name;
   resp::Writer& w = c.w;
   w.set_protocol(c.s->protocol);
-  w.map(7);
+  const bool sentinel = c.s->sentinel_port;  // Sentinel's HELLO has no role
+  w.map(sentinel ? 6 : 7);
   w.bulk("server");
   w.bulk("redis");
   w.bulk("version");
@@ -313,9 +317,11 @@ void Node::hello_command(NodeCall& c) {
   w.bulk("id");
   w.integer(static_cast<int64_t>(c.s->id()));
   w.bulk("mode");
-  w.bulk("standalone");
-  w.bulk("role");
-  w.bulk(raft().is_leader() ? "master" : "replica");
+  w.bulk(sentinel ? "sentinel" : "standalone");
+  if (!sentinel) {
+    w.bulk("role");
+    w.bulk(raft().is_leader() ? "master" : "replica");
+  }
   w.bulk("modules");
   w.array(0);
 }
@@ -338,11 +344,25 @@ void Node::time_command(NodeCall& c) {
 }
 
 void Node::info_command(NodeCall& c) {
-  c.w.verbatim("txt", render_info(*this, c.argv.subspan(1)));
+  if (c.s->sentinel_port) {
+    c.w.verbatim("txt",
+                 render_sentinel_info(*this, sentinel_.view(*this, now_ms()), c.argv.subspan(1)));
+  } else {
+    c.w.verbatim("txt", render_info(*this, c.argv.subspan(1)));
+  }
 }
 
 void Node::role_command(NodeCall& c) {
-  write_role(*this, c.w);
+  if (c.s->sentinel_port) {
+    write_sentinel_role(sentinel_.view(*this, now_ms()), c.w);
+  } else {
+    write_role(*this, c.w);
+  }
+}
+
+// SENTINEL <subcommand> ...: discovery as Redis Sentinel answers it (sentinel.h).
+void Node::sentinel_command(NodeCall& c) {
+  write_sentinel_reply(sentinel_.view(*this, now_ms()), c.argv, c.w);
 }
 
 void Node::debug_command(NodeCall& c) {
@@ -615,6 +635,7 @@ void Node::poll_shutdown() {
   if (!handed_over) spdlog::warn("node {}: leadership transfer did not finish in time", config_.id);
   asio::error_code ignored;
   if (acceptor_) acceptor_->close(ignored);
+  if (sentinel_acceptor_) sentinel_acceptor_->close(ignored);
   ticker_.cancel();
   for (auto& s : sessions()) s->close();
   auto done = std::move(shutdown_done_);

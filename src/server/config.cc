@@ -75,6 +75,18 @@ std::string_view debug_command_access_name(DebugCommandAccess access) {
   return "no";
 }
 
+Status check_sentinel_master_name(std::string_view name) {
+  const bool printable =
+      std::all_of(name.begin(), name.end(), [](unsigned char ch) { return ch > ' ' && ch <= '~'; });
+  if (name.empty() || name.size() > kSentinelMasterNameBytesMax || !printable) {
+    return absl::InvalidArgumentError(
+        fmt::format("sentinel-master-name: '{}' must be 1 to {} printable characters without "
+                    "spaces",
+                    name, kSentinelMasterNameBytesMax));
+  }
+  return OkStatus();
+}
+
 Status finalize(NodeConfig* c) {
   if (!c->join.empty()) {
     if (!c->peers.empty())
@@ -108,6 +120,18 @@ Status finalize(NodeConfig* c) {
   }
   if (c->snapshot_entries == 0)
     return absl::InvalidArgumentError("snapshot-entries: must be positive");
+  BW_RETURN_IF_ERROR(check_sentinel_master_name(c->sentinel_master_name));
+  if (!c->sentinel_listen.empty()) {
+    auto endpoint = net::parse_endpoint(c->sentinel_listen);
+    if (!endpoint.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("sentinel-listen: {}", endpoint.status().message()));
+    }
+    if (c->sentinel_listen == c->listen || c->sentinel_listen == c->peer_listen) {
+      return absl::InvalidArgumentError(fmt::format(
+          "sentinel-listen: {} is already the client or the peer address", c->sentinel_listen));
+    }
+  }
   return OkStatus();
 }
 

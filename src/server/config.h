@@ -54,6 +54,11 @@ struct NodeConfig {
   uint32_t shutdown_transfer_ms = 2000;    // SIGTERM: time allowed for handing over leadership
   uint32_t expire_keys_per_tick = 200;     // active expiry: deletions proposed per tick, at most
   std::string notify_keyspace_events;      // Redis's flags (e.g. "KEA"); empty = none
+  // Sentinel-compatible discovery (server/sentinel.h). Every node answers SENTINEL on its client
+  // port for the master of this name; sentinel_listen adds a port where the node also behaves as
+  // a Sentinel does (empty = none).
+  std::string sentinel_master_name = "bellwether";
+  std::string sentinel_listen;
 
   SessionLimits session;
   resp::ParserLimits protocol;
@@ -67,6 +72,10 @@ Result<std::string> shift_port(std::string_view address, int delta);
 // "no" | "yes" | "local", and back.
 Result<DebugCommandAccess> parse_debug_command_access(std::string_view text);
 std::string_view debug_command_access_name(DebugCommandAccess access);
+// A master name Sentinel clients may ask for: printable, no spaces (the +switch-master message
+// separates its fields with spaces), at most kSentinelMasterNameBytesMax bytes.
+constexpr size_t kSentinelMasterNameBytesMax = 256;
+Status check_sentinel_master_name(std::string_view name);
 // Checks the whole configuration and fills defaults (peer_listen). Error messages name the key.
 Status finalize(NodeConfig* config);
 

@@ -64,6 +64,37 @@ TEST(Finalize, FillsDefaultsAndNamesTheBadKey) {
   EXPECT_FALSE(finalize(&bad_timers).ok());
 }
 
+TEST(Finalize, ChecksTheSentinelSettings) {
+  NodeConfig c;
+  c.id = NodeId(1);
+  c.listen = "127.0.0.1:7001";
+  c.data_dir = "/tmp/x";
+  EXPECT_EQ(c.sentinel_master_name, "bellwether");
+  EXPECT_TRUE(c.sentinel_listen.empty());
+  ASSERT_TRUE(finalize(&c).ok());
+
+  for (std::string_view bad : {"", "two words", "tab\tname", "line\nbreak"}) {
+    NodeConfig named = c;
+    named.sentinel_master_name = std::string(bad);
+    auto st = finalize(&named);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.message().find("sentinel-master-name"), absl::string_view::npos);
+  }
+  NodeConfig long_name = c;
+  long_name.sentinel_master_name = std::string(kSentinelMasterNameBytesMax + 1, 'm');
+  EXPECT_FALSE(finalize(&long_name).ok());
+  long_name.sentinel_master_name.pop_back();
+  EXPECT_TRUE(finalize(&long_name).ok());
+
+  NodeConfig port = c;
+  port.sentinel_listen = "127.0.0.1:26379";
+  EXPECT_TRUE(finalize(&port).ok());
+  port.sentinel_listen = "nohost";
+  EXPECT_NE(finalize(&port).message().find("sentinel-listen"), absl::string_view::npos);
+  port.sentinel_listen = c.listen;
+  EXPECT_NE(finalize(&port).message().find("sentinel-listen"), absl::string_view::npos);
+}
+
 TEST(Reply, UnknownCommandMatchesRedisText) {
   std::vector<std::string_view> argv = {"foo", "a", "b"};
   EXPECT_EQ(unknown_command_message(argv),

@@ -128,6 +128,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--notify-keyspace-events", config.notify_keyspace_events,
                      "Keyspace notification classes, as Redis's (e.g. KEA)");
+  server
+      ->add_option("--sentinel-master-name", config.sentinel_master_name,
+                   "The master name Sentinel clients ask for (SENTINEL get-master-addr-by-name)")
+      ->capture_default_str();
+  server->add_option("--sentinel-listen", config.sentinel_listen,
+                     "Also answer as a Redis Sentinel on host:port (empty: off; the client port "
+                     "answers SENTINEL anyway)");
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error")

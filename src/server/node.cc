@@ -147,26 +147,32 @@ Status Node::start() {
 
   BW_ASSIGN_OR_RETURN(auto client_ep, net::parse_endpoint(config_.listen));
   BW_ASSIGN_OR_RETURN(acceptor_, net::listen_on(io_, client_ep, "clients"));
-  accept();
+  accept(acceptor_.get(), false);
+  if (!config_.sentinel_listen.empty()) {
+    BW_ASSIGN_OR_RETURN(auto sentinel_ep, net::parse_endpoint(config_.sentinel_listen));
+    BW_ASSIGN_OR_RETURN(sentinel_acceptor_, net::listen_on(io_, sentinel_ep, "sentinel clients"));
+    accept(sentinel_acceptor_.get(), true);
+  }
   start_ticker();
   spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
                config_.listen, config_.peer_listen, replica_->applied());
   return OkStatus();
 }
 
-void Node::accept() {
-  acceptor_->async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (stopping_ && !acceptor_->is_open()) return;
+void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
+  acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (stopping_ && !acceptor->is_open()) return;
     if (!ec) {
       auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
                                          config_.session, config_.protocol);
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
+      s->sentinel_port = sentinel_port;
       sessions_[s.get()] = s;
       ++counters_.connections_total;
       s->start();
     }
-    if (acceptor_->is_open()) accept();
+    if (acceptor->is_open()) accept(acceptor, sentinel_port);
   });
 }
 
@@ -195,6 +201,10 @@ void Node::execute(const std::shared_ptr<Session>& session,
   session->commands++;
   session->last_command_ms = static_cast<uint64_t>(now_ms());
   ReplyTo to{.session = session, .seq = seq, .protocol = session->protocol};
+  if (session->sentinel_port && !sentinel_port_command(argv[0])) {
+    reply_error(to, unknown_command_message(argv));
+    return;
+  }
 
   const resp::CommandSpec* spec = resp::find_command(argv[0]);
   if (spec == nullptr) {
@@ -409,6 +419,11 @@ void Node::on_role_change(const raft::SoftState& ss, Term) {
   if (old != leader_) {
     spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
                  raft::role_name(ss.role));
+    if (auto replaced = sentinel_.on_leader_change(leader_, now_ms())) {
+      std::string message =
+          switch_master_message(sentinel_.view(*this, now_ms()), *replaced, leader_);
+      if (!message.empty()) pubsub_.publish(kSwitchMasterChannel, message);
+    }
   }
   if (old != leader_ && old != kNoNode && old != config_.id) {
     // Commands still queued for a former leader that cannot be reached go to the new one.
@@ -576,6 +591,12 @@ bool decode_forwarded_argv(ByteReader& r, std::vector<std::string_view>* argv) {
   return true;
 }
 
+// MEMBER ADD/JOIN/PROMOTE/REMOVE/REPLACE travel as forwarded commands too (membership.cc).
+bool is_member_command(std::span<const std::string_view> argv) {
+  return argv.size() >= 2 &&
+         absl::EqualsIgnoreCase(absl::string_view(argv[0].data(), argv[0].size()), "member");
+}
+
 // A forwarded command passed the sending node's checks, but the peer port carries untrusted
 // bytes: kv reads argv positions that the command table's arity guarantees, so check it here too.
 bool forwarded_command_ok(std::span<const std::string_view> argv) {
@@ -594,8 +615,7 @@ void Node::on_forward(NodeId from, std::string_view payload) {
     return;
   }
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
-  if (argv.size() >= 2 &&
-      absl::EqualsIgnoreCase(absl::string_view(argv[0].data(), argv[0].size()), "member")) {
+  if (is_member_command(argv)) {
     execute_member(std::move(to), argv);  // checks its own arity
     return;
   }
@@ -655,7 +675,11 @@ void Node::resend_unsent_forwards() {
     if (type == net::FrameType::kForward) {
       std::vector<std::string_view> argv;
       BW_ASSERT(decode_forwarded_argv(r, &argv), "own forwarded command does not decode");
-      propose_write(std::move(to), argv);
+      if (is_member_command(argv)) {
+        execute_member(std::move(to), argv);
+      } else {
+        propose_write(std::move(to), argv);
+      }
     } else {
       auto tx = decode_forwarded_transaction(r);
       BW_ASSERT(tx.has_value(), "own forwarded transaction does not decode");

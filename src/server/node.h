@@ -45,6 +45,7 @@
 #include "server/members_file.h"
 #include "server/pubsub.h"
 #include "server/reply_to.h"
+#include "server/sentinel.h"
 #include "server/session.h"
 #include "server/tracking.h"
 #include "storage/posix_file_system.h"
@@ -163,7 +164,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv);
   void execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                             std::span<const std::string_view> argv);
-  void accept();
+  // Accepts clients on `acceptor`: the client port, or the sentinel port (Sentinel's commands
+  // only, sentinel.h).
+  void accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port);
   void client_tracking(const std::shared_ptr<Session>& s, std::span<const std::string_view> args,
                        resp::Writer& w);
   void poll_waits();
@@ -204,6 +207,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void command_command(NodeCall& c);
   void client_command(NodeCall& c);
   void config_command(NodeCall& c);
+  void sentinel_command(NodeCall& c);
   // ---- end of node command handlers ------------------------------------------------------------
 
   // Replies.
@@ -269,6 +273,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   Tracking tracking_;
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::ip::tcp::acceptor> sentinel_acceptor_;  // only with sentinel_listen
+  SentinelTracker sentinel_;
   asio::steady_timer ticker_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;
 

@@ -49,7 +49,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string lib_name;
   std::string lib_version;
   std::string peer_address;
-  bool local = false;  // connected from a loopback address (enable-debug-command local)
+  bool local = false;          // connected from a loopback address (enable-debug-command local)
+  bool sentinel_port = false;  // connected to sentinel-listen: Sentinel's commands only
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
   uint64_t commands = 0;

@@ -63,13 +63,15 @@ class Node:
         self.data_dir = os.path.join(cluster.dir, f"node{node_id}")
         self.log_path = os.path.join(cluster.dir, f"node{node_id}.log")
         self.proc = None
+        self.extra_args = []  # this node's own flags, after the cluster's
 
     def args(self):
         return ["--id", str(self.id), "--peers", self.cluster.peers]
 
     def start(self):
         args = ([BIN, "server", "--listen", self.endpoint, "--data-dir", self.data_dir,
-                 "--cluster-id", self.cluster.cluster_id] + self.args() + self.cluster.extra_args)
+                 "--cluster-id", self.cluster.cluster_id] + self.args() + self.cluster.extra_args
+                + self.extra_args)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
