@@ -32,7 +32,7 @@ TEST(MembersFile, RefusesWhatIsNotAMemberList) {
   const std::string good = encode_member_list(sample());
   EXPECT_EQ(error_of(""), "member list line 1: too short");
   EXPECT_EQ(error_of("x\ncluster a\nself 1\n"), "member list line 1: not a bellwether member list");
-  EXPECT_EQ(error_of("bellwether-members 1\ncluster bad id\nself 1\n").substr(0, 21),
+  EXPECT_EQ(error_of("bellwether-members 1\ncluster bad id\nself 1\n").substr(0, 20),
             "member list line 2: ");
   EXPECT_EQ(error_of("bellwether-members 1\ncluster a\nself 0\n"),
             "member list line 3: expected 'self <node id>'");
