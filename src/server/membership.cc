@@ -414,6 +414,41 @@ void Node::poll_leaving() {
   }
 }
 
+// The leader logs the progress of followers that are far behind (a new learner catching up, a
+// node back from a long outage) every kCatchUpLogMs, and once when each has caught up.
+void Node::log_catch_up() {
+  if (!raft().is_leader()) {
+    catching_up_.clear();
+    return;
+  }
+  const raft::NodeStatus st = raft().status();
+  const int64_t now = now_ms();
+  for (const auto& p : st.progress) {
+    if (p.id == config_.id) continue;
+    const uint64_t behind = st.last_index.value() - std::min(p.match, st.last_index).value();
+    const bool far = p.snapshot_bytes_total != 0 || behind > kPromoteLagEntriesMax;
+    auto it = catching_up_.find(p.id);
+    if (!far) {
+      if (it != catching_up_.end()) {
+        spdlog::info("node {}: node {} caught up (match {}, {} entries behind)", config_.id, p.id,
+                     p.match, behind);
+        catching_up_.erase(it);
+      }
+      continue;
+    }
+    if (it != catching_up_.end() && now - it->second < kCatchUpLogMs) continue;
+    catching_up_[p.id] = now;
+    if (p.snapshot_bytes_total != 0) {
+      spdlog::info("node {}: node {} catching up: snapshot {}/{} bytes sent ({}%)", config_.id,
+                   p.id, p.snapshot_bytes_sent, p.snapshot_bytes_total,
+                   p.snapshot_bytes_sent * 100 / p.snapshot_bytes_total);
+    } else {
+      spdlog::info("node {}: node {} catching up: {} entries behind (match {})", config_.id, p.id,
+                   behind, p.match);
+    }
+  }
+}
+
 // A node started with --join ... --replace OLD asks for MEMBER REPLACE OLD <itself> once it has
 // caught up, and again every kReplaceRetryMs until OLD has left the membership.
 void Node::poll_replacing() {

@@ -721,6 +721,7 @@ void Node::on_tick() {
   if (!leaving_.empty()) poll_leaving();
   drop_removed_peers();
   poll_replacing();
+  log_catch_up();
   poll_snapshot_child();
   schedule_flush();
 }

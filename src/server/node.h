@@ -247,6 +247,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void remove_member(ReplyTo to, NodeId id);
   void poll_leaving();
   void poll_replacing();
+  void log_catch_up();
 
   // Peers.
   void on_frame(NodeId from, net::FrameType type, std::string_view payload);
@@ -313,6 +314,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   bool removed_logged_ = false;
   static constexpr int64_t kReplaceRetryMs = 2000;
   int64_t replace_sent_ms_ = 0;
+  static constexpr int64_t kCatchUpLogMs = 2000;
+  std::map<NodeId, int64_t> catching_up_;  // follower -> when its progress was last logged
 
   // The forked process writing a snapshot (maybe_snapshot), reaped by poll_snapshot_child.
   struct SnapshotChild {

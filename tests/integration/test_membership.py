@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from conftest import BIN, free_port_block, wait_until
-from helpers import LoadWriter, missing_or_wrong, raft, wait_caught_up
+from helpers import LoadWriter, missing_or_wrong, raft, stopped, wait_caught_up
 
 CHANGE_TIMEOUT_S = 60  # joining, catching up and promoting on a busy 2-core machine
 ACKS_DURING_CHANGES_MIN = 200
@@ -218,3 +218,35 @@ def test_cluster_up_with_learners_then_add_and_remove(tmp_path):
         assert other.get("x") == b"1"
     finally:
         run("down")
+
+
+def test_a_learner_catches_up_by_snapshot_and_a_stalled_one_never_stalls_the_leader(
+        cluster_factory):
+    c = cluster_factory(size=3, extra_args=["--snapshot-entries", "300",
+                                            "--snapshot-keep-entries", "50"])
+    leader = c.wait_for_leader()
+    lc = leader.client()
+    value = "x" * 1000
+    pipe = lc.pipeline(transaction=False)
+    for i in range(3000):
+        pipe.set(f"big{i}", value)
+    pipe.execute()
+    # The leader's log is compacted behind a snapshot: a new node must start from the snapshot.
+    wait_until(lambda: int(raft(leader)["raft_first_index"]) > 1, timeout=CHANGE_TIMEOUT_S,
+               what="a compacted log on the leader")
+    learner = c.add_node()
+    wait_until(lambda: learner.client().get("big2999") == value.encode(),
+               timeout=CHANGE_TIMEOUT_S, what="the learner to catch up")
+    leader = c.wait_for_leader()
+    with open(leader.log_path) as f:
+        log = f.read()
+    assert f"node {learner.raft_id} caught up" in log
+    with open(learner.log_path) as f:
+        assert "installed snapshot" in f.read()
+    # A learner that stops (SIGSTOP) costs the others nothing: writes go on being acknowledged.
+    with stopped(learner):
+        for i in range(200):
+            assert lc.set(f"during{i}", "v") is True
+        assert members(leader)[learner.raft_id]["role"] == "learner"
+    wait_until(lambda: learner.client().get("during199") == b"v", timeout=CHANGE_TIMEOUT_S,
+               what="the learner to catch up after the pause")
