@@ -238,9 +238,14 @@ def test_a_learner_catches_up_by_snapshot_and_a_stalled_one_never_stalls_the_lea
     wait_until(lambda: learner.client().get("big2999") == value.encode(),
                timeout=CHANGE_TIMEOUT_S, what="the learner to catch up")
     leader = c.wait_for_leader()
-    with open(leader.log_path) as f:
-        log = f.read()
-    assert f"node {learner.raft_id} caught up" in log
+
+    def leader_log():
+        with open(leader.log_path) as f:
+            return f.read()
+    # The leader logs progress every 2 s and the catching up once, on its next tick.
+    wait_until(lambda: f"node {learner.raft_id} caught up" in leader_log(),
+               what="the leader to log the catch-up")
+    assert f"node {learner.raft_id} catching up" in leader_log()
     with open(learner.log_path) as f:
         assert "installed snapshot" in f.read()
     # A learner that stops (SIGSTOP) costs the others nothing: writes go on being acknowledged.
