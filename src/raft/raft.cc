@@ -464,7 +464,7 @@ bool RawNode::Impl::has_ready() const {
   if (!msgs_.empty() || !read_states_.empty()) return true;
   if (log_.has_next_committed(apply_upper_bound())) return true;
   if (role_ == Role::kLeader && progress_.size() > 1) {
-    if (broadcast_pending_ || !reads_unsent_.empty()) return true;
+    if (broadcast_pending_ || read_round_startable()) return true;
   }
   return false;
 }

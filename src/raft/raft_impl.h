@@ -109,7 +109,8 @@ class RawNode::Impl {
   bool send_snapshot(NodeId to);
   void send_snapshot_chunk(NodeId to);
   void send_heartbeat(NodeId to, const std::string& context);
-  void broadcast_heartbeat(const std::string& context);
+  // voters_only: a ReadIndex round, which only voters' answers can confirm.
+  void broadcast_heartbeat(const std::string& context, bool voters_only = false);
   void flush_broadcast();
   void append_entry(EntryType type, std::string data);
   bool maybe_commit();
@@ -129,6 +130,8 @@ class RawNode::Impl {
   void handle_read_request(std::string context, NodeId from);
   void release_read(LogIndex index, std::string context, NodeId from);
   void start_read_round();
+  // Requests wait and no read round is in flight (or the round limit is reached).
+  bool read_round_startable() const;
   void handle_read_ack(NodeId from, const std::string& context);
   void release_deferred_reads();
   bool committed_in_term() const;

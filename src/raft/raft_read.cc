@@ -115,10 +115,21 @@ RawNode::Impl::ReadRound& RawNode::Impl::new_read_round() {
   return read_rounds_.back();
 }
 
+// One round for reads in flight at a time: requests that arrive meanwhile (from this node's
+// clients and from followers, whose requests rarely arrive in the same pass) wait and share the
+// next round, started when it is confirmed. Under load a round then carries every request of a
+// round trip, so the leader's cost per read does not grow with the number of readers. The round
+// goes to voters only: learners' answers do not count.
+bool RawNode::Impl::read_round_startable() const {
+  if (reads_unsent_.empty()) return false;
+  if (read_rounds_.size() >= kReadRoundsMax) return false;  // wait for answers
+  return std::none_of(read_rounds_.begin(), read_rounds_.end(),
+                      [](const ReadRound& r) { return !r.requests.empty(); });
+}
+
 void RawNode::Impl::start_read_round() {
-  if (reads_unsent_.empty()) return;
-  if (read_rounds_.size() >= kReadRoundsMax) return;  // wait for answers; requests stay queued
-  broadcast_heartbeat(encode_round(new_read_round().id));
+  if (!read_round_startable()) return;
+  broadcast_heartbeat(encode_round(new_read_round().id), /*voters_only=*/true);
 }
 
 std::string RawNode::Impl::heartbeat_context() {
@@ -161,6 +172,7 @@ void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
       release_read(round.index, std::move(r.context), r.from);
     }
   }
+  start_read_round();  // the requests that waited for this round
 }
 
 void RawNode::Impl::clear_reads() {

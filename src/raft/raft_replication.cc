@@ -113,9 +113,9 @@ void RawNode::Impl::send_heartbeat(NodeId to, const std::string& context) {
   send(std::move(m));
 }
 
-void RawNode::Impl::broadcast_heartbeat(const std::string& context) {
+void RawNode::Impl::broadcast_heartbeat(const std::string& context, bool voters_only) {
   for (const auto& [id, pr] : progress_) {
-    if (id != config_.id) send_heartbeat(id, context);
+    if (id != config_.id && !(voters_only && pr.learner)) send_heartbeat(id, context);
   }
 }
 
