@@ -5,6 +5,18 @@ import subprocess
 import time
 
 STOP_TIMEOUT_S = 15
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time the process `pid` has used so far (/proc/<pid>/stat utime + stime;
+    the resolution is one clock tick, 10 ms at 100 Hz). Its children are not included."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    # The command name (field 2) may contain spaces: fields are counted after its ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / CLOCK_TICKS_PER_S
 
 
 def wait_until(predicate, timeout, what, interval=0.02):

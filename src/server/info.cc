@@ -101,6 +101,7 @@ void section_stats(const Node& n, std::string& o) {
   o += fmt::format("total_writes:{}\r\ntotal_reads:{}\r\n", k.writes, k.reads);
   o += fmt::format("writes_forwarded:{}\r\nforwards_resent:{}\r\nread_index_rounds:{}\r\n",
                    k.forwarded, k.forwards_resent, k.read_index_rounds);
+  o += fmt::format("read_index_answered:{}\r\n", k.read_index_answered);
   o += fmt::format("expired_keys_proposed:{}\r\n\r\n", k.expired_keys_proposed);
 }
 

@@ -394,6 +394,7 @@ void Node::on_durable(uint64_t seq) {
 }
 
 void Node::send(raft::Message m) {
+  if (m.type == raft::MessageType::kReadIndexResp) ++counters_.read_index_answered;
   transport_->send(m.to, net::FrameType::kRaft, raft::encode_message(m));
 }
 

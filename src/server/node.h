@@ -61,6 +61,7 @@ struct NodeCounters {
   uint64_t forwarded = 0;
   uint64_t forwards_resent = 0;  // forwarded commands the transport dropped unsent, sent again
   uint64_t read_index_rounds = 0;
+  uint64_t read_index_answered = 0;  // as leader: ReadIndex requests of other nodes answered
   uint64_t connections_total = 0;
   uint64_t expired_keys_proposed = 0;
   uint64_t snapshots_taken = 0;

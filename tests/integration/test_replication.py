@@ -336,6 +336,33 @@ def test_lost_majority_gives_clear_error_within_request_timeout(cluster_factory)
             assert n.client().get("before") == b"1"
 
 
+def test_leader_counts_the_read_index_requests_it_answers(cluster_factory):
+    # INFO stats read_index_answered: the ReadIndex requests of other nodes the leader answered.
+    # A linearizable read on a follower asks the leader; one on the leader or a READONLY read on
+    # a follower does not.
+    c = cluster_factory(size=3)
+    leader = c.leader()
+    f, other = followers(c, leader)
+    assert leader.client().set("k", "v") is True
+
+    def stats():  # (answered by the leader, rounds the followers started)
+        return (int(leader.info("stats")["read_index_answered"]),
+                sum(int(n.info("stats")["read_index_rounds"]) for n in (f, other)))
+    answered, rounds = stats()
+    reader = f.client(single_connection_client=True)
+    for _ in range(5):  # one at a time: a round each
+        assert reader.get("k") == b"v"
+    assert reader.execute_command("READONLY") in (True, b"OK")
+    assert reader.get("k") == b"v"
+    for _ in range(3):
+        assert leader.client().get("k") == b"v"
+    answered_after, rounds_after = stats()
+    assert rounds_after - rounds >= 5
+    assert answered_after - answered >= 5
+    assert answered_after - answered <= rounds_after - rounds
+    reader.close()
+
+
 def test_readonly_on_follower_serves_stale_local_reads(cluster_factory):
     c = cluster_factory(size=3, extra_args=["--request-timeout-ms", str(REQUEST_TIMEOUT_MS)])
     leader = c.leader()
