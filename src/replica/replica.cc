@@ -91,8 +91,12 @@ Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t 
   Result<LogIndex> index = raft_->propose(std::move(payload));
   if (!index.ok()) return index;
   const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
-  pending_writes_[index->value()] = PendingWrite{
-      .term = raft_->term(), .done = std::move(done), .tag = tag, .deadline_ms = deadline_ms};
+  // Filled in place: the completion moves once, into the table.
+  PendingWrite& w = pending_writes_[index->value()];
+  w.term = raft_->term();
+  w.done = std::move(done);
+  w.tag = tag;
+  w.deadline_ms = deadline_ms;
   write_deadlines_.emplace_back(deadline_ms, index->value());
   return index;
 }

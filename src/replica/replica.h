@@ -41,13 +41,13 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/inline_function.h"
 #include "common/status.h"
 #include "kv/store.h"
 #include "raft/raft.h"
@@ -110,9 +110,13 @@ struct Counters {
 class Replica {
  public:
   // `done` for proposals: OK with the reply of the applied entry, or an error whose message is
-  // the full RESP error text.
-  using WriteDone = std::function<void(const Status&, const kv::Reply&)>;
-  using ReadDone = std::function<void(const Status&)>;
+  // the full RESP error text. Completions are kept inline, never allocated: one is stored per
+  // request. The capacities fit the server's (where the reply goes, and for a read the command
+  // line to evaluate); a larger capture does not compile.
+  static constexpr size_t kWriteDoneBytesMax = 64;
+  static constexpr size_t kReadDoneBytesMax = 96;
+  using WriteDone = InlineFunction<void(const Status&, const kv::Reply&), kWriteDoneBytesMax>;
+  using ReadDone = InlineFunction<void(const Status&), kReadDoneBytesMax>;
 
   // REQUIRES: io members outlive the replica; boot matches disk->log().
   Replica(const Options& options, const Io& io, Boot boot);
