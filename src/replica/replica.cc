@@ -215,7 +215,10 @@ void Replica::apply(const raft::Entry& e) {
     return;
   }
   BW_ASSERT(e.index == applied_ + 1, "apply gap: {} after {}", e.index, applied_);
-  kv::Reply reply = kv::Reply::ok();
+  // What the proposer gets: the store's reply to a kv command, OK for any other entry (built
+  // only then: a kv entry's reply replaces it).
+  const bool kv_entry = e.type != raft::EntryType::kConfChange && !e.data.empty();
+  kv::Reply reply = kv_entry ? kv::Reply() : kv::Reply::ok();
   const kv::ApplyEffects* effects = nullptr;
   if (e.type == raft::EntryType::kConfChange) {
     Result<raft::ConfChange> cc = raft::decode_conf_change(e.data);
@@ -230,14 +233,16 @@ void Replica::apply(const raft::Entry& e) {
     effects = &effects_;
   }
   applied_ = e.index;
+  // The write waiting here leaves the table before the observer runs (it may propose, which
+  // moves the table's entries): one lookup per entry.
   auto it = pending_writes_.find(e.index.value());
-  const uint64_t tag = it != pending_writes_.end() ? it->second.tag : 0;
-  if (io_.observer) io_.observer->on_applied(e, effects, tag, &reply);
-  // The observer may have proposed (iterators are void): look the write up again.
-  it = pending_writes_.find(e.index.value());
-  if (it == pending_writes_.end()) return;
+  if (it == pending_writes_.end()) {
+    if (io_.observer) io_.observer->on_applied(e, effects, 0, &reply);
+    return;
+  }
   PendingWrite w = std::move(it->second);
   pending_writes_.erase(it);
+  if (io_.observer) io_.observer->on_applied(e, effects, w.tag, &reply);
   if (w.term == e.term) {
     w.done(OkStatus(), reply);
   } else {
