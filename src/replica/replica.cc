@@ -44,8 +44,7 @@ Replica::~Replica() = default;
 
 // ---- inputs ----------------------------------------------------------------------------------
 
-uint32_t Replica::catch_up_ticks() {
-  if (!catches_up_ticks()) return 0;
+uint32_t Replica::tick_for_time_passed() {
   const int64_t now = io_.clock->monotonic_ms();
   if (now < next_tick_ms_) return 0;
   const int64_t due = (now - next_tick_ms_) / options_.tick_ms + 1;
