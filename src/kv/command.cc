@@ -612,6 +612,13 @@ bool is_read_argv(std::span<const std::string_view> argv) {
   return spec != nullptr && !spec->write();
 }
 
+CommandKind command_kind(std::span<const std::string_view> argv) {
+  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) return {};
+  if (spec != &kLeaseParent) return {.write_name = spec->write(), .read = !spec->write()};
+  return {.write_name = true, .read = is_read_argv(argv)};  // LEASE TTL is a read
+}
+
 namespace {
 
 // After the kind byte of a kind 1 body.

@@ -205,7 +205,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
     return;
   }
   session->last_command = std::string(spec->name);
-  if (!arity_ok(*spec, argv)) {
+  const kv::CommandKind kind = kv::command_kind(argv);  // one lookup serves arity and routing
+  if (!arity_ok(*spec, argv, kind.write_name)) {
     session->multi_dirty = session->in_multi;
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
@@ -222,8 +223,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
                                 spec->name));
     return;
   }
-  bool is_read = kv::is_read_argv(argv);  // before is_write: LEASE TTL is a read
-  bool is_write = !is_read && kv::is_write_command(argv[0]);
+  const bool is_read = kind.read;  // before is_write: LEASE TTL is a read
+  const bool is_write = !is_read && kind.write_name;
   if (auto block_ms = kv::block_timeout_ms(argv)) {
     route_election(std::move(to), argv, *block_ms);
   } else if (is_write) {
