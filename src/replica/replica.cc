@@ -266,18 +266,21 @@ void Replica::install_snapshot(const raft::Snapshot& snap) {
   if (io_.observer) io_.observer->on_snapshot_installed(snap.meta);
 }
 
-// Answers every waiting write at or below `index` with `why` (an unknown outcome).
+// Answers every waiting write at or below `index` with `why` (an unknown outcome), in index
+// order: the table's own order follows the addresses the allocator gave it, which would make a
+// simulated run depend on the heap's layout.
 void Replica::answer_writes_through(LogIndex index, const char* why) {
-  std::vector<PendingWrite> answered;
+  std::vector<std::pair<uint64_t, PendingWrite>> answered;
   for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
     if (it->first <= index.value()) {
-      answered.push_back(std::move(it->second));
+      answered.emplace_back(it->first, std::move(it->second));
       pending_writes_.erase(it++);
     } else {
       ++it;
     }
   }
-  for (PendingWrite& w : answered) w.done(absl::DeadlineExceededError(why), kv::Reply::ok());
+  std::ranges::sort(answered, {}, &std::pair<uint64_t, PendingWrite>::first);
+  for (auto& [i, w] : answered) w.done(absl::DeadlineExceededError(why), kv::Reply::ok());
 }
 
 uint64_t Replica::oldest_pending_write() const {
