@@ -159,6 +159,9 @@ class Replica {
   uint64_t oldest_pending_write() const;
   size_t pending_writes() const { return pending_writes_.size(); }
   size_t pending_reads() const;
+  // Reads queued behind a ReadIndex round that ended during the last input: only the next
+  // flush() issues them (the server flushes again at once; their clients send nothing meanwhile).
+  bool has_reads_to_issue() const { return !unissued_reads_.empty() && issued_reads_.empty(); }
   // Evaluates a read-only command on the store (as of applied()), judging expiry as the log
   // does (kReadsUseLocalClock: as this node's clock does).
   kv::Reply evaluate_read(std::span<const std::string_view> argv, uint64_t random) const;

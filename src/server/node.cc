@@ -378,11 +378,15 @@ void Node::schedule_flush() {
   asio::post(io_, [this] {
     flush_scheduled_ = false;
     replica_->flush();
+    // A read round that ended in this flush leaves the reads queued behind it; their clients
+    // wait and send nothing meanwhile, so the next pass issues them instead of the next input.
+    if (replica_->has_reads_to_issue()) schedule_flush();
   });
 }
 
 void Node::on_durable(uint64_t seq) {
   replica_->on_durable(seq);
+  if (replica_->has_reads_to_issue()) schedule_flush();
   maybe_snapshot();
 }
 
