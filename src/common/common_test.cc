@@ -1,11 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <limits>
+#include <memory>
+#include <string>
 
 #include "common/assert.h"
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/ids.h"
+#include "common/inline_function.h"
 
 namespace bw {
 namespace {
@@ -77,6 +81,56 @@ TEST(Ids, CountersMoveAndCompare) {
   EXPECT_EQ(i, LogIndex(6));
   EXPECT_LT(Term(1), Term(2));
   EXPECT_EQ(fmt::format("{}", NodeId(3)), "3");
+}
+
+TEST(InlineFunction, CallsWhatItHolds) {
+  int calls = 0;
+  InlineFunction<int(int, const std::string&), 32> f = [&calls](int a, const std::string& s) {
+    ++calls;
+    return a + static_cast<int>(s.size());
+  };
+  ASSERT_TRUE(static_cast<bool>(f));
+  EXPECT_EQ(f(2, "abc"), 5);
+  EXPECT_EQ(calls, 1);
+  InlineFunction<void(), 8> empty;
+  EXPECT_FALSE(static_cast<bool>(empty));
+}
+
+TEST(InlineFunction, CaptureUpToTheCapacityFitsAndMovesAlong) {
+  std::array<char, 56> bytes{};
+  bytes[55] = 'z';
+  auto counted = std::make_shared<int>(7);
+  InlineFunction<char(), 80> f = [bytes, counted] { return bytes[55]; };
+  EXPECT_EQ(counted.use_count(), 2);
+  InlineFunction<char(), 80> g = std::move(f);
+  EXPECT_FALSE(static_cast<bool>(f));  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(counted.use_count(), 2);   // moved, not copied
+  EXPECT_EQ(g(), 'z');
+  InlineFunction<char(), 80> h;
+  h = std::move(g);
+  EXPECT_EQ(h(), 'z');
+  EXPECT_EQ(counted.use_count(), 2);
+}
+
+TEST(InlineFunction, DestroysItsCaptureOnceWhenReplacedOrDestroyed) {
+  auto first = std::make_shared<int>(1);
+  auto second = std::make_shared<int>(2);
+  {
+    InlineFunction<int(), 24> f = [first] { return *first; };
+    EXPECT_EQ(first.use_count(), 2);
+    f = [second] { return *second; };
+    EXPECT_EQ(first.use_count(), 1);
+    EXPECT_EQ(f(), 2);
+    f = nullptr;
+    EXPECT_EQ(second.use_count(), 1);
+    f = [second] { return *second; };
+  }
+  EXPECT_EQ(second.use_count(), 1);
+}
+
+TEST(InlineFunctionDeathTest, CallingAnEmptyOneIsABrokenInvariant) {
+  InlineFunction<void(), 8> f;
+  EXPECT_DEATH(f(), "empty InlineFunction");
 }
 
 TEST(AssertDeathTest, FailingAssertionPrintsContext) {

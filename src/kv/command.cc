@@ -430,8 +430,7 @@ std::optional<Reply> encode_command(std::string* out, std::span<const std::strin
 
 const CommandSpec* find_command(std::string_view name) {
   if (equals_ignore_case(name, kLeaseParent.name)) return &kLeaseParent;
-  // The name comparison first: it fails at once on a length or first-letter mismatch, while
-  // name_words() scans the entry's name (this runs several times per command).
+  // The name comparison first: it fails at once on a length or first-letter mismatch.
   for (const CommandSpec& spec : kCommands) {
     if (equals_ignore_case(spec.name, name) && spec.name_words() == 1) return &spec;
   }
@@ -611,6 +610,13 @@ bool is_read_argv(std::span<const std::string_view> argv) {
   Reply ignored;
   const CommandSpec* spec = find_argv(argv, &ignored);
   return spec != nullptr && !spec->write();
+}
+
+CommandKind command_kind(std::span<const std::string_view> argv) {
+  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) return {};
+  if (spec != &kLeaseParent) return {.write_name = spec->write(), .read = !spec->write()};
+  return {.write_name = true, .read = is_read_argv(argv)};  // LEASE TTL is a read
 }
 
 namespace {

@@ -62,6 +62,13 @@ bool is_read_command(std::string_view name);
 // True if Store::read evaluates this command line: is_read_command(argv[0]) or LEASE TTL.
 // Servers route on this before is_write_command.
 bool is_read_argv(std::span<const std::string_view> argv);
+// Both answers for one command line from a single lookup of its name (a server asks them of
+// every command): write_name == is_write_command(argv[0]), read == is_read_argv(argv).
+struct CommandKind {
+  bool write_name = false;
+  bool read = false;
+};
+CommandKind command_kind(std::span<const std::string_view> argv);
 
 // ---- Coordination (versions, transactions, leases, elections, fencing, PUBLISH) ----
 //

@@ -95,6 +95,12 @@ bool is_read_opcode(uint8_t op);
 // command table's (resp, which kv does not include): the server checks a command against it
 // before the command reaches kv, as Redis checks arity before calling a command's proc.
 struct CommandSpec {
+  constexpr CommandSpec(std::string_view name_in, Op op_in, bool takes_index_in = false)
+      : name(name_in),
+        op(op_in),
+        takes_index(takes_index_in),
+        words_(name_in.find('|') == std::string_view::npos ? 1 : 2) {}
+
   std::string_view name;  // lower case, as THE table spells it ("lease|grant")
   Op op;
   // Creates an id from the entry's index (LEASE GRANT, ELECT, LOCK): not allowed in a
@@ -103,7 +109,11 @@ struct CommandSpec {
 
   bool write() const { return is_write_opcode(static_cast<uint8_t>(op)); }
   // Words naming the command: 1, or 2 for a subcommand (LEASE GRANT); args follow them.
-  size_t name_words() const { return name.find('|') == std::string_view::npos ? 1 : 2; }
+  // Counted once, from the name, when the table is built: lookups ask on every command.
+  size_t name_words() const { return words_; }
+
+ private:
+  size_t words_;
 };
 
 // Case-insensitive lookup by name; null for names kv does not know. "lease" finds the parent

@@ -607,6 +607,30 @@ TEST(KvRouting, LeaseTtlAndElectLeaderAreReads) {
             "(error) ERR 'lease|ttl' is not a write command");
 }
 
+TEST(KvRouting, CommandKindAnswersAsTheTwoLookups) {
+  const std::vector<std::vector<std::string_view>> lines = {
+      {"SET", "k", "v"},
+      {"get", "k"},
+      {"LEASE", "TTL", "1"},
+      {"lease", "grant", "1"},
+      {"LEASE"},
+      {"LEASE", "nope", "1"},
+      {"elect.leader", "w"},
+      {"CAS", "k", "0", "v"},
+      {"ping"},
+      {"nosuchcommand"},
+      {"Publish", "c", "m"},
+      {"SET", "k", "v", "FENCE", "n", "1"},
+  };
+  for (const auto& line : lines) {
+    const CommandKind kind = command_kind(line);
+    EXPECT_EQ(kind.write_name, is_write_command(line[0])) << line[0];
+    EXPECT_EQ(kind.read, is_read_argv(line)) << line[0];
+  }
+  EXPECT_FALSE(command_kind({}).write_name);
+  EXPECT_FALSE(command_kind({}).read);
+}
+
 // ---- replication: determinism (snapshots of this state: snapshot_test.cc) ----
 
 std::vector<std::vector<std::string>> random_coord_command(std::mt19937_64& rng, uint64_t index) {

@@ -7,6 +7,7 @@
 namespace bw::net {
 
 void append_frame(std::string* out, FrameType type, std::string_view payload) {
+  out->reserve(out->size() + kFrameHeaderBytes + payload.size());  // one allocation, not two
   ByteWriter w(out);
   w.u32(static_cast<uint32_t>(payload.size() + 2));
   w.u8(kFrameVersion);

@@ -17,6 +17,19 @@ constexpr uint8_t kFlagsKnown = kFlagReject | kFlagSnapshotLast;
 constexpr size_t kEntryBytesMin = 4;
 constexpr size_t kNodeBytesMin = 1;
 
+// At least what encode_message_to writes, so its buffer is sized once: an append carries many
+// entries, and a string grown as it goes copies all of them again at every doubling.
+size_t encoded_bytes_max(const Message& m) {
+  constexpr size_t kVarintBytesMax = 10;
+  constexpr size_t kFixedBytes = 3 + 18 * kVarintBytesMax;  // 3 u8 fields, 18 varints
+  constexpr size_t kEntryFixedBytes = 1 + 3 * kVarintBytesMax;
+  const ConfState& conf = m.snapshot_meta.conf;
+  size_t n = kFixedBytes + m.snapshot_chunk.size() + m.context.size();
+  n += (conf.voters.size() + conf.learners.size() + conf.voters_outgoing.size()) * kVarintBytesMax;
+  for (const Entry& e : m.entries) n += kEntryFixedBytes + e.data.size();
+  return n;
+}
+
 Status malformed(std::string_view what) {
   return absl::DataLossError(fmt::format("raft message: {}", what));
 }
@@ -64,6 +77,7 @@ Status decode_entries(ByteReader& r, const MessageLimits& limits, std::vector<En
 }  // namespace
 
 void encode_message_to(const Message& m, std::string* out) {
+  out->reserve(out->size() + encoded_bytes_max(m));
   ByteWriter w(out);
   w.u8(kMessageCodecVersion);
   w.u8(static_cast<uint8_t>(m.type));

@@ -44,8 +44,7 @@ Replica::~Replica() = default;
 
 // ---- inputs ----------------------------------------------------------------------------------
 
-uint32_t Replica::catch_up_ticks() {
-  if (!catches_up_ticks()) return 0;
+uint32_t Replica::tick_for_time_passed() {
   const int64_t now = io_.clock->monotonic_ms();
   if (now < next_tick_ms_) return 0;
   const int64_t due = (now - next_tick_ms_) / options_.tick_ms + 1;
@@ -91,8 +90,12 @@ Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t 
   Result<LogIndex> index = raft_->propose(std::move(payload));
   if (!index.ok()) return index;
   const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
-  pending_writes_[index->value()] = PendingWrite{
-      .term = raft_->term(), .done = std::move(done), .tag = tag, .deadline_ms = deadline_ms};
+  // Filled in place: the completion moves once, into the table.
+  PendingWrite& w = pending_writes_[index->value()];
+  w.term = raft_->term();
+  w.done = std::move(done);
+  w.tag = tag;
+  w.deadline_ms = deadline_ms;
   write_deadlines_.emplace_back(deadline_ms, index->value());
   return index;
 }
@@ -218,7 +221,10 @@ void Replica::apply(const raft::Entry& e) {
     return;
   }
   BW_ASSERT(e.index == applied_ + 1, "apply gap: {} after {}", e.index, applied_);
-  kv::Reply reply = kv::Reply::ok();
+  // What the proposer gets: the store's reply to a kv command, OK for any other entry (built
+  // only then: a kv entry's reply replaces it).
+  const bool kv_entry = e.type != raft::EntryType::kConfChange && !e.data.empty();
+  kv::Reply reply = kv_entry ? kv::Reply() : kv::Reply::ok();
   const kv::ApplyEffects* effects = nullptr;
   if (e.type == raft::EntryType::kConfChange) {
     Result<raft::ConfChange> cc = raft::decode_conf_change(e.data);
@@ -241,14 +247,16 @@ void Replica::apply(const raft::Entry& e) {
     effects = &effects_;
   }
   applied_ = e.index;
+  // The write waiting here leaves the table before the observer runs (it may propose, which
+  // moves the table's entries): one lookup per entry.
   auto it = pending_writes_.find(e.index.value());
-  const uint64_t tag = it != pending_writes_.end() ? it->second.tag : 0;
-  if (io_.observer) io_.observer->on_applied(e, effects, tag, &reply);
-  // The observer may have proposed (iterators are void): look the write up again.
-  it = pending_writes_.find(e.index.value());
-  if (it == pending_writes_.end()) return;
+  if (it == pending_writes_.end()) {
+    if (io_.observer) io_.observer->on_applied(e, effects, 0, &reply);
+    return;
+  }
   PendingWrite w = std::move(it->second);
   pending_writes_.erase(it);
+  if (io_.observer) io_.observer->on_applied(e, effects, w.tag, &reply);
   if (w.term == e.term) {
     w.done(OkStatus(), reply);
   } else {
@@ -273,18 +281,21 @@ void Replica::install_snapshot(const raft::Snapshot& snap) {
   if (io_.observer) io_.observer->on_snapshot_installed(snap.meta);
 }
 
-// Answers every waiting write at or below `index` with `why` (an unknown outcome).
+// Answers every waiting write at or below `index` with `why` (an unknown outcome), in index
+// order: the table's own order follows the addresses the allocator gave it, which would make a
+// simulated run depend on the heap's layout.
 void Replica::answer_writes_through(LogIndex index, const char* why) {
-  std::vector<PendingWrite> answered;
+  std::vector<std::pair<uint64_t, PendingWrite>> answered;
   for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
     if (it->first <= index.value()) {
-      answered.push_back(std::move(it->second));
+      answered.emplace_back(it->first, std::move(it->second));
       pending_writes_.erase(it++);
     } else {
       ++it;
     }
   }
-  for (PendingWrite& w : answered) w.done(absl::DeadlineExceededError(why), kv::Reply::ok());
+  std::ranges::sort(answered, {}, &std::pair<uint64_t, PendingWrite>::first);
+  for (auto& [i, w] : answered) w.done(absl::DeadlineExceededError(why), kv::Reply::ok());
 }
 
 uint64_t Replica::oldest_pending_write() const {

@@ -41,13 +41,13 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/inline_function.h"
 #include "common/status.h"
 #include "kv/store.h"
 #include "raft/raft.h"
@@ -110,9 +110,13 @@ struct Counters {
 class Replica {
  public:
   // `done` for proposals: OK with the reply of the applied entry, or an error whose message is
-  // the full RESP error text.
-  using WriteDone = std::function<void(const Status&, const kv::Reply&)>;
-  using ReadDone = std::function<void(const Status&)>;
+  // the full RESP error text. Completions are kept inline, never allocated: one is stored per
+  // request. The capacities fit the server's (where the reply goes, and for a read the command
+  // line to evaluate); a larger capture does not compile.
+  static constexpr size_t kWriteDoneBytesMax = 64;
+  static constexpr size_t kReadDoneBytesMax = 96;
+  using WriteDone = InlineFunction<void(const Status&, const kv::Reply&), kWriteDoneBytesMax>;
+  using ReadDone = InlineFunction<void(const Status&), kReadDoneBytesMax>;
 
   // REQUIRES: io members outlive the replica; boot matches disk->log().
   Replica(const Options& options, const Io& io, Boot boot);
@@ -157,6 +161,9 @@ class Replica {
   uint64_t oldest_pending_write() const;
   size_t pending_writes() const { return pending_writes_.size(); }
   size_t pending_reads() const;
+  // Reads queued behind a ReadIndex round that ended during the last input: only the next
+  // flush() issues them (the server flushes again at once; their clients send nothing meanwhile).
+  bool has_reads_to_issue() const { return !unissued_reads_.empty() && issued_reads_.empty(); }
   // Evaluates a read-only command on the store (as of applied()), judging expiry as the log
   // does (kReadsUseLocalClock: as this node's clock does).
   kv::Reply evaluate_read(std::span<const std::string_view> argv, uint64_t random) const;
@@ -188,8 +195,9 @@ class Replica {
     return options_.tick_ms != 0 && options_.raft.read_only == raft::ReadOnlyOption::kLeaseBased;
   }
   // Ticks raft for every whole tick_ms passed since the last tick (catches_up_ticks()).
-  // Returns how many.
-  uint32_t catch_up_ticks();
+  // Returns how many. Runs before every input: the common case (ReadIndex reads) stays inline.
+  uint32_t catch_up_ticks() { return catches_up_ticks() ? tick_for_time_passed() : 0; }
+  uint32_t tick_for_time_passed();
   void handle_ready();
   void finish_readies();
   void send(std::vector<raft::Message>& messages);

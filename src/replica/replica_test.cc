@@ -145,6 +145,37 @@ TEST(ReplicaTest, PlantedContextWithoutEpochServesTheLateAnswer) {
                             /*expect_released=*/true);
 }
 
+// Reads that arrive while a round is out wait for it; once its answer is handled they are the
+// host's to issue (the next flush), not left until some later input.
+TEST(ReplicaTest, ReadsQueuedBehindARoundAreReadyToIssueWhenItEnds) {
+  Harness h;
+  auto r = h.start(NodeId(1), {NodeId(1), NodeId(2), NodeId(3)}, 5);
+  bool first = false;
+  const std::string ctx = ask_read_index(h, *r, &first);
+  bool second = false;
+  r->read([&second](const Status& st) { second = st.ok(); });
+  h.outbox.clear();
+  r->flush();
+  EXPECT_TRUE(h.outbox.empty()) << "a second round while the first is out";
+  EXPECT_FALSE(r->has_reads_to_issue());
+  raft::Message answer{.type = raft::MessageType::kReadIndexResp,
+                       .group = kGroup,
+                       .from = NodeId(2),
+                       .to = NodeId(1),
+                       .term = Term(1),
+                       .index = LogIndex(0),
+                       .context = ctx};
+  ASSERT_TRUE(r->step(answer).ok());
+  r->flush();
+  EXPECT_TRUE(first);
+  EXPECT_FALSE(second);
+  EXPECT_TRUE(r->has_reads_to_issue());
+  r->flush();
+  EXPECT_FALSE(r->has_reads_to_issue());
+  ASSERT_EQ(h.outbox.size(), 1u);
+  EXPECT_EQ(h.outbox[0].type, raft::MessageType::kReadIndex);
+}
+
 TEST(ReplicaTest, AWriteOverwrittenByAnotherLeaderIsAnsweredNotApplied) {
   Harness h;
   auto r = h.start(NodeId(1), {NodeId(1), NodeId(2), NodeId(3)}, 9);

@@ -22,10 +22,14 @@ inline std::vector<std::string_view> views(const std::vector<std::string>& argv)
 
 // True if `argv` (non-empty, the command `spec`) has an argument count the table allows. A
 // trailing FENCE name token on a write is not part of the command's own arguments.
-inline bool arity_ok(const resp::CommandSpec& spec, std::span<const std::string_view> argv) {
-  const size_t argc =
-      kv::is_write_command(argv[0]) ? kv::split_fence(argv).command.size() : argv.size();
+// `kv_write_name`: kv::is_write_command(argv[0]), when the caller has it already.
+inline bool arity_ok(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                     bool kv_write_name) {
+  const size_t argc = kv_write_name ? kv::split_fence(argv).command.size() : argv.size();
   return resp::arity_ok(spec, argc);
+}
+inline bool arity_ok(const resp::CommandSpec& spec, std::span<const std::string_view> argv) {
+  return arity_ok(spec, argv, kv::is_write_command(argv[0]));
 }
 
 // The same for a command line not looked up yet: false also for an unknown or empty one.

@@ -213,7 +213,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
     return;
   }
   session->last_command = std::string(spec->name);
-  if (!arity_ok(*spec, argv)) {
+  const kv::CommandKind kind = kv::command_kind(argv);  // one lookup serves arity and routing
+  if (!arity_ok(*spec, argv, kind.write_name)) {
     session->multi_dirty = session->in_multi;
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
@@ -230,8 +231,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
                                 spec->name));
     return;
   }
-  bool is_read = kv::is_read_argv(argv);  // before is_write: LEASE TTL is a read
-  bool is_write = !is_read && kv::is_write_command(argv[0]);
+  const bool is_read = kind.read;  // before is_write: LEASE TTL is a read
+  const bool is_write = !is_read && kind.write_name;
   if (auto block_ms = kv::block_timeout_ms(argv)) {
     route_election(std::move(to), argv, *block_ms);
   } else if (is_write) {
@@ -385,11 +386,15 @@ void Node::schedule_flush() {
   asio::post(io_, [this] {
     flush_scheduled_ = false;
     replica_->flush();
+    // A read round that ended in this flush leaves the reads queued behind it; their clients
+    // wait and send nothing meanwhile, so the next pass issues them instead of the next input.
+    if (replica_->has_reads_to_issue()) schedule_flush();
   });
 }
 
 void Node::on_durable(uint64_t seq) {
   replica_->on_durable(seq);
+  if (replica_->has_reads_to_issue()) schedule_flush();
   maybe_snapshot();
 }
 
