@@ -38,6 +38,14 @@ bool parse_node_id(std::string_view s, NodeId* out) {
   return true;
 }
 
+// Membership changes are rare: their completion's state goes on the heap, so the callable the
+// replica keeps inline stays small.
+template <typename F>
+auto boxed(F f) {
+  auto held = std::make_shared<F>(std::move(f));
+  return [held](const Status& st, const kv::Reply& r) { (*held)(st, r); };
+}
+
 size_t quorum(size_t voters) {
   return voters / 2 + 1;
 }
@@ -281,15 +289,15 @@ void Node::add_member(ReplyTo to, std::string client_address, std::string peer_a
   const NodeId id(top + 1);
   raft::ConfChange cc{raft::ConfChangeType::kAddLearner, id,
                       kv::encode_member(kv::Member{client_address, peer_address})};
-  Result<LogIndex> index =
-      replica_->propose_conf_change(cc, [this, to, id, join](const Status& st, const kv::Reply&) {
+  Result<LogIndex> index = replica_->propose_conf_change(
+      cc, boxed([this, to, id, join](const Status& st, const kv::Reply&) {
         if (!st.ok()) return reply_error(to, std::string(st.message()));
         spdlog::info("node {}: node {} added as a learner", config_.id, id);
         if (join) return reply(to, join_answer(id));
         std::string out;
         resp::Writer(&out, to.protocol).integer(static_cast<int64_t>(id.value()));
         reply(to, std::move(out));
-      });
+      }));
   if (!index.ok()) return reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
   spdlog::info("node {}: adding node {} ({} / {}) as a learner at index {}", config_.id, id,
                client_address, peer_address, *index);
@@ -339,13 +347,13 @@ void Node::promote_member(ReplyTo to, NodeId id, std::function<void(ReplyTo)> th
   }
   raft::ConfChange cc{raft::ConfChangeType::kAddVoter, id, {}};
   Result<LogIndex> index = replica_->propose_conf_change(
-      cc, [this, to, id, then = std::move(then)](const Status& st, const kv::Reply&) {
+      cc, boxed([this, to, id, then = std::move(then)](const Status& st, const kv::Reply&) {
         if (!st.ok()) return reply_error(to, std::string(st.message()));
         spdlog::info("node {}: node {} promoted to voter", config_.id, id);
         // After the Ready that applied it: Raft takes the next change once it saw this applied.
         if (then) return asio::post(io_, [to, then] { then(to); });
         reply(to, "+OK\r\n");
-      });
+      }));
   if (!index.ok()) return reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
   schedule_flush();
 }
@@ -383,11 +391,12 @@ void Node::remove_member(ReplyTo to, NodeId id) {
   }
   raft::ConfChange cc{raft::ConfChangeType::kRemoveNode, id, {}};
   Result<LogIndex> index =
-      replica_->propose_conf_change(cc, [this, to, id](const Status& st, const kv::Reply&) {
-        if (!st.ok()) return reply_error(to, std::string(st.message()));
-        spdlog::info("node {}: node {} removed", config_.id, id);
-        reply(to, "+OK\r\n");
-      });
+      replica_->propose_conf_change(cc, boxed([this, to, id](const Status& st, const kv::Reply&) {
+                                      if (!st.ok())
+                                        return reply_error(to, std::string(st.message()));
+                                      spdlog::info("node {}: node {} removed", config_.id, id);
+                                      reply(to, "+OK\r\n");
+                                    }));
   if (!index.ok()) return reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
   schedule_flush();
 }
