@@ -4,6 +4,7 @@ The `bellwether` binary is taken from $BELLWETHER_BIN, else build/bellwether of 
 Every process a fixture starts is stopped by PID when the fixture ends.
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,13 +20,12 @@ BIN = os.environ.get("BELLWETHER_BIN", os.path.join(ROOT, "build", "bellwether")
 
 
 def free_port_block(count, span=10000):
-    """Finds `count` consecutive free client ports whose peer ports (+span) are free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count + span >= 65535:
-            continue
+    """Finds `count` consecutive free client ports whose peer ports (+span) are free too, all
+    below the kernel's ephemeral range (32768 up): a port there can be taken at any moment by an
+    outgoing connection, such as a peer link or a client, between this check and the bind."""
+    rng = random.Random()
+    for _ in range(400):
+        base = rng.randrange(12000, 32768 - span - count)
         ok = True
         for p in list(range(base, base + count)) + list(range(base + span, base + span + count)):
             with socket.socket() as s:

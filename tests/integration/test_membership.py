@@ -227,11 +227,15 @@ def test_a_learner_catches_up_by_snapshot_and_a_stalled_one_never_stalls_the_lea
     leader = c.wait_for_leader()
     lc = leader.client()
     value = "x" * 1000
-    pipe = lc.pipeline(transaction=False)
-    for i in range(3000):
-        pipe.set(f"big{i}", value)
-    pipe.execute()
-    # The leader's log is compacted behind a snapshot: a new node must start from the snapshot.
+    # Writes until the leader's log is compacted behind a snapshot (a batch of pipelined writes
+    # may take fewer entries than writes): a new node must then start from the snapshot.
+    for batch in range(20):
+        pipe = lc.pipeline(transaction=False)
+        for i in range(3000):
+            pipe.set(f"big{i}", value)
+        pipe.execute()
+        if int(raft(leader)["raft_first_index"]) > 1:
+            break
     wait_until(lambda: int(raft(leader)["raft_first_index"]) > 1, timeout=CHANGE_TIMEOUT_S,
                what="a compacted log on the leader")
     learner = c.add_node()

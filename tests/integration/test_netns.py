@@ -129,8 +129,9 @@ def test_a_node_on_another_host_joins_over_the_network(hosts):
         assert node4 == 4
         wait_until(lambda: clients[1].execute_command("MEMBER", "PROMOTE", "4") == b"OK",
                    timeout=CHANGE_TIMEOUT_S, what="the promotion")
-        voters = str(clients[3].info("raft")["raft_voters"])
-        assert voters.split(",") == ["1", "2", "3", "4"]
+        # Every host applies the promotion (the answer came once the leader applied it).
+        wait_until(lambda: str(clients[3].info("raft")["raft_voters"]).split(",") ==
+                   ["1", "2", "3", "4"], what="host 3 to apply the promotion")
         members = clients[4].execute_command("MEMBER", "LIST")
         addresses = sorted(dict(zip(m[0::2], m[1::2]))[b"address"] for m in members)
         assert addresses == [f"{addrs[n][1]}:{CLIENT_PORT}".encode() for n in (1, 2, 3, 4)]
