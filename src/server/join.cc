@@ -63,7 +63,7 @@ Status Node::resolve_membership() {
 // answers TRYAGAIN or cannot be reached, up to kJoinTimeout.
 Result<MemberList> Node::join_cluster() {
   std::vector<std::string> argv{"MEMBER", "JOIN", config_.cluster_id, config_.listen,
-                                config_.peer_listen};
+                                config_.peer_advertise};
   if (config_.join_replaces != kNoNode) {
     argv.insert(argv.end(), {"REPLACE", std::to_string(config_.join_replaces.value())});
   }
