@@ -88,9 +88,11 @@ Result<MemberList> Node::join_cluster() {
     }
     last = answer.status();
     const std::string message(last.message());
-    // An error reply (admin_command: FailedPrecondition) other than TRYAGAIN is a refusal:
-    // asking again cannot change it.
-    if (absl::IsFailedPrecondition(last) && !absl::StartsWith(message, "TRYAGAIN")) {
+    // An error reply (admin_command: FailedPrecondition) other than TRYAGAIN or TIMEOUT is a
+    // refusal: asking again cannot change it. After TIMEOUT the node may have been added; asked
+    // again, the cluster answers with that node (Node::add_member).
+    if (absl::IsFailedPrecondition(last) && !absl::StartsWith(message, "TRYAGAIN") &&
+        !absl::StartsWith(message, "TIMEOUT")) {
       return absl::FailedPreconditionError(
           fmt::format("join {}: refused: {}", config_.join, message));
     }
