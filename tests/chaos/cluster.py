@@ -123,6 +123,15 @@ class Node(Process):
             args += ["--id", str(self.id), "--peers", self.cluster.founding_peers]
         self.spawn(args + self.cluster.extra_args)
 
+    def start_unless_retired(self):
+        """Starts the node again unless it was removed or replaced meanwhile (checked under the
+        cluster's lock, which retiring takes too); returns whether it did."""
+        with self.cluster.lock:
+            if self.retired:
+                return False
+            self.start()
+            return True
+
     def learn_id(self):
         """The Raft id the cluster gave this node, once it serves; None before. Points the proxy
         node port at it."""
@@ -174,7 +183,9 @@ class ChaosCluster:
         self.cluster_id = "chaos-" + os.path.basename(self.dir)
         self.extra_args = ["--enable-debug-command", "yes"] + list(extra_args or [])
         self.proxy = Proxy()
-        self.lock = threading.Lock()  # guards nodes: the nemeses change it from their threads
+        # Guards nodes and their retired flags: the nemeses change them from their threads.
+        # Reentrant: a node starting under it (start_unless_retired) asks for the members.
+        self.lock = threading.RLock()
         self.nodes = [Node(self, i, node_id=i) for i in range(1, size + 1)]
         self.joined = itertools.count(1)
         self.founding_peers = ",".join(
@@ -233,9 +244,12 @@ class ChaosCluster:
         return wait_until(self.leader, timeout=timeout, what="a leader")
 
     def stop(self, keep_dir=False):
+        # Bounded: a stuck nemesis thread must not keep the processes from being stopped.
+        locked = self.lock.acquire(timeout=STOP_TIMEOUT_S)
+        nodes = list(self.nodes)
+        if locked:
+            self.lock.release()
         try:
-            with self.lock:
-                nodes = list(self.nodes)
             for n in nodes:
                 n.stop()
         finally:

@@ -139,6 +139,12 @@ class Nemesis:
     def _release(self, *nodes):
         self.guard.release(self.HOLDER, nodes)
 
+    def _restart(self, n):
+        if n.start_unless_retired():
+            self.log(f"restart {n!r}")
+        else:
+            self.log(f"{n!r} was removed meanwhile: not restarted")
+
     def _hold(self, lo, hi):
         self.stop_flag.wait(self.rng.uniform(lo, hi))
 
@@ -160,8 +166,7 @@ class Nemesis:
                 n.kill()
             self._hold(0.3, 2.5)
             for n in victims:
-                self.log(f"restart {n!r}")
-                n.start()
+                self._restart(n)
         finally:
             self._release(*victims)
 
@@ -194,8 +199,7 @@ class Nemesis:
                 self.log(f"{n!r} did not exit after SIGTERM; SIGKILL")
                 n.kill()
             self._hold(0.1, 1.0)
-            self.log(f"restart {n!r}")
-            n.start()
+            self._restart(n)
         finally:
             self._release(n)
 
@@ -273,9 +277,9 @@ class Nemesis:
                 pass  # it failed a sync just now and is stopping
         if not n.alive():
             n.proc.wait(timeout=10)
-            self.log(f"{n!r} stopped (exit {n.proc.returncode}); restart")
+            self.log(f"{n!r} stopped (exit {n.proc.returncode})")
             self._hold(0.1, 1.0)
-            n.start()
+            self._restart(n)
 
     def failover(self):
         leader = self.cluster.leader()
