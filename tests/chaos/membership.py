@@ -39,6 +39,9 @@ OP_TIMEOUT_S = 30.0  # one operation: joining, catching up, promoting on a busy 
 REPLACE_TIMEOUT_S = 45.0  # a replacement joins, catches up, is promoted, then OLD is removed
 FINISH_TIMEOUT_S = 60.0  # after the faults: an unfinished replacement or removal completes
 COMMAND_TIMEOUT_S = 8.0  # one MEMBER command (the server answers within its request timeout)
+IN_FORCE_S = 10.0  # after +OK, until the leader's member list shows the change
+SETTLE_S = 10.0  # reading the member list after a change
+OP_BOUND_S = 180.0  # one operation with all its waits, at most (for joining the thread)
 RETRY_PACE_S = 0.2
 GAP_S = (2.0, 6.0)  # between operations, so that they meet different faults
 LEARNER_S = (0.5, 3.0)  # how long an added node stays a learner before its promotion
@@ -178,13 +181,15 @@ class MembershipNemesis:
         op.detail = last[1] if last else ""
         return False
 
-    def _expect(self, op, deadline, what, predicate):
-        """A change answered +OK must show in the leader's member list by the deadline."""
-        if self._wait(deadline, predicate):
+    def _expect(self, op, what, predicate):
+        """A change answered +OK (sent once it was applied) must show in the leader's member
+        list soon. If it does not, the run has failed: the plan stops."""
+        if self._wait(time.monotonic() + IN_FORCE_S, predicate):
             return True
-        self.violations.append(f"{op.kind} {op.target}: answered OK but {what} not seen by "
-                               f"the deadline")
+        self.violations.append(f"{op.kind} {op.target}: answered OK but {what} not seen "
+                               f"within {IN_FORCE_S:.0f}s")
         self.log(f"VIOLATION {self.violations[-1]}")
+        self.stop_flag.set()
         return False
 
     # ---- operations --------------------------------------------------------------------------------
@@ -255,13 +260,13 @@ class MembershipNemesis:
                                      lambda: self._voters(self.view() or {}) >= {node.id})
             self.log(f"promote {node!r}: {op.outcome} {op.detail}")
             if ok:
-                self._expect(op, deadline + OP_TIMEOUT_S, f"node {node.id} as a voter",
+                self._expect(op, f"node {node.id} as a voter",
                              lambda: node.id in self._voters(self.view() or {}))
         finally:
-            self._settle_from_cluster(deadline + OP_TIMEOUT_S)
+            self._settle_from_cluster()
 
-    def _settle_from_cluster(self, deadline):
-        view = self._wait(deadline, self.view)
+    def _settle_from_cluster(self):
+        view = self._wait(time.monotonic() + SETTLE_S, self.view)
         if view is not None:  # else the guard keeps the sets the change could be in, until
             self.settle(view)  # the next operation starts from a member list
 
@@ -295,15 +300,14 @@ class MembershipNemesis:
             gone = lambda: node.id not in (self.view() or {node.id: None})  # noqa: E731
             ok = self._command_until(op, deadline, ("REMOVE", node.id), gone, to=to)
             self.log(f"remove {node!r}: {op.outcome} {op.detail}")
-            if ok and self._expect(op, deadline + OP_TIMEOUT_S,
-                                   f"node {node.id} gone from the member list", gone):
+            if ok and self._expect(op, f"node {node.id} gone from the member list", gone):
                 self.removed_leader |= node is leader
                 self._retire(node)
             elif not ok:
                 # An answer lost to a fault: the removal may still go through; finish() looks.
                 self.maybe_removed.append(node)
         finally:
-            self._settle_from_cluster(deadline + OP_TIMEOUT_S)
+            self._settle_from_cluster()
 
     def _retire(self, node):
         with self.cluster.lock:
@@ -349,7 +353,7 @@ class MembershipNemesis:
 
     def _finish_replace(self, old, new):
         self.log(f"{old!r} replaced by {new!r}")
-        self._settle_from_cluster(time.monotonic() + OP_TIMEOUT_S)
+        self._settle_from_cluster()
         self.guard.release(self.HOLDER, [old, new])
 
     def _complete(self, deadline):
@@ -415,10 +419,11 @@ class MembershipNemesis:
         else:
             getattr(self, op.kind)(op, view)
 
-    def _run(self):
+    def _run(self, duration_s):
+        end = time.monotonic() + duration_s
         try:
             for _ in range(self.ops_count):
-                if self.stop_flag.is_set():
+                if self.stop_flag.is_set() or time.monotonic() >= end:
                     break
                 self.stop_flag.wait(self.rng.uniform(*GAP_S))
                 self._one()
@@ -428,12 +433,14 @@ class MembershipNemesis:
         finally:
             self.done.set()
 
-    def start(self):
-        self.thread = threading.Thread(target=self._run, name="membership-nemesis", daemon=True)
+    def start(self, duration_s):
+        """Runs the plan; starts no operation after duration_s."""
+        self.thread = threading.Thread(target=self._run, args=(duration_s,),
+                                       name="membership-nemesis", daemon=True)
         self.thread.start()
 
-    def join(self, timeout_s):
-        self.thread.join(timeout_s)
+    def join(self, duration_s):
+        self.thread.join(duration_s + GAP_S[1] + OP_BOUND_S)
         assert not self.thread.is_alive(), "the membership nemesis did not stop"
 
     def _reconcile(self, view):

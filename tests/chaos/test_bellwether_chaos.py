@@ -21,6 +21,10 @@ FAMILIES = ["kill", "pause", "transfer", "partition", "slow-fsync", "failover"]
 SEEDS = {"kill": 101, "pause": 202, "transfer": 303, "partition": 404, "mixed": 505,
          "slow-fsync": 611, "failover": 707, "membership": 808}
 MEMBERSHIP_FAMILIES = ["kill", "pause", "partition"]
+# Frequent snapshots with a short log behind them: joining and replacement nodes, and nodes
+# down for a few seconds, catch up from a snapshot, as they would on a long-lived cluster.
+MEMBERSHIP_SERVER_ARGS = SERVER_ARGS + ["--snapshot-entries", "1000",
+                                        "--snapshot-keep-entries", "200"]
 MEMBERSHIP_OPS = {"short": 8, "long": 40}
 MEMBERSHIP_FAULT_S_MAX = {"short": 120, "long": 600}  # the faults stop with the last operation
 WRITE_GAP_S_MAX = 15.0  # a quorum is always up: writes never stop longer than this
@@ -36,7 +40,7 @@ def longest_write_gap(ops, start, end):
 
 def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=0):
     families = {"mixed": FAMILIES, "membership": MEMBERSHIP_FAMILIES}.get(family, [family])
-    cluster = ChaosCluster(3, SERVER_ARGS).start()
+    cluster = ChaosCluster(3, MEMBERSHIP_SERVER_ARGS if membership_ops else SERVER_ARGS).start()
     rec = Recorder(cluster.targets, KEYS, clients=5, seed=seed, socket_timeout_s=3.0,
                    think_ms=(2, 12))
     guard = QuorumGuard(cluster.members(), enforce=not allow_majority)
@@ -44,7 +48,7 @@ def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=
     mem = MembershipNemesis(cluster, guard, seed, rec.now, membership_ops) \
         if membership_ops else None
     acked = AckedSet(cluster) if mem else None
-    failed = True
+    failed, saved = True, False
     try:
         rec.start()
         if acked:
@@ -54,8 +58,8 @@ def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=
         faults_from = rec.now()
         nem.start(duration_s, until=mem.done.is_set if mem else lambda: False)
         if mem:
-            mem.start()
-            mem.join(duration_s + 120)
+            mem.start(duration_s)
+            mem.join(duration_s)
         nem.join(duration_s + 60)
         faults_to = rec.now()
         if mem:
@@ -70,14 +74,10 @@ def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=
             acked.stop()
         finals_from = len(rec.ops)
         rec.final_reads()
-        events = sorted(nem.events + (mem.events if mem else []))
         # Saved before checking (a search out of budget leaves it too); cluster.dir is kept when
         # the test fails.
-        for d in filter(None, [cluster.dir, out_dir]):
-            path = os.path.join(d, f"bellwether-{family}-{seed}.json")
-            rec.dump(path)
-            with open(path + ".faults.txt", "w") as f:
-                f.write("\n".join(events) + "\n")
+        events = save(cluster.dir, out_dir, family, seed, rec, nem, mem)
+        saved = True
         violations, stats = check(rec.ops)
         version_problems = check_versions(rec.ops)
         finals = {o.key for o in rec.ops[finals_from:] if o.status == "ok"}
@@ -106,6 +106,11 @@ def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=
             check_membership(cluster, rec, nem, mem, acked, finals_from, faults_from, faults_to)
         failed = False
     finally:
+        if failed and not saved:  # failed before the checks: what happened until then
+            rec.stop_flag.set()
+            print("\nfaults until the failure:\n  " + "\n  ".join(
+                save(cluster.dir, out_dir, family, seed, rec, nem, mem)))
+            print(f"history and node logs in {cluster.dir}")
         rec.stop_flag.set()
         nem.stop_flag.set()
         if mem:
@@ -115,12 +120,37 @@ def run(family, seed, duration_s, out_dir, allow_majority=False, membership_ops=
         cluster.stop(keep_dir=failed)
 
 
+def snapshot_installs(cluster):
+    """{node name: snapshots it installed}, from the logs of every node process of the run."""
+    out = {}
+    for n in cluster.all_nodes():
+        with open(n.log_path, "rb") as f:
+            count = f.read().count(b": installed snapshot at index")
+        if count:
+            out[n.name] = count
+    return out
+
+
+def save(cluster_dir, out_dir, family, seed, rec, nem, mem):
+    """Writes the history and the fault log; returns the fault log's lines."""
+    events = sorted(nem.events + (mem.events if mem else []))
+    for d in filter(None, [cluster_dir, out_dir]):
+        path = os.path.join(d, f"bellwether-{family}-{seed}.json")
+        with rec.lock:
+            rec.dump(path)
+        with open(path + ".faults.txt", "w") as f:
+            f.write("\n".join(events) + "\n")
+    return events
+
+
 def check_membership(cluster, rec, nem, mem, acked, finals_from, faults_from, faults_to):
     """The membership run's own checks, after the common ones."""
     print("membership operations:\n  " + "\n  ".join(repr(op) for op in mem.ops))
     print(f"faults skipped by the quorum guard: {nem.skipped}; acked-set writes: "
           f"{len(acked.acked)} acknowledged, {len(acked.refused)} refused, "
           f"{acked.unknown} unknown")
+    installs = snapshot_installs(cluster)
+    print(f"snapshots installed (from the node logs): {installs}")
     gap = longest_write_gap(rec.ops, faults_from, faults_to)
     print(f"longest time without an acknowledged write during the faults: {gap:.1f}s")
     assert mem.error is None, f"membership nemesis failed: {mem.error!r}"
@@ -149,6 +179,7 @@ def check_membership(cluster, rec, nem, mem, acked, finals_from, faults_from, fa
         print("loss:", p)
     assert not problems, f"{len(problems)} member(s) lost or diverged (see output)"
     assert len(acked.acked) >= 100, f"only {len(acked.acked)} acked-set writes acknowledged"
+    assert installs, "no node caught up from a snapshot: that path was not exercised"
     assert gap <= WRITE_GAP_S_MAX, f"no write acknowledged for {gap:.1f}s with a quorum up"
     done = {op.kind for op in mem.ops if op.outcome == "ok"}
     assert len(done) >= 3, f"fewer than 3 kinds of membership change succeeded: {mem.ops}"
