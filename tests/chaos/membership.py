@@ -7,23 +7,25 @@ Operations (MEMBER ... in docs/operations.md):
   learner   start a node with --join and leave it a learner, for a later promote or remove
   promote   MEMBER PROMOTE a learner
   remove    MEMBER REMOVE a voter (the leader in a run's first removal, then half the time) or,
-            sometimes, a learner; sent to any member; the node is stopped once it is out
+            sometimes, a learner, possibly under a fault; sent to any member; the node is
+            stopped once it is out, and never restarted
   replace   SIGKILL a voter, delete its data directory, start a new process on its addresses
             with --join --replace OLD: the new node promotes itself and removes OLD once caught up
 
 The voters stay between VOTERS_MIN and VOTERS_MAX (a replacement is promoted before the old
 node leaves, so it needs VOTERS_MAX - 1 at most), and at most one learner exists at a time.
-Before a change the nemesis takes its nodes, and the voter sets the change passes through, from
-the QuorumGuard it shares with the fault nemesis: no change may leave an impaired majority, and
-no fault may start that would, while the change is under way. A refused change waits for the
-faults to heal until its deadline.
+Before a change the nemesis registers the voter sets it passes through with the QuorumGuard it
+shares with the fault nemesis (and takes the nodes it kills or starts: a replacement's): no
+change may leave an impaired majority in any of them, and no fault may start that would, while
+the change is under way. A refused change waits for the faults to heal until its deadline.
 
 Every operation ends with an outcome: ok; tryagain (only TRYAGAIN until the deadline); refused
 (another error reply, e.g. a change the server finds unsafe under the current faults); timeout
 (no outcome by the deadline); skipped (not possible now). None of these fails the run. What
-fails it (`violations`): a change answered +OK that the leader's member list does not show by
-the deadline, or a removal answered +OK while the node is still a member; and, checked by the
-test at the end, members that disagree on the membership or a voter count outside the bounds.
+fails it (`violations`, which also stop the plan): a promotion or removal answered +OK that the
+leader's member list does not show within IN_FORCE_S; and, checked at the end (finish() and the
+test), a replacement that does not complete once the faults healed, members that disagree on
+the membership, or a voter count outside the bounds.
 """
 import random
 import shutil
@@ -37,7 +39,7 @@ from cluster import wait_until
 VOTERS_MIN, VOTERS_MAX = 3, 5
 OP_TIMEOUT_S = 30.0  # one operation: joining, catching up, promoting on a busy 2-core machine
 REPLACE_TIMEOUT_S = 45.0  # a replacement joins, catches up, is promoted, then OLD is removed
-FINISH_TIMEOUT_S = 60.0  # after the faults: an unfinished replacement or removal completes
+FINISH_TIMEOUT_S = 60.0  # after the faults: unfinished replacements complete
 COMMAND_TIMEOUT_S = 8.0  # one MEMBER command (the server answers within its request timeout)
 IN_FORCE_S = 10.0  # after +OK, until the leader's member list shows the change
 SETTLE_S = 10.0  # reading the member list after a change
@@ -45,7 +47,6 @@ OP_BOUND_S = 180.0  # one operation with all its waits, at most (for joining the
 RETRY_PACE_S = 0.2
 GAP_S = (2.0, 6.0)  # between operations, so that they meet different faults
 LEARNER_S = (0.5, 3.0)  # how long an added node stays a learner before its promotion
-KINDS = ["add", "learner", "promote", "remove", "replace"]
 
 
 def last_line(node):
@@ -68,7 +69,8 @@ class MemberOp:
 
     def __repr__(self):
         took = "" if self.end is None else f" in {self.end - self.start:.1f}s"
-        return (f"{self.kind} {self.target or ''}: {self.outcome}{took}, {self.tries} tries"
+        target = f" {self.target}" if self.target else ""
+        return (f"{self.kind}{target}: {self.outcome}{took}, {self.tries} tries"
                 + (f" ({self.detail})" if self.detail else ""))
 
 
@@ -117,12 +119,20 @@ class MembershipNemesis:
             return "unknown", type(e).__name__
 
     def view(self):
-        """The leader's member list {id: fields}, or None if no leader answers now."""
-        leader = self.cluster.leader()
-        if leader is None:
+        """The leader's member list {id: fields}, or None if no leader answers now. Of two nodes
+        that both think they lead (one cut off, not stepped down yet), the one of the later term."""
+        leaders = []
+        for n in self._running():
+            try:
+                info = n.command("INFO", "raft", timeout=1)
+            except (redis.exceptions.RedisError, OSError):
+                continue
+            if info["raft_role"] == "leader":
+                leaders.append((int(info["raft_term"]), n))
+        if not leaders:
             return None
         try:
-            return leader.member_list()
+            return max(leaders, key=lambda t: t[0])[1].member_list()
         except (redis.exceptions.RedisError, OSError):
             return None
 
@@ -464,6 +474,8 @@ class MembershipNemesis:
         """After the faults healed: replacements left unfinished complete, and members added for
         a join given up on are removed. Fails the run if that cannot be done: with every node up
         the cluster must finish them."""
+        if self.violations:
+            return  # the run has failed already (the test reports them)
         deadline = time.monotonic() + FINISH_TIMEOUT_S
         left = lambda: max(1.0, deadline - time.monotonic())  # noqa: E731
         assert self._complete(deadline), \
