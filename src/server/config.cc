@@ -103,6 +103,14 @@ Status finalize(NodeConfig* c) {
     BW_ASSIGN_OR_RETURN(c->peer_listen, shift_port(c->listen, 10000));
   }
   BW_RETURN_IF_ERROR(net::parse_endpoint(c->peer_listen).status());
+  if (c->join.empty() && !c->peer_advertise.empty()) {
+    // A founding member's peer address is the one --peers gives for it.
+    return absl::InvalidArgumentError("peer-advertise: only with --join");
+  }
+  if (!c->join.empty()) {
+    if (c->peer_advertise.empty()) c->peer_advertise = c->peer_listen;
+    BW_RETURN_IF_ERROR(net::parse_endpoint(c->peer_advertise).status());
+  }
   if (c->peers.empty() && c->join.empty()) {
     c->peers.push_back(
         PeerSpec{.id = c->id, .client_address = c->listen, .peer_address = c->peer_listen});

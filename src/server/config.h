@@ -28,7 +28,11 @@ struct NodeConfig {
   NodeId id;
   std::string cluster_id = "bellwether";
   std::string listen = "127.0.0.1:7001";
-  std::string peer_listen;      // default: listen's port + 10000
+  std::string peer_listen;  // default: listen's port + 10000
+  // Only with join: the peer address the node registers, which every member dials (default:
+  // peer_listen). Differs from peer_listen when peers reach it through a proxy or a NAT. (A
+  // founding member's is the peer address --peers gives for it.)
+  std::string peer_advertise;
   std::vector<PeerSpec> peers;  // founding members (first start only), this node included
   // host:port of any member: a node with no data yet asks the cluster to add it as a learner
   // (MEMBER JOIN) instead of founding one; its id comes from the cluster.
@@ -76,7 +80,8 @@ std::string_view debug_command_access_name(DebugCommandAccess access);
 // separates its fields with spaces), at most kSentinelMasterNameBytesMax bytes.
 constexpr size_t kSentinelMasterNameBytesMax = 256;
 Status check_sentinel_master_name(std::string_view name);
-// Checks the whole configuration and fills defaults (peer_listen). Error messages name the key.
+// Checks the whole configuration and fills defaults (peer_listen, peer_advertise). Error
+// messages name the key.
 Status finalize(NodeConfig* config);
 
 }  // namespace bw::server

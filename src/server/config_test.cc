@@ -95,6 +95,31 @@ TEST(Finalize, ChecksTheSentinelSettings) {
   EXPECT_NE(finalize(&port).message().find("sentinel-listen"), absl::string_view::npos);
 }
 
+TEST(Finalize, PeerAdvertiseDefaultsToPeerListenAndNeedsJoin) {
+  NodeConfig joining;
+  joining.join = "127.0.0.1:7001";
+  joining.listen = "127.0.0.1:7004";
+  joining.data_dir = "/tmp/x";
+  NodeConfig advertised = joining;
+  ASSERT_TRUE(finalize(&joining).ok());
+  EXPECT_EQ(joining.peer_advertise, "127.0.0.1:17004");
+
+  advertised.peer_advertise = "127.0.0.1:9004";
+  ASSERT_TRUE(finalize(&advertised).ok());
+  EXPECT_EQ(advertised.peer_listen, "127.0.0.1:17004");
+  EXPECT_EQ(advertised.peer_advertise, "127.0.0.1:9004");
+
+  NodeConfig bad = advertised;
+  bad.peer_advertise = "nowhere";
+  EXPECT_FALSE(finalize(&bad).ok());
+
+  NodeConfig founding;
+  founding.id = NodeId(1);
+  founding.data_dir = "/tmp/x";
+  founding.peer_advertise = "127.0.0.1:9001";
+  EXPECT_NE(finalize(&founding).message().find("peer-advertise"), absl::string_view::npos);
+}
+
 TEST(Reply, UnknownCommandMatchesRedisText) {
   std::vector<std::string_view> argv = {"foo", "a", "b"};
   EXPECT_EQ(unknown_command_message(argv),

@@ -63,7 +63,7 @@ Status Node::resolve_membership() {
 // answers TRYAGAIN or cannot be reached, up to kJoinTimeout.
 Result<MemberList> Node::join_cluster() {
   std::vector<std::string> argv{"MEMBER", "JOIN", config_.cluster_id, config_.listen,
-                                config_.peer_listen};
+                                config_.peer_advertise};
   if (config_.join_replaces != kNoNode) {
     argv.insert(argv.end(), {"REPLACE", std::to_string(config_.join_replaces.value())});
   }
@@ -88,9 +88,11 @@ Result<MemberList> Node::join_cluster() {
     }
     last = answer.status();
     const std::string message(last.message());
-    // An error reply (admin_command: FailedPrecondition) other than TRYAGAIN is a refusal:
-    // asking again cannot change it.
-    if (absl::IsFailedPrecondition(last) && !absl::StartsWith(message, "TRYAGAIN")) {
+    // An error reply (admin_command: FailedPrecondition) other than TRYAGAIN or TIMEOUT is a
+    // refusal: asking again cannot change it. After TIMEOUT the node may have been added; asked
+    // again, the cluster answers with that node (Node::add_member).
+    if (absl::IsFailedPrecondition(last) && !absl::StartsWith(message, "TRYAGAIN") &&
+        !absl::StartsWith(message, "TIMEOUT")) {
       return absl::FailedPreconditionError(
           fmt::format("join {}: refused: {}", config_.join, message));
     }

@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
   server->add_option("--listen", config.listen, "Client address host:port")->capture_default_str();
   server->add_option("--peer-listen", config.peer_listen,
                      "Peer address (default: client port + 10000)");
+  server->add_option("--peer-advertise", config.peer_advertise,
+                     "With --join: the peer address members dial, if not --peer-listen "
+                     "(a proxy or NAT in between)");
   server->add_option("--peers", peers,
                      "Every voter: 1=host:port,2=host:port,... (client addresses)");
   server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)")

@@ -269,13 +269,15 @@ void Node::add_member(ReplyTo to, std::string client_address, std::string peer_a
   }
   const raft::ConfState& conf = replica_->conf();
   for (const auto& [id, m] : store().members()) {
+    if (NodeId(id) == replaces) continue;
     const bool same = m.client_address == client_address && m.peer_address == peer_address;
-    // A join asked again (its answer was lost) finds itself already added as a learner.
-    if (join && same && replaces == kNoNode &&
+    // A join asked again (its answer was lost) finds itself already added as a learner: no
+    // other member has these addresses. (The member being replaced has them too; it is not
+    // the answer.)
+    if (join && same &&
         std::binary_search(conf.learners.begin(), conf.learners.end(), NodeId(id))) {
       return reply(to, join_answer(NodeId(id)));
     }
-    if (NodeId(id) == replaces) continue;
     for (const std::string* a : {&client_address, &peer_address}) {
       if (*a == m.client_address || *a == m.peer_address) {
         return reply_error(to, fmt::format("ERR address {} is already used by node {}", *a, id));

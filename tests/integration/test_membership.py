@@ -180,6 +180,34 @@ def test_refused_changes_name_the_reason_and_change_nothing(cluster_factory):
     assert voters(leader) == [1, 2, 3]
 
 
+def test_a_join_asked_again_gets_the_node_it_added(cluster_factory):
+    # A joining node asks again when its answer was lost (TIMEOUT, a dropped connection).
+    c = cluster_factory(size=3)
+    cl = c.nodes[0].client()
+
+    def join(*args):
+        def attempt():
+            try:
+                return cl.execute_command("MEMBER", "JOIN", c.cluster_id, *args)
+            except redis.exceptions.ResponseError as e:
+                if str(e).startswith("TRYAGAIN"):  # the previous change is still being applied
+                    return None
+                raise AssertionError(f"join {args} refused: {e}")
+        return wait_until(attempt, timeout=CHANGE_TIMEOUT_S, what="a join answer")
+
+    port = free_port_block(1)
+    address, peer = f"127.0.0.1:{port}", f"127.0.0.1:{port + 10000}"
+    first = join(address, peer)
+    assert join(address, peer) == first
+    # A replacement has the addresses of the node it replaces; asked again it gets the node it
+    # added, not the one it replaces.
+    old = c.nodes[2]
+    replacing = (old.endpoint, f"127.0.0.1:{old.port + 10000}", "REPLACE", str(old.id))
+    answer = join(*replacing)
+    assert b"\nself 3\n" not in answer and answer != first
+    assert join(*replacing) == answer
+
+
 def test_a_node_of_another_cluster_cannot_join(cluster_factory):
     c = cluster_factory(size=3)
     port = free_port_block(1)
