@@ -128,6 +128,30 @@ TEST(InlineFunction, DestroysItsCaptureOnceWhenReplacedOrDestroyed) {
   EXPECT_EQ(second.use_count(), 1);
 }
 
+TEST(InlineFunction, ALargerCallableLivesOnTheHeapAndBehavesTheSame) {
+  std::array<char, 100> bytes{};
+  bytes[99] = 'q';
+  auto counted = std::make_shared<int>(7);
+  auto big = [bytes, counted] { return bytes[99]; };
+  using Small = InlineFunction<char(), 32>;
+  static_assert(!Small::kStoredInline<decltype(big)>);
+  auto small = [n = 1] { return static_cast<char>('w' + n); };
+  static_assert(Small::kStoredInline<decltype(small)>);
+  EXPECT_EQ(Small(small)(), 'x');
+  {
+    Small f = big;
+    EXPECT_EQ(counted.use_count(), 3);  // `big` and the heap copy
+    Small g = std::move(f);
+    EXPECT_FALSE(static_cast<bool>(f));  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(g(), 'q');
+    EXPECT_EQ(counted.use_count(), 3);
+    g = nullptr;
+    EXPECT_EQ(counted.use_count(), 2);
+    g = big;
+  }
+  EXPECT_EQ(counted.use_count(), 2);
+}
+
 TEST(InlineFunctionDeathTest, CallingAnEmptyOneIsABrokenInvariant) {
   InlineFunction<void(), 8> f;
   EXPECT_DEATH(f(), "empty InlineFunction");

@@ -1,13 +1,14 @@
-// A move-only callable kept inside the object, never on the heap: for completions stored once per
-// request on a hot path. std::function allocates for any callable larger than two pointers, and
-// a request's completion (where the reply goes, and what to evaluate) always is; that was one
-// malloc and one free per write and per read.
+// A move-only callable kept inside the object when it fits `capacity_bytes`: for completions
+// stored once per request on a hot path. std::function allocates for any callable larger than two
+// pointers, and a request's completion (where the reply goes, and what to evaluate) always is;
+// that was one malloc and one free per write and per read. A callable larger than the capacity
+// (a rare, bigger completion) is kept on the heap instead, as std::function would; hot call
+// sites can assert that theirs is not (kStoredInline).
 //
 //   InlineFunction<void(const Status&), 64> done = [this, to](const Status& st) { ... };
 //   done(OkStatus());
 //
-// A callable larger than `capacity_bytes` does not compile (raise the capacity where the type is
-// declared). Calling an empty one is a broken invariant (asserted).
+// Calling an empty one is a broken invariant (asserted).
 //
 // Thread safety: none, like std::function.
 #pragma once
@@ -30,16 +31,24 @@ class InlineFunction<R(Args...), capacity_bytes> {
   InlineFunction() = default;
   InlineFunction(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): as std::function
 
+  // Whether a callable of type D is kept inside the object (else on the heap).
+  template <typename D>
+  static constexpr bool kStoredInline =
+      sizeof(D) <= capacity_bytes &&
+      alignof(D) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<D>;
+
   template <typename F, typename D = std::decay_t<F>,
             typename = std::enable_if_t<!std::is_same_v<D, InlineFunction> &&
                                         std::is_invocable_r_v<R, D&, Args...>>>
   InlineFunction(F&& f) {  // NOLINT(google-explicit-constructor): as std::function
-    static_assert(sizeof(D) <= capacity_bytes,
-                  "callable larger than the InlineFunction's capacity_bytes");
-    static_assert(alignof(D) <= alignof(std::max_align_t), "over-aligned callable");
-    static_assert(std::is_nothrow_move_constructible_v<D>, "callable must move without throwing");
-    ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));
-    ops_ = &kOps<D>;
+    if constexpr (kStoredInline<D>) {
+      ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));
+      ops_ = &kInlineOps<D>;
+    } else {
+      static_assert(sizeof(D*) <= capacity_bytes, "capacity_bytes below a pointer");
+      ::new (static_cast<void*>(storage_)) D*(new D(std::forward<F>(f)));
+      ops_ = &kHeapOps<D>;
+    }
   }
 
   InlineFunction(InlineFunction&& other) noexcept { take(other); }
@@ -68,7 +77,7 @@ class InlineFunction<R(Args...), capacity_bytes> {
     void (*destroy)(void* self);
   };
   template <typename D>
-  static constexpr Ops kOps = {
+  static constexpr Ops kInlineOps = {
       .invoke = [](void* self, Args&&... args) -> R {
         return (*static_cast<D*>(self))(std::forward<Args>(args)...);
       },
@@ -78,6 +87,15 @@ class InlineFunction<R(Args...), capacity_bytes> {
             static_cast<D*>(from)->~D();
           },
       .destroy = [](void* self) { static_cast<D*>(self)->~D(); },
+  };
+  // The storage holds a D* that owns the callable.
+  template <typename D>
+  static constexpr Ops kHeapOps = {
+      .invoke = [](void* self, Args&&... args) -> R {
+        return (**static_cast<D**>(self))(std::forward<Args>(args)...);
+      },
+      .relocate = [](void* from, void* to) { ::new (to) D*(*static_cast<D**>(from)); },
+      .destroy = [](void* self) { delete *static_cast<D**>(self); },
   };
 
   void take(InlineFunction& other) {

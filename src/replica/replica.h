@@ -110,9 +110,9 @@ struct Counters {
 class Replica {
  public:
   // `done` for proposals: OK with the reply of the applied entry, or an error whose message is
-  // the full RESP error text. Completions are kept inline, never allocated: one is stored per
+  // the full RESP error text. Completions are kept inline, not allocated: one is stored per
   // request. The capacities fit the server's (where the reply goes, and for a read the command
-  // line to evaluate); a larger capture does not compile.
+  // line to evaluate; its call sites assert it); a larger one is kept on the heap.
   static constexpr size_t kWriteDoneBytesMax = 64;
   static constexpr size_t kReadDoneBytesMax = 96;
   using WriteDone = InlineFunction<void(const Status&, const kv::Reply&), kWriteDoneBytesMax>;

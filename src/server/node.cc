@@ -276,16 +276,15 @@ void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
 void Node::propose_pending(ReplyTo to, std::string payload) {
   const auto tag = reinterpret_cast<uintptr_t>(to.session.get());
   Session* session = to.session.get();
-  Result<LogIndex> index = replica_->propose(
-      std::move(payload),
-      [this, to](const Status& st, const kv::Reply& r) {
-        if (st.ok()) {
-          reply_value(to, r);
-        } else {
-          reply_error(to, std::string(st.message()));
-        }
-      },
-      tag);
+  auto done = [this, to](const Status& st, const kv::Reply& r) {
+    if (st.ok()) {
+      reply_value(to, r);
+    } else {
+      reply_error(to, std::string(st.message()));
+    }
+  };
+  static_assert(replica::Replica::WriteDone::kStoredInline<decltype(done)>, "one per write");
+  Result<LogIndex> index = replica_->propose(std::move(payload), std::move(done), tag);
   if (!index.ok()) {
     reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
     return;
@@ -327,13 +326,15 @@ void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
     serve_read_now(to, argv);
     return;
   }
-  replica_->read([this, to, args = copy_args(argv)](const Status& st) {
+  auto done = [this, to, args = copy_args(argv)](const Status& st) {
     if (st.ok()) {
       serve_read_now(to, views(args));
     } else {
       reply_error(to, std::string(st.message()));
     }
-  });
+  };
+  static_assert(replica::Replica::ReadDone::kStoredInline<decltype(done)>, "one per read");
+  replica_->read(std::move(done));
   schedule_flush();
 }
 
