@@ -90,6 +90,7 @@ Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t 
   Result<LogIndex> index = raft_->propose(std::move(payload));
   if (!index.ok()) return index;
   const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
+  answer_replaced(index->value());
   // Filled in place: the completion moves once, into the table.
   PendingWrite& w = pending_writes_[index->value()];
   w.term = raft_->term();
@@ -105,10 +106,23 @@ Result<LogIndex> Replica::propose_conf_change(const raft::ConfChange& cc, WriteD
   Result<LogIndex> index = raft_->propose_conf_change(cc);
   if (!index.ok() || !done) return index;
   const int64_t deadline_ms = io_.clock->now_ms() + options_.request_timeout_ms;
+  answer_replaced(index->value());
   pending_writes_[index->value()] =
       PendingWrite{.term = raft_->term(), .done = std::move(done), .deadline_ms = deadline_ms};
   write_deadlines_.emplace_back(deadline_ms, index->value());
   return index;
+}
+
+// A proposal of an earlier term of ours still waits at `index`, which a new proposal now takes:
+// its entry was cut from this log (a later leader's replaced it, then this node was elected
+// again with a shorter log). A leader's log holds every committed entry, so the old one never
+// committed and never will: it is answered now instead of being dropped unanswered.
+void Replica::answer_replaced(uint64_t index) {
+  auto it = pending_writes_.find(index);
+  if (it == pending_writes_.end()) return;
+  PendingWrite old = std::move(it->second);
+  pending_writes_.erase(it);
+  old.done(absl::AbortedError(kNotApplied), kv::Reply::ok());
 }
 
 void Replica::read(ReadDone done) {

@@ -204,6 +204,7 @@ class Replica {
   void apply(const raft::Entry& e);
   void install_snapshot(const raft::Snapshot& snap);
   void answer_writes_through(LogIndex index, const char* why);
+  void answer_replaced(uint64_t index);
   void on_soft_state(const raft::SoftState& ss);
   void on_read_states(std::vector<raft::ReadState>& states);
   void serve_reads();
