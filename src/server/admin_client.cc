@@ -115,4 +115,13 @@ std::vector<std::pair<std::string, std::string>> parse_info(std::string_view tex
   return out;
 }
 
+std::map<std::string, std::string> info_raft(std::string_view endpoint,
+                                             std::chrono::milliseconds timeout) {
+  std::map<std::string, std::string> m;
+  auto r = admin_command(endpoint, {"INFO", "raft"}, timeout);
+  if (!r.ok()) return m;
+  for (auto& [k, v] : parse_info(*r)) m[k] = v;
+  return m;
+}
+
 }  // namespace bw::server

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,5 +19,9 @@ Result<std::string> admin_command(std::string_view endpoint, const std::vector<s
 
 // Parses "key:value" lines of an INFO reply.
 std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text);
+
+// `INFO raft` of `endpoint` as key -> value; empty when it gave no reply within `timeout`.
+std::map<std::string, std::string> info_raft(std::string_view endpoint,
+                                             std::chrono::milliseconds timeout);
 
 }  // namespace bw::server

@@ -36,14 +36,6 @@ std::string cluster_id_for(const fs::path& dir) {
   return id;
 }
 
-std::map<std::string, std::string> info_map(const std::string& endpoint) {
-  std::map<std::string, std::string> m;
-  auto r = admin_command(endpoint, {"INFO", "raft"}, kQueryTimeout);
-  if (!r.ok()) return m;
-  for (auto& [k, v] : parse_info(*r)) m[k] = v;
-  return m;
-}
-
 }  // namespace
 
 int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
@@ -114,7 +106,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     all_up = true;
     leader.clear();
     for (const auto& e : endpoints) {
-      auto m = info_map(e);
+      auto m = info_raft(e, kQueryTimeout);
       if (m.empty()) all_up = false;
       if (m["raft_role"] == "leader") leader = e;
     }
@@ -200,7 +192,7 @@ int cluster_down(const std::string& dir_arg) {
 }
 
 int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms) {
-  auto info = info_map(endpoint);
+  auto info = info_raft(endpoint, kQueryTimeout);
   if (info.empty()) {
     std::fprintf(stderr, "failover: cannot reach %s\n", endpoint.c_str());
     return 1;
@@ -230,7 +222,7 @@ int run_failover(const std::string& endpoint, const std::string& to, uint32_t ti
     return 1;
   }
   std::printf("leadership moved from node %s (%s) to node %s\n", leader_id.c_str(), leader.c_str(),
-              info_map(leader)["raft_leader_id"].c_str());
+              info_raft(leader, kQueryTimeout)["raft_leader_id"].c_str());
   return 0;
 }
 

@@ -48,13 +48,7 @@ Result<std::string> command_with_retries(const std::string& endpoint,
   }
 }
 
-std::map<std::string, std::string> info_raft(const std::string& endpoint) {
-  std::map<std::string, std::string> m;
-  auto r = admin_command(endpoint, {"INFO", "raft"}, std::chrono::milliseconds(1000));
-  if (!r.ok()) return m;
-  for (auto& [k, v] : parse_info(*r)) m[k] = v;
-  return m;
-}
+constexpr auto kQueryTimeout = std::chrono::milliseconds(1000);
 
 // The value of `key=` in "a=1,b=2" ("" if absent).
 std::string field(const std::string& list, const std::string& key) {
@@ -104,7 +98,7 @@ std::string endpoint_of(const LocalNode& n) {
 // A member of the local cluster that answers, or "".
 std::string any_running_endpoint(const std::vector<LocalNode>& nodes) {
   for (const LocalNode& n : nodes) {
-    if (!n.removed && !info_raft(endpoint_of(n)).empty()) return endpoint_of(n);
+    if (!n.removed && !info_raft(endpoint_of(n), kQueryTimeout).empty()) return endpoint_of(n);
   }
   return "";
 }
@@ -113,7 +107,7 @@ std::string any_running_endpoint(const std::vector<LocalNode>& nodes) {
 
 int run_member(const MemberCliOptions& o) {
   if (o.action == "list") {
-    auto info = info_raft(o.endpoint);
+    auto info = info_raft(o.endpoint, kQueryTimeout);
     if (info.empty()) {
       std::fprintf(stderr, "member list: cannot reach %s\n", o.endpoint.c_str());
       return 1;
@@ -197,7 +191,7 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
                    tail(log, 15).c_str());
       return 1;
     }
-    auto info = info_raft(endpoint);
+    auto info = info_raft(endpoint, kQueryTimeout);
     if (!info.empty() && info["raft_leader_id"] != "0" &&
         info["raft_applied_index"] == info["raft_commit_index"]) {
       id = info["raft_node_id"];
@@ -235,7 +229,7 @@ int cluster_remove(const std::string& dir_arg, int label, uint32_t timeout_ms) {
     return 1;
   }
   const std::string endpoint = endpoint_of(*it);
-  const std::string id = info_raft(endpoint)["raft_node_id"];
+  const std::string id = info_raft(endpoint, kQueryTimeout)["raft_node_id"];
   if (id.empty()) {
     std::fprintf(stderr, "cluster remove: node %d (%s) does not answer\n", label, endpoint.c_str());
     return 1;

@@ -185,10 +185,7 @@ void Node::execute_member(ReplyTo to, std::span<const std::string_view> argv) {
     if (leader == kNoNode || leader == config_.id || to.peer != kNoNode) {
       return refuse("TRYAGAIN no leader known now; retry");
     }
-    forward_to_leader(net::FrameType::kForward, std::move(to), [&](ByteWriter& w) {
-      w.varint(argv.size());
-      for (auto a : argv) w.bytes(a);
-    });
+    forward_command(std::move(to), argv);
     return;
   }
   if (sub == "add") {
@@ -411,10 +408,7 @@ void Node::poll_leaving() {
     if (leader != kNoNode && leader != config_.id) {
       const std::string id = std::to_string(config_.id.value());
       const std::string_view argv[] = {"MEMBER", "REMOVE", id};
-      forward_to_leader(net::FrameType::kForward, std::move(it->to), [&](ByteWriter& w) {
-        w.varint(std::size(argv));
-        for (auto a : argv) w.bytes(a);
-      });
+      forward_command(std::move(it->to), argv);
       it = leaving_.erase(it);
     } else if (now_ms() >= it->deadline_ms) {
       reply_error(it->to, "TRYAGAIN leadership was not handed over in time; retry");
@@ -475,10 +469,7 @@ void Node::poll_replacing() {
   if (st.leader == config_.id) {
     execute_member(ReplyTo{}, argv);
   } else {
-    forward_to_leader(net::FrameType::kForward, ReplyTo{}, [&](ByteWriter& w) {
-      w.varint(std::size(argv));
-      for (auto x : argv) w.bytes(x);
-    });
+    forward_command(ReplyTo{}, argv);
   }
 }
 

@@ -255,7 +255,7 @@ void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
   if (raft().is_leader()) {
     propose_write(std::move(to), argv);
   } else if (raft().leader() != kNoNode) {  // not leader_: it may still name this node (node.h)
-    forward_write(std::move(to), argv);
+    forward_command(std::move(to), argv);
   } else {
     waiting_for_leader_.push_back(Waiting{.to = std::move(to),
                                           .argv = copy_args(argv),
@@ -293,7 +293,7 @@ void Node::propose_pending(ReplyTo to, std::string payload) {
   schedule_flush();
 }
 
-void Node::forward_write(ReplyTo to, std::span<const std::string_view> argv) {
+void Node::forward_command(ReplyTo to, std::span<const std::string_view> argv) {
   forward_to_leader(net::FrameType::kForward, std::move(to), [&](ByteWriter& w) {
     w.varint(argv.size());
     for (auto a : argv) w.bytes(a);
@@ -457,7 +457,7 @@ void Node::on_role_change(const raft::SoftState& ss, Term) {
     if (raft().is_leader()) {
       propose_write(std::move(w.to), v);
     } else {
-      forward_write(std::move(w.to), v);
+      forward_command(std::move(w.to), v);
     }
   }
 }

@@ -143,7 +143,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // Routing.
   void route_write(ReplyTo to, std::span<const std::string_view> argv);
   void propose_write(ReplyTo to, std::span<const std::string_view> argv);
-  void forward_write(ReplyTo to, std::span<const std::string_view> argv);
+  // A command (a write, or MEMBER ...) sent to the leader as kForward; its reply relayed to `to`.
+  void forward_command(ReplyTo to, std::span<const std::string_view> argv);
   void forward_to_leader(net::FrameType type, ReplyTo to,
                          const std::function<void(ByteWriter&)>& body);
   void route_read(ReplyTo to, std::span<const std::string_view> argv);
