@@ -40,6 +40,7 @@
 #include "replica/storage_disk.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/command_stats.h"
 #include "server/config.h"
 #include "server/forward_table.h"
 #include "server/members_file.h"
@@ -104,6 +105,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   raft::NodeStatus raft_status() const { return replica_->raft().status(); }
   const kv::Store& store() const { return replica_->store(); }
   NodeCounters counters() const;
+  const CommandStats& command_stats() const { return command_stats_; }
   LogIndex snapshot_index() const { return snapshot_index_; }
   bool snapshot_in_progress() const { return snapshot_child_.has_value(); }
   LogIndex log_first_index() const;
@@ -348,6 +350,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // silent, as INFO and `bellwether status` show. Bounded by the peer list.
   std::map<NodeId, int64_t> peer_heard_ms_;
   NodeCounters counters_;
+  CommandStats command_stats_;
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
 };
