@@ -64,6 +64,13 @@ struct NodeConfig {
   std::string sentinel_master_name = "bellwether";
   std::string sentinel_listen;
 
+  // SLOWLOG: commands whose latency (receipt to reply) reaches this many microseconds are
+  // logged (-1: none, 0: every command); the log keeps the newest slowlog_max_len entries.
+  int64_t slowlog_log_slower_than_us = 10000;
+  uint64_t slowlog_max_len = 128;
+  // LATENCY: events taking at least this many milliseconds are recorded (0: monitor off).
+  uint64_t latency_monitor_threshold_ms = 0;
+
   SessionLimits session;
   resp::ParserLimits protocol;
 };

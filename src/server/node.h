@@ -55,6 +55,9 @@
 
 namespace bw::server {
 
+// The one Raft group a node runs: its data.
+inline constexpr GroupId kDataGroup{1};
+
 struct NodeCounters {
   uint64_t commands = 0;
   uint64_t writes = 0;
