@@ -48,22 +48,6 @@ std::string number_text(const Fields& m, const std::string& key) {
   return v ? std::to_string(*v) : std::string(kUnknown);
 }
 
-// A raft_peer<ID> value, "addr=h:p,peer_addr=h:p,match=3,...", as fields.
-Fields peer_fields(std::string_view v) {
-  Fields out;
-  while (!v.empty()) {
-    size_t comma = v.find(',');
-    std::string_view part = v.substr(0, comma);
-    size_t eq = part.find('=');
-    if (eq != std::string_view::npos) {
-      out.emplace(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
-    }
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 std::string duration(int64_t ms) {
   if (ms < 1000) return fmt::format("{} ms", ms);
   return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000);
@@ -77,7 +61,7 @@ std::string last_heard(const std::vector<NodeProbe>& probes, const std::string& 
     if (p.outcome != ProbeOutcome::kAnswered || p.id == id) continue;
     auto peer = p.info.find("raft_peer" + id);
     if (peer == p.info.end()) continue;
-    auto ms = number<int64_t>(peer_fields(peer->second), "last_heard_ms");
+    auto ms = number<int64_t>(parse_info_pairs(peer->second), "last_heard_ms");
     if (!ms) continue;
     reported = true;
     if (*ms >= 0 && (!freshest_ms || *ms < *freshest_ms)) freshest_ms = *ms;
@@ -104,7 +88,7 @@ std::string catch_up(const NodeProbe* leader, const std::string& id) {
   if (leader == nullptr) return "";
   auto peer = leader->info.find("raft_peer" + id);
   if (peer == leader->info.end()) return "";
-  const Fields f = peer_fields(peer->second);
+  const Fields f = parse_info_pairs(peer->second);
   auto sent = number<uint64_t>(f, "snapshot_sent");
   auto total = number<uint64_t>(f, "snapshot_total");
   if (!sent || !total || *total == 0) return "";
@@ -194,13 +178,19 @@ void record(const Result<std::string>& reply, NodeProbe* p) {
   }
 }
 
-NodeProbe probe(NodeProbe p) {
+std::vector<std::string> info_command(const std::vector<std::string>& sections) {
+  std::vector<std::string> argv{"INFO", "raft"};
+  argv.insert(argv.end(), sections.begin(), sections.end());
+  return argv;
+}
+
+NodeProbe probe(NodeProbe p, const std::vector<std::string>& argv) {
   if (p.address == kUnknown) {
     p.outcome = ProbeOutcome::kError;
     p.reason = "no client address known";
     return p;
   }
-  record(admin_command(p.address, {"INFO", "raft"}, kNodeReplyTimeout), &p);
+  record(admin_command(p.address, argv, kNodeReplyTimeout), &p);
   return p;
 }
 
@@ -222,7 +212,7 @@ std::vector<NodeProbe> members(const NodeProbe& first) {
     if (key.rfind("raft_peer", 0) != 0 || key.size() == 9) continue;
     NodeProbe p;
     p.id = key.substr(9);
-    p.address = text(peer_fields(value), "addr");
+    p.address = text(parse_info_pairs(value), "addr");
     if (p.id == first.id) {
       p.info = first.info;
       self_listed = true;
@@ -254,6 +244,21 @@ std::string first_error(const std::string& endpoint, const NodeProbe& first) {
 
 }  // namespace
 
+std::map<std::string, std::string> parse_info_pairs(std::string_view v) {
+  std::map<std::string, std::string> out;
+  while (!v.empty()) {
+    size_t comma = v.find(',');
+    std::string_view part = v.substr(0, comma);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos) {
+      out.emplace(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+    }
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 std::string render_status(const std::vector<NodeProbe>& probes,
                           std::chrono::milliseconds reply_timeout) {
   // The leader of the highest term that answered: a deposed leader cut off from the others may
@@ -278,14 +283,15 @@ std::string render_status(const std::vector<NodeProbe>& probes,
   return out;
 }
 
-int print_status(const std::string& endpoint) {
+Result<std::vector<NodeProbe>> probe_cluster(const std::string& endpoint,
+                                             const std::vector<std::string>& sections) {
+  const std::vector<std::string> argv = info_command(sections);
   NodeProbe first;
   first.address = endpoint;
-  record(admin_command(endpoint, {"INFO", "raft"}, kNodeReplyTimeout), &first);
+  record(admin_command(endpoint, argv, kNodeReplyTimeout), &first);
   auto self = first.info.find("raft_node_id");
   if (first.outcome != ProbeOutcome::kAnswered || self == first.info.end()) {
-    std::fprintf(stderr, "status: %s\n", first_error(endpoint, first).c_str());
-    return 1;
+    return absl::UnavailableError(first_error(endpoint, first));
   }
   first.id = self->second;
   std::vector<NodeProbe> probes = members(first);
@@ -298,12 +304,21 @@ int print_status(const std::string& endpoint) {
     std::vector<std::future<NodeProbe>> round;
     // async | deferred: should no thread be available, a probe runs in get() instead of throwing.
     for (size_t j = start; j < end; ++j) {
-      round.push_back(
-          std::async(std::launch::async | std::launch::deferred, probe, probes[to_ask[j]]));
+      round.push_back(std::async(std::launch::async | std::launch::deferred, probe,
+                                 probes[to_ask[j]], std::cref(argv)));
     }
     for (size_t j = start; j < end; ++j) probes[to_ask[j]] = round[j - start].get();
   }
-  std::fputs(render_status(probes, kNodeReplyTimeout).c_str(), stdout);
+  return probes;
+}
+
+int print_status(const std::string& endpoint) {
+  auto probes = probe_cluster(endpoint);
+  if (!probes.ok()) {
+    std::fprintf(stderr, "status: %s\n", std::string(probes.status().message()).c_str());
+    return 1;
+  }
+  std::fputs(render_status(*probes, kNodeReplyTimeout).c_str(), stdout);
   return 0;
 }
 

@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/status.h"
 
 namespace bw::server {
 
@@ -26,12 +29,22 @@ struct NodeProbe {
   std::map<std::string, std::string> info;  // its INFO raft fields, if kAnswered
 };
 
+// An INFO value made of "key=value" pairs separated by commas (a raft_peer<ID> line,
+// cmdstat_*, latency_percentiles_usec_*) as a map.
+std::map<std::string, std::string> parse_info_pairs(std::string_view value);
+
 // The table for `probes`, a header then one row each, in order. Pure. A field a node did not
 // report, or reported in an unexpected form, shows as "?". The last column of a node that did not
 // answer says how long ago any answering node last heard from it (the freshest of their views:
 // the leader's when it answered, as it hears from every peer at each heartbeat).
 std::string render_status(const std::vector<NodeProbe>& probes,
                           std::chrono::milliseconds reply_timeout);
+
+// Asks `endpoint` for `INFO raft` plus `sections`, then every other member it lists concurrently,
+// each with a short deadline (a few seconds at most in all). The probes in id order; an error
+// naming the cause when `endpoint` itself does not answer as a Bellwether node.
+Result<std::vector<NodeProbe>> probe_cluster(const std::string& endpoint,
+                                             const std::vector<std::string>& sections = {});
 
 // Asks `endpoint` for the member list, then every other member concurrently, each with a short
 // deadline, and prints the table: in a few seconds at most. Returns 0 once the table is printed,
