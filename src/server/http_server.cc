@@ -25,7 +25,8 @@ OpsHttpServer::OpsHttpServer(asio::io_context& loop, OpsHttpOptions options)
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_read_timeout(std::chrono::milliseconds(options_.read_timeout_ms));
   server_->set_write_timeout(std::chrono::milliseconds(options_.read_timeout_ms));
-  server_->set_keep_alive_timeout(options_.read_timeout_ms / 1000 + 1);
+  server_->set_keep_alive_timeout(options_.keep_alive_s);
+  server_->set_payload_max_length(options_.body_bytes_max);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second node bind
   // the same port silently and take half of the scrapes.
   server_->set_socket_options([](socket_t sock) {

@@ -1,11 +1,18 @@
 // The node's operations HTTP endpoint: Prometheus metrics, health, and any other page an
 // operator reads (a dashboard, a JSON API) on one port.
 //
-// Threads: cpp-httplib serves requests on its own threads (kHttpThreads), never on the node's
-// event loop. A handler that needs node state asks the loop for a copy with run_on_loop(), which
-// posts the work to the loop and waits at most loop_timeout_ms for it: a stopped or stuck loop
-// makes the page answer 503 instead of hanging its client, and the node itself stays
-// single-threaded.
+// Threads: cpp-httplib serves requests on its own threads (OpsHttpOptions::threads), never on
+// the node's event loop. A handler that needs node state asks the loop for a copy with
+// run_on_loop(), which posts the work to the loop and waits at most loop_timeout_ms for it: a
+// stopped or stuck loop makes the page answer 503 instead of hanging its client, and the node
+// itself stays single-threaded.
+//
+// Adding a page: register it in Node::start_ops_http() (node_metrics.cc) with add_get(), before
+// the server starts; take what it shows from the node inside run_on_loop() and render it on the
+// HTTP thread.
+//
+// Limits: cpp-httplib 0.11 queues accepted connections for its threads without a bound; the
+// endpoint is meant for an operations network, not for untrusted clients.
 #pragma once
 
 #include <asio.hpp>
@@ -48,8 +55,13 @@ struct OpsHttpOptions {
   uint32_t loop_timeout_ms = 1000;
   // Threads serving requests (one request each at a time); more connections wait for one.
   size_t threads = 2;
-  // A connection idle this long is closed.
+  // A request not read (or a reply not written) within this is dropped with its connection.
   uint32_t read_timeout_ms = 5000;
+  // An idle keep-alive connection holds its thread this long before it is closed: short, so that
+  // a scraper keeping its connection open between scrapes does not hold a thread meanwhile.
+  uint32_t keep_alive_s = 1;
+  // Request bodies (the pages are GETs) are refused beyond this.
+  size_t body_bytes_max = 64 << 10;
 };
 
 class OpsHttpServer {

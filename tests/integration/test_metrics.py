@@ -196,6 +196,34 @@ def test_counters_and_histograms_move_under_write_load(metrics_cluster):
     check_exposition_format(follower_after.text)
 
 
+def test_slow_fsyncs_show_in_the_histograms(cluster_factory):
+    """DEBUG FSYNC-DELAY slows the WAL's syncs (under the timing): they and the writes waiting on
+    them land in the buckets above the delay."""
+    delay_ms, writes = 40, 5
+    slower_than = "0.032768"  # the largest bucket bound below the delay, as exported
+    c = cluster_factory(1, metrics=True, extra_args=["--enable-debug-command", "yes"])
+    node = c.wait_for_leader()
+    client = node.client()
+
+    def slow(samples, family, **labels):
+        return (samples.value(f"{family}_count", **labels)
+                - samples.value(f"{family}_bucket", le=slower_than, **labels))
+
+    before = Samples(scrape(node))
+    client.execute_command("DEBUG", "FSYNC-DELAY", delay_ms)
+    try:
+        for i in range(writes):
+            client.set(f"slow:{i}", i)
+    finally:
+        client.execute_command("DEBUG", "FSYNC-DELAY", 0)
+    after = Samples(scrape(node))
+    assert slow(after, "bellwether_fsync_duration_seconds") >= \
+        slow(before, "bellwether_fsync_duration_seconds") + writes
+    assert slow(after, "bellwether_proposal_commit_duration_seconds", group=1) >= \
+        slow(before, "bellwether_proposal_commit_duration_seconds", group=1) + writes
+    assert after.value("bellwether_fsync_duration_seconds_sum") >= writes * delay_ms / 1000
+
+
 def test_scrapes_pass_promtool(metrics_cluster):
     leader = metrics_cluster.wait_for_leader()
     write_load(leader, 200)
