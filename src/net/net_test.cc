@@ -104,6 +104,36 @@ TEST(PeerTransport, DeliversFramesInOrderBetweenTwoNodes) {
   }
 }
 
+TEST(PeerTransport, CountsBytesSentAndFramesReceivedPerPeer) {
+  asio::io_context io;
+  size_t at_b = 0;
+  PeerTransport a(io, {.cluster_id = "c", .self = NodeId(1)},
+                  [](NodeId, FrameType, std::string_view) {});
+  PeerTransport b(io, {.cluster_id = "c", .self = NodeId(2)},
+                  [&](NodeId, FrameType, std::string_view) { ++at_b; });
+  ASSERT_TRUE(a.listen(any_port()).ok());
+  ASSERT_TRUE(b.listen(any_port()).ok());
+  a.set_peer(NodeId(2), b.local_endpoint());
+  constexpr int kFrames = 20;
+  uint64_t bytes = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    const std::string payload(static_cast<size_t>(i), 'x');
+    a.send(NodeId(2), FrameType::kRaft, payload);
+    bytes += kFrameHeaderBytes + payload.size();
+  }
+  ASSERT_TRUE(run_until(io, [&] { return at_b == kFrames; }));
+  ASSERT_TRUE(run_until(io, [&] { return a.stats(NodeId(2)).bytes_queued == 0; }));
+  EXPECT_GT(a.stats(NodeId(2)).bytes_sent, bytes);  // and the hello frame
+  // Only a configured peer is counted: the receive side's table stays bounded by its peers.
+  EXPECT_EQ(b.stats(NodeId(1)).frames_received, 0u);
+
+  b.set_peer(NodeId(1), a.local_endpoint());
+  a.send(NodeId(2), FrameType::kRaft, "counted");
+  ASSERT_TRUE(run_until(io, [&] { return at_b == kFrames + 1; }));
+  EXPECT_EQ(b.stats(NodeId(1)).frames_received, 1u);
+  EXPECT_EQ(b.stats(NodeId(1)).bytes_received, kFrameHeaderBytes + 7);
+}
+
 TEST(PeerTransport, RefusesAPeerFromAnotherCluster) {
   asio::io_context io;
   int received = 0;

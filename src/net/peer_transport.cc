@@ -132,6 +132,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
                         }
                         queued_bytes_ -= std::min<uint64_t>(queued_bytes_, bytes);
                         ++stats_.writes;
+                        stats_.bytes_sent += bytes;
                         if (ec) {
                           fail(ec);
                           return;
@@ -290,6 +291,11 @@ class PeerTransport::Inbound : public std::enable_shared_from_this<Inbound> {
       return true;
     }
     if (f.type == FrameType::kHello) return false;
+    if (owner_->outbound_.contains(from_)) {
+      PeerTransport::Received& r = owner_->received_[from_];
+      ++r.frames;
+      r.bytes += kFrameHeaderBytes + f.payload.size();
+    }
     owner_->on_frame_(from_, f.type, f.payload);
     return true;
   }
@@ -372,6 +378,7 @@ void PeerTransport::remove_peer(NodeId id) {
   if (it == outbound_.end()) return;
   it->second->close();
   outbound_.erase(it);
+  received_.erase(id);
 }
 
 void PeerTransport::send(NodeId to, FrameType type, std::string_view payload) {
@@ -388,7 +395,12 @@ void PeerTransport::drop_queued_if_down(NodeId id) {
 
 PeerStats PeerTransport::stats(NodeId id) const {
   auto it = outbound_.find(id);
-  return it == outbound_.end() ? PeerStats{} : it->second->stats();
+  PeerStats s = it == outbound_.end() ? PeerStats{} : it->second->stats();
+  if (auto r = received_.find(id); r != received_.end()) {
+    s.frames_received = r->second.frames;
+    s.bytes_received = r->second.bytes;
+  }
+  return s;
 }
 
 asio::ip::tcp::endpoint PeerTransport::local_endpoint() const {

@@ -39,6 +39,9 @@ struct PeerStats {
   uint64_t writes = 0;       // gather writes completed
   uint64_t frames_dropped = 0;
   uint64_t bytes_queued = 0;
+  uint64_t bytes_sent = 0;       // written to the socket, frame headers included
+  uint64_t frames_received = 0;  // from this peer, over any of its inbound links
+  uint64_t bytes_received = 0;   // frame headers included
 };
 
 class PeerTransport {
@@ -83,6 +86,12 @@ class PeerTransport {
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::map<NodeId, std::shared_ptr<Outbound>> outbound_;
   std::map<Inbound*, std::shared_ptr<Inbound>> inbound_;
+  struct Received {
+    uint64_t frames = 0;
+    uint64_t bytes = 0;
+  };
+  // Per configured peer (a key of outbound_): bounded by the peer list.
+  std::map<NodeId, Received> received_;
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the transport
 

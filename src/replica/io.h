@@ -25,6 +25,8 @@ class Clock {
   // (steady_clock): raft's ticks follow it, so a lease or an election timer counts the time a
   // paused process did not run.
   virtual int64_t monotonic_ms() const = 0;
+  // The same clock in microseconds, for latency measurements only (nothing decides on it).
+  virtual int64_t monotonic_us() const { return monotonic_ms() * 1000; }
 };
 
 class Transport {

@@ -97,7 +97,9 @@ Result<LogIndex> Replica::propose(std::string payload, WriteDone done, uint64_t 
   w.done = std::move(done);
   w.tag = tag;
   w.deadline_ms = deadline_ms;
+  w.proposed_us = io_.clock->monotonic_us();
   write_deadlines_.emplace_back(deadline_ms, index->value());
+  ++counters_.proposals;
   return index;
 }
 
@@ -261,6 +263,7 @@ void Replica::apply(const raft::Entry& e) {
     effects = &effects_;
   }
   applied_ = e.index;
+  ++counters_.entries_applied;
   // The write waiting here leaves the table before the observer runs (it may propose, which
   // moves the table's entries): one lookup per entry.
   auto it = pending_writes_.find(e.index.value());
@@ -272,6 +275,10 @@ void Replica::apply(const raft::Entry& e) {
   pending_writes_.erase(it);
   if (io_.observer) io_.observer->on_applied(e, effects, w.tag, &reply);
   if (w.term == e.term) {
+    if (w.proposed_us != 0) {
+      commit_latency_.record(
+          static_cast<uint64_t>(std::max<int64_t>(0, io_.clock->monotonic_us() - w.proposed_us)));
+    }
     w.done(OkStatus(), reply);
   } else {
     // Another leader's entry took this index: ours was never committed.

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/histogram.h"
 #include "common/inline_function.h"
 #include "common/status.h"
 #include "kv/store.h"
@@ -105,6 +106,8 @@ struct Counters {
   uint64_t expired_keys_proposed = 0;
   uint64_t snapshots_installed = 0;
   uint64_t conf_changes_applied = 0;
+  uint64_t proposals = 0;        // entries proposed here as leader (kv writes)
+  uint64_t entries_applied = 0;  // committed entries applied to the store (every kind)
 };
 
 class Replica {
@@ -155,6 +158,9 @@ class Replica {
   LogIndex commit() const { return commit_; }
   const raft::ConfState& conf() const { return conf_; }
   const Counters& counters() const { return counters_; }
+  // From propose() to the apply of the proposed entry, for this node's own proposals that
+  // committed (Clock::monotonic_us).
+  const LatencyCounts& commit_latency() const { return commit_latency_; }
   const Options& options() const { return options_; }
   bool has_unfinished_readies() const { return !unfinished_.empty(); }
   // The oldest waiting proposal's index, 0 if none. Invariant: > applied() after every input.
@@ -174,6 +180,7 @@ class Replica {
     WriteDone done;
     uint64_t tag = 0;
     int64_t deadline_ms = 0;
+    int64_t proposed_us = 0;  // Clock::monotonic_us at propose(); 0 = not timed
   };
   struct PendingRead {
     ReadDone done;
@@ -243,6 +250,7 @@ class Replica {
   absl::flat_hash_map<uint64_t, uint64_t> expiring_leases_;    // lease id -> proposal index
   absl::flat_hash_map<std::string, uint64_t> expiring_names_;  // name -> proposal index
   Counters counters_;
+  LatencyCounts commit_latency_;
 };
 
 }  // namespace bw::replica

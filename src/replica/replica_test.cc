@@ -88,6 +88,29 @@ TEST(ReplicaTest, AWriteIsAnsweredOnlyOnceDurableAndThenReadable) {
   EXPECT_EQ(r->evaluate_read(argv({"GET", "k"}), 0), kv::Reply::bulk("v"));
 }
 
+TEST(ReplicaTest, OwnProposalsAreTimedFromProposeToApply) {
+  Harness h;
+  auto r = h.start(NodeId(1), {NodeId(1)}, 7);
+  r->campaign();
+  r->flush();
+  r->on_durable(h.last_seq);
+  ASSERT_TRUE(r->is_leader());
+  const uint64_t applied_before = r->counters().entries_applied;
+  EXPECT_EQ(r->commit_latency().count, 0u) << "the leader's own no-op is no proposal";
+
+  auto payload = kv::encode_write(argv({"SET", "k", "v"}), h.now_ms());
+  ASSERT_TRUE(
+      r->propose(std::get<std::string>(payload), [](const Status&, const kv::Reply&) {}).ok());
+  r->flush();
+  h.now_ms_ += 3;  // the disk takes 3 ms
+  r->on_durable(h.last_seq);
+  EXPECT_EQ(r->counters().proposals, 1u);
+  EXPECT_EQ(r->counters().entries_applied, applied_before + 1);
+  ASSERT_EQ(r->commit_latency().count, 1u);
+  EXPECT_EQ(r->commit_latency().sum_us, 3000u);
+  EXPECT_EQ(r->commit_latency().counts[latency_bucket(3000)], 1u);
+}
+
 // A follower that knows leader 2 at term 1 and has asked it for one read index; returns the
 // context it sent.
 std::string ask_read_index(Harness& h, Replica& r, bool* released) {

@@ -43,6 +43,11 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     std::fprintf(stderr, "cluster up: --nodes must be between 1 and 9\n");
     return 2;
   }
+  if (o.base_port < 1 || o.base_port + o.nodes - 1 + kMetricsPortOffset > 65535) {
+    std::fprintf(stderr, "cluster up: --base-port must leave room for the metrics ports (+%d)\n",
+                 kMetricsPortOffset);
+    return 2;
+  }
   fs::path dir = fs::absolute(o.dir);
   fs::create_directories(dir);
   fs::path pid_file = dir / "cluster.pids";
@@ -62,8 +67,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   std::string cluster_id = cluster_id_for(dir);
   std::string peers;
   std::vector<std::string> endpoints;
+  std::vector<std::string> metrics;
   for (int i = 1; i <= o.nodes; ++i) {
     endpoints.push_back(fmt::format("127.0.0.1:{}", o.base_port + i - 1));
+    metrics.push_back(fmt::format("127.0.0.1:{}", o.base_port + i - 1 + kMetricsPortOffset));
     peers += fmt::format("{}{}={}", i == 1 ? "" : ",", i, endpoints.back());
   }
   std::vector<pid_t> pids;
@@ -72,7 +79,8 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
         "server",       "--id",           std::to_string(i),
         "--listen",     endpoints[i - 1], "--peers",
         peers,          "--data-dir",     (dir / fmt::format("node{}", i)).string(),
-        "--cluster-id", cluster_id};
+        "--cluster-id", cluster_id,       "--metrics-listen",
+        metrics[i - 1]};
     args.insert(args.end(), o.server_args.begin(), o.server_args.end());
     pids.push_back(spawn(self_exe, args, dir / fmt::format("node{}.log", i)));
   }
@@ -123,9 +131,9 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   std::printf("Bellwether cluster of %d nodes is up (cluster id %s, data in %s)\n", o.nodes,
               cluster_id.c_str(), dir.c_str());
   for (int i = 0; i < o.nodes; ++i) {
-    std::printf("  node %d  %s  %s  pid %d  log %s\n", i + 1, endpoints[i].c_str(),
-                endpoints[i] == leader ? "leader  " : "follower", pids[i],
-                (dir / fmt::format("node{}.log", i + 1)).c_str());
+    std::printf("  node %d  %s  %s  metrics http://%s/metrics  pid %d  log %s\n", i + 1,
+                endpoints[i].c_str(), endpoints[i] == leader ? "leader  " : "follower",
+                metrics[i].c_str(), pids[i], (dir / fmt::format("node{}.log", i + 1)).c_str());
   }
   for (int i = 0; i < o.learners; ++i) {
     if (cluster_add(self_exe, ClusterAddOptions{.dir = o.dir, .learner = true}) != 0) {

@@ -7,6 +7,10 @@
 
 namespace bw::server {
 
+// A local cluster's node serves its metrics (--metrics-listen) on its client port plus this:
+// clear of the peer ports (+10000) for every base port up to 55535.
+inline constexpr int kMetricsPortOffset = 1000;
+
 struct ClusterUpOptions {
   int nodes = 3;
   int learners = 0;  // started after the voters, joined with --join (cluster_add)

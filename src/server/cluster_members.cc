@@ -170,7 +170,9 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
                                    "--data-dir",
                                    (dir / fmt::format("node{}", n.label)).string(),
                                    "--cluster-id",
-                                   read_text_file(dir / "cluster-id")};
+                                   read_text_file(dir / "cluster-id"),
+                                   "--metrics-listen",
+                                   fmt::format("127.0.0.1:{}", n.port + kMetricsPortOffset)};
   std::istringstream extra(read_text_file(dir / "server-args"));
   for (std::string a; std::getline(extra, a);) {
     if (!a.empty()) args.push_back(a);

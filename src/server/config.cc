@@ -140,6 +140,18 @@ Status finalize(NodeConfig* c) {
           "sentinel-listen: {} is already the client or the peer address", c->sentinel_listen));
     }
   }
+  if (!c->metrics_listen.empty()) {
+    auto endpoint = net::parse_endpoint(c->metrics_listen);
+    if (!endpoint.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("metrics-listen: {}", endpoint.status().message()));
+    }
+    if (c->metrics_listen == c->listen || c->metrics_listen == c->peer_listen ||
+        c->metrics_listen == c->sentinel_listen) {
+      return absl::InvalidArgumentError(fmt::format(
+          "metrics-listen: {} is already the client, peer or sentinel address", c->metrics_listen));
+    }
+  }
   return OkStatus();
 }
 

@@ -63,6 +63,9 @@ struct NodeConfig {
   // a Sentinel does (empty = none).
   std::string sentinel_master_name = "bellwether";
   std::string sentinel_listen;
+  // host:port of the operations HTTP endpoint: Prometheus /metrics and /healthz
+  // (docs/monitoring.md). Empty = off.
+  std::string metrics_listen;
 
   // SLOWLOG: commands whose latency (receipt to reply) reaches this many microseconds are
   // logged (-1: none, 0: every command); the log keeps the newest slowlog_max_len entries.

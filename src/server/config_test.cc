@@ -95,6 +95,23 @@ TEST(Finalize, ChecksTheSentinelSettings) {
   EXPECT_NE(finalize(&port).message().find("sentinel-listen"), absl::string_view::npos);
 }
 
+TEST(Finalize, ChecksMetricsListen) {
+  NodeConfig c;
+  c.id = NodeId(1);
+  c.listen = "127.0.0.1:7001";
+  c.data_dir = "/tmp/x";
+  EXPECT_TRUE(c.metrics_listen.empty());
+  ASSERT_TRUE(finalize(&c).ok());
+  NodeConfig m = c;
+  m.metrics_listen = "127.0.0.1:8001";
+  EXPECT_TRUE(finalize(&m).ok());
+  for (std::string bad :
+       {std::string("nohost"), std::string("127.0.0.1:0"), c.listen, c.peer_listen}) {
+    m.metrics_listen = bad;
+    EXPECT_NE(finalize(&m).message().find("metrics-listen"), absl::string_view::npos) << bad;
+  }
+}
+
 TEST(Finalize, PeerAdvertiseDefaultsToPeerListenAndNeedsJoin) {
   NodeConfig joining;
   joining.join = "127.0.0.1:7001";

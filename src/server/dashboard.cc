@@ -1,5 +1,7 @@
 #include "server/dashboard.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -131,6 +133,14 @@ json node_json(const NodeProbe& p, const NodeProbe* leader, const NodeProbe* sel
 }
 
 }  // namespace
+
+std::string dashboard_probe_address(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return std::string(listen);
+  std::string_view host = listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") host = "127.0.0.1";
+  return fmt::format("{}:{}", host, listen.substr(colon + 1));
+}
 
 std::string cluster_json(const std::vector<NodeProbe>& probes, const std::string& self_id,
                          int64_t now_ms) {

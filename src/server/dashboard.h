@@ -16,6 +16,10 @@ namespace bw::server {
 inline const std::vector<std::string> kDashboardInfoSections = {"stats", "commandstats",
                                                                 "latencystats"};
 
+// The address the node's own dashboard asks first: its client address, with a wildcard host
+// (0.0.0.0, ::, empty) replaced by loopback.
+std::string dashboard_probe_address(std::string_view listen);
+
 // The page: HTML with its script and style inline (no other request but /api/cluster).
 std::string_view dashboard_page();
 

@@ -111,3 +111,16 @@ TEST(DashboardJson, ErrorDocumentCarriesTheReason) {
 
 }  // namespace
 }  // namespace bw::server
+
+namespace bw::server {
+namespace {
+
+TEST(DashboardProbeAddress, WildcardHostsBecomeLoopback) {
+  EXPECT_EQ(dashboard_probe_address("0.0.0.0:7001"), "127.0.0.1:7001");
+  EXPECT_EQ(dashboard_probe_address("[::]:7001"), "127.0.0.1:7001");
+  EXPECT_EQ(dashboard_probe_address(":7001"), "127.0.0.1:7001");
+  EXPECT_EQ(dashboard_probe_address("10.0.0.5:7001"), "10.0.0.5:7001");
+}
+
+}  // namespace
+}  // namespace bw::server

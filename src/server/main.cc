@@ -138,6 +138,8 @@ int main(int argc, char** argv) {
   server->add_option("--sentinel-listen", config.sentinel_listen,
                      "Also answer as a Redis Sentinel on host:port (empty: off; the client port "
                      "answers SENTINEL anyway)");
+  server->add_option("--metrics-listen", config.metrics_listen,
+                     "Serve Prometheus /metrics and /healthz over HTTP on host:port (empty: off)");
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error")

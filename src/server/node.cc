@@ -41,6 +41,7 @@ Node::Node(asio::io_context& io, NodeConfig config)
     : io_(io), config_(std::move(config)), ticker_(io) {}
 
 Node::~Node() {
+  if (ops_http_) ops_http_->stop();
   stop_snapshot_child();
 }
 
@@ -52,6 +53,12 @@ int64_t Node::now_ms() const {
 
 int64_t Node::monotonic_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t Node::monotonic_us() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
@@ -152,6 +159,7 @@ Status Node::start() {
     BW_ASSIGN_OR_RETURN(sentinel_acceptor_, net::listen_on(io_, sentinel_ep, "sentinel clients"));
     accept(sentinel_acceptor_.get(), true);
   }
+  BW_RETURN_IF_ERROR(start_ops_http());
   start_ticker();
   spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
                config_.listen, config_.peer_listen, replica_->applied());

@@ -43,7 +43,9 @@
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/forward_table.h"
+#include "server/http_server.h"
 #include "server/members_file.h"
+#include "server/metrics.h"
 #include "server/pubsub.h"
 #include "server/reply_to.h"
 #include "server/sentinel.h"
@@ -71,6 +73,8 @@ struct NodeCounters {
   uint64_t snapshots_taken = 0;
   uint64_t snapshots_installed = 0;
   uint64_t rejected_connections = 0;
+  uint64_t snapshot_last_bytes = 0;  // the last snapshot this node wrote
+  uint64_t snapshot_last_duration_ms = 0;
 };
 
 // A member as this node sees it (MEMBER LIST, INFO, status, Sentinel replies).
@@ -116,6 +120,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::vector<std::shared_ptr<Session>> sessions() const;
   int64_t started_ms() const { return started_ms_; }
   uint64_t last_leader_contact_ms() const;
+  // A copy of everything /metrics reports (node_metrics.cc). On the event-loop thread.
+  MetricsSnapshot metrics_snapshot() const;
+  // The operations HTTP endpoint (metrics_listen), null when off. Pages are added in
+  // start_ops_http().
+  OpsHttpServer* ops_http() { return ops_http_.get(); }
   // The member directory (replicated) with roles and, on the leader, progress.
   std::vector<MemberView> members() const;
   std::optional<PeerSpec> peer(NodeId id) const;
@@ -229,6 +238,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void on_durable(uint64_t seq);
   int64_t now_ms() const override;  // replica::Clock
   int64_t monotonic_ms() const override;
+  int64_t monotonic_us() const override;
   void send(raft::Message m) override;                                 // replica::Transport
   void on_role_change(const raft::SoftState& ss, Term term) override;  // replica::Observer
   void on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uint64_t tag,
@@ -262,6 +272,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void on_undelivered(NodeId to, net::FrameType type, std::string_view payload);
   void resend_unsent_forwards();
   void on_forward_reply(std::string_view payload);
+
+  // The operations HTTP endpoint (node_metrics.cc): /metrics, /healthz.
+  Status start_ops_http();
 
   // Timers.
   void start_ticker();
@@ -354,6 +367,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::map<NodeId, int64_t> peer_heard_ms_;
   NodeCounters counters_;
   CommandStats command_stats_;
+  std::unique_ptr<OpsHttpServer> ops_http_;  // only with metrics_listen
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
 };

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "server/node.h"
 #include "storage/snapshot_file.h"
@@ -92,6 +93,11 @@ void Node::poll_snapshot_child() {
   }
   snapshot_index_ = std::max(snapshot_index_, child.meta.index);
   ++counters_.snapshots_taken;
+  counters_.snapshot_last_duration_ms = static_cast<uint64_t>(ms);
+  std::error_code size_error;
+  const auto bytes =
+      std::filesystem::file_size(storage_->snapshot_file(kDataGroup, child.meta.index), size_error);
+  counters_.snapshot_last_bytes = size_error ? 0 : bytes;
   // The compacted entries were many small blocks scattered through the heap; hand their pages
   // back to the system instead of keeping the log's high-water mark resident.
   ::malloc_trim(0);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "common/assert.h"
 #include "storage/recovery.h"
 
@@ -358,7 +360,14 @@ void Storage::write_batch(std::vector<Pending>& batch) {
       cleanup = cleanup || p.change.compact.has_value() || p.change.snapshot.has_value();
     }
     s = wal_->write(gathered, changes);
-    if (s.ok() && (options_.fsync == FsyncPolicy::kAlways || cleanup)) s = wal_->sync();
+    if (s.ok() && (options_.fsync == FsyncPolicy::kAlways || cleanup)) {
+      const auto started = std::chrono::steady_clock::now();
+      s = wal_->sync();
+      fsync_latency_.record(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count()));
+    }
     if (s.ok() && cleanup) {
       Result<int> removed = wal_->remove_obsolete_segments();
       if (!removed.ok())

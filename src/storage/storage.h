@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/histogram.h"
 #include "common/status.h"
 #include "raft/types.h"
 #include "storage/file_system.h"
@@ -153,6 +154,8 @@ class Storage {
   const Options& options() const { return options_; }
   std::string wal_dir() const;
   std::string snapshot_dir() const;
+  // Time each fdatasync of the WAL took (on the writer); readable from any thread.
+  const AtomicLatencyCounts& fsync_latency() const { return fsync_latency_; }
 
  private:
   struct Slot;
@@ -198,6 +201,7 @@ class Storage {
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   Status failed_ ABSL_GUARDED_BY(queue_mu_);
   std::thread writer_;
+  AtomicLatencyCounts fsync_latency_;
 };
 
 }  // namespace bw::storage

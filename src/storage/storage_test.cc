@@ -98,6 +98,20 @@ TEST_F(StorageTest, WritesAreVisibleAtOnceAndRecovered) {
   EXPECT_EQ(st->recovered(GroupId(2)).conf.voters.size(), 2u);
 }
 
+TEST_F(StorageTest, FsyncsAreTimedOnlyWhenTheyHappen) {
+  Options none = options();
+  none.fsync = FsyncPolicy::kNone;
+  {
+    auto st = open(none);
+    ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(1, 3, 1)}).ok());
+    EXPECT_EQ(st->fsync_latency().copy().count, 0u);
+  }
+  auto st = open();
+  ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(4, 3, 1)}).ok());
+  ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(7, 3, 1)}).ok());
+  EXPECT_EQ(st->fsync_latency().copy().count, 2u);
+}
+
 TEST_F(StorageTest, InvalidBatchesAreRefusedWithoutEffect) {
   auto st = open();
   ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(1, 3, 1)}).ok());

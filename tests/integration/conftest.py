@@ -17,17 +17,21 @@ import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("BELLWETHER_BIN", os.path.join(ROOT, "build", "bellwether"))
+METRICS_PORT_OFFSET = 1000  # a node's metrics port: its client port + this (as `cluster up`)
 
 
 def free_port_block(count, span=10000):
-    """Finds `count` consecutive free client ports whose peer ports (+span) are free too, all
-    below the kernel's ephemeral range (32768 up): a port there can be taken at any moment by an
-    outgoing connection, such as a peer link or a client, between this check and the bind."""
+    """Finds `count` consecutive free client ports whose peer ports (+span) and metrics ports
+    (+METRICS_PORT_OFFSET) are free too, all below the kernel's ephemeral range (32768 up): a port
+    there can be taken at any moment by an outgoing connection, such as a peer link or a client,
+    between this check and the bind."""
     rng = random.Random()
     for _ in range(400):
         base = rng.randrange(12000, 32768 - span - count)
         ok = True
-        for p in list(range(base, base + count)) + list(range(base + span, base + span + count)):
+        ports = [base + offset + i for offset in (0, span, METRICS_PORT_OFFSET)
+                 for i in range(count)]
+        for p in ports:
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", p))
@@ -64,6 +68,7 @@ class Node:
         self.log_path = os.path.join(cluster.dir, f"node{node_id}.log")
         self.proc = None
         self.extra_args = []  # this node's own flags, after the cluster's
+        self.metrics_port = self.port + METRICS_PORT_OFFSET  # serving only with cluster.metrics
 
     def args(self):
         return ["--id", str(self.id), "--peers", self.cluster.peers]
@@ -72,6 +77,8 @@ class Node:
         args = ([BIN, "server", "--listen", self.endpoint, "--data-dir", self.data_dir,
                  "--cluster-id", self.cluster.cluster_id] + self.args() + self.cluster.extra_args
                 + self.extra_args)
+        if self.cluster.metrics:
+            args += ["--metrics-listen", f"127.0.0.1:{self.metrics_port}"]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -136,12 +143,13 @@ class JoiningNode(Node):
 class Cluster:
     SPARE_SLOTS = 4  # ports kept free for nodes joined later (add_node)
 
-    def __init__(self, size=3, extra_args=None):
+    def __init__(self, size=3, extra_args=None, metrics=False):
         self.dir = tempfile.mkdtemp(prefix="bellwether-test-")
         self.slots = size + self.SPARE_SLOTS
         self.base_port = free_port_block(self.slots)
         self.cluster_id = "test-" + os.path.basename(self.dir)
         self.extra_args = list(extra_args or [])
+        self.metrics = metrics  # every node serves /metrics on node.metrics_port
         self.nodes = [Node(self, i) for i in range(1, size + 1)]
         self.peers = ",".join(f"{n.id}={n.endpoint}" for n in self.nodes)
 
@@ -188,8 +196,8 @@ def cluster_factory():
     """Starts clusters on demand; all are stopped at the end of the test."""
     made = []
 
-    def make(size=3, extra_args=None, start=True):
-        c = Cluster(size, extra_args)
+    def make(size=3, extra_args=None, start=True, metrics=False):
+        c = Cluster(size, extra_args, metrics)
         made.append(c)
         return c.start() if start else c
 

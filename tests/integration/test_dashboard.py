@@ -35,13 +35,15 @@ def browser():
 
 
 def metrics_cluster(cluster_factory):
-    c = cluster_factory(3, start=False)
-    c.enable_metrics()
-    return c.start()
+    return cluster_factory(3, metrics=True)
+
+
+def url(node, path):
+    return f"http://127.0.0.1:{node.metrics_port}{path}"
 
 
 def api(node):
-    with urllib.request.urlopen(f"{node.metrics_url}/api/cluster", timeout=5) as r:
+    with urllib.request.urlopen(url(node, "/api/cluster"), timeout=5) as r:
         assert r.headers["Content-Type"].startswith("application/json")
         return json.load(r)
 
@@ -74,7 +76,7 @@ def test_page_follows_a_failover(cluster_factory, browser):
     c = metrics_cluster(cluster_factory)
     leader = c.wait_for_leader()
     follower = next(n for n in c.nodes if n is not leader)
-    browser.get(f"{follower.metrics_url}/")
+    browser.get(url(follower, "/"))
     assert "Bellwether" in browser.title
     wait_until(lambda: leader_shown(browser) == str(leader.id), timeout=20,
                what="the page to show the leader")
