@@ -92,6 +92,11 @@ def test_page_follows_a_failover(cluster_factory, browser):
                what="the page to show the old leader down")
     body = browser.find_element(By.ID, "leader").text
     assert f"node {new_leader.id}" in body
+    # A member that is down has no figures: the page says "?", never "NaN" or "undefined".
+    wait_until(lambda: "?" in browser.find_element(By.ID, "throughput-legend").text,
+               what="the down node's throughput shown as unknown")
+    page_text = browser.find_element(By.TAG_NAME, "body").text
+    assert "NaN" not in page_text and "undefined" not in page_text
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, "dashboard.png")
     assert browser.save_screenshot(path)
