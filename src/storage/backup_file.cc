@@ -74,9 +74,9 @@ Result<DecodedBackup> decode_backup_file(std::string_view bytes, std::string_vie
     return absl::DataLossError(fmt::format("backup {}: offset {}: {}", name, at, why));
   };
   if (bytes.size() < kBackupHeaderBytes + kBackupTrailerBytes) {
-    return corrupt(bytes.size(), fmt::format("truncated: {} bytes, a backup has at least {}",
-                                             bytes.size(),
-                                             kBackupHeaderBytes + kBackupTrailerBytes));
+    return corrupt(bytes.size(),
+                   fmt::format("truncated: {} bytes, a backup has at least {}", bytes.size(),
+                               kBackupHeaderBytes + kBackupTrailerBytes));
   }
   ByteReader r(bytes.substr(0, kBackupHeaderBytes));
   const std::string_view magic = *r.raw(sizeof(kBackupMagic));
@@ -134,8 +134,8 @@ Result<DecodedBackup> decode_backup_file(std::string_view bytes, std::string_vie
 Result<std::string> read_whole_file(FileSystem& fs, const std::string& path) {
   BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, fs.open_read(path));
   if (f->size() > kBackupFileBytesMax) {
-    return absl::ResourceExhaustedError(fmt::format("{}: {} bytes, more than the {} a backup may have",
-                                                    path, f->size(), kBackupFileBytesMax));
+    return absl::ResourceExhaustedError(fmt::format(
+        "{}: {} bytes, more than the {} a backup may have", path, f->size(), kBackupFileBytesMax));
   }
   std::string out;
   BW_RETURN_IF_ERROR(f->read_at(0, static_cast<size_t>(f->size()), &out));
