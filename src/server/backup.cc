@@ -155,12 +155,35 @@ void Node::save_command(NodeCall& c) {
     return;
   }
   SaveState& s = backup_.save;
-  if (snapshot_child_ || s.requested) {
+  // Redis's answers: a snapshot writer running (or asked for) is the RDB child; a backup's
+  // writer is "another child", after which SAVE runs and BGSAVE SCHEDULE is remembered.
+  const bool backup_writing = snapshot_child_ && snapshot_child_->job == ChildJob::kBackup;
+  // SAVE blocks Redis until the file is written; here the loop carries on, so a command that
+  // follows a SAVE still being answered gets what it would get after it: a new save.
+  const bool after_save = (snapshot_child_ && !backup_writing && !s.waiters.empty()) ||
+                          (s.requested && !s.next_waiters.empty());
+  if (after_save) {
+    s.requested = true;
+    if (bg) {
+      c.w.simple("Background saving started");
+    } else {
+      s.next_waiters.push_back(ReplyTo{.session = c.s, .seq = c.seq, .protocol = c.s->protocol});
+      c.answered = true;
+    }
+    return;
+  }
+  if ((snapshot_child_ && !backup_writing) || s.requested) {
+    c.w.error("ERR Background save already in progress");
+    return;
+  }
+  if (bg && backup_writing) {
     if (schedule) {
       s.scheduled = true;
       c.w.simple("Background saving scheduled");
     } else {
-      c.w.error("ERR Background save already in progress");
+      c.w.error(
+          "ERR Another child process is active (a backup): can't BGSAVE right now. Use BGSAVE "
+          "SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
     return;
   }

@@ -145,6 +145,9 @@ Result<storage::BackupInfo> restore_member(const RestoreOptions& o) {
   const std::string tmp = dir + kRestoreTempSuffix;
   std::error_code ec;
   fs::remove_all(tmp, ec);  // left by an interrupted restore
+  if (fs::path parent = fs::path(dir).parent_path(); !parent.empty()) {
+    fs::create_directories(parent, ec);
+  }
   Status st = write_member_dir(tmp, o, cluster_id, info, std::move(image));
   if (st.ok()) {
     if (fs::exists(dir, ec)) fs::remove(dir, ec);  // empty (checked above)
