@@ -207,8 +207,8 @@ void Node::backup_command(NodeCall& c) {
   const std::string_view sub = c.argv[1];
   if (iequals(sub, "start") && c.argv.size() == 2) {
     if (backup_.backups.size() >= kBackupsMax) {
-      c.w.error(fmt::format("ERR {} backups are held already (the most); end one first",
-                            kBackupsMax));
+      c.w.error(
+          fmt::format("ERR {} backups are held already (the most); end one first", kBackupsMax));
       return;
     }
     const uint64_t id = (boot_epoch_ & 0xffffffff) * 1000 + backup_.next_id++;
@@ -268,13 +268,13 @@ void Node::backup_command(NodeCall& c) {
     return;
   }
   if (offset > b.bytes) {
-    c.w.error(fmt::format("ERR offset {} is past the end of backup {} ({} bytes)", offset, id,
-                          b.bytes));
+    c.w.error(
+        fmt::format("ERR offset {} is past the end of backup {} ({} bytes)", offset, id, b.bytes));
     return;
   }
   b.last_used_ms = now_ms();
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(
-      {count, uint64_t{kBackupChunkBytesMax}, b.bytes - offset}));
+  const size_t n = static_cast<size_t>(
+      std::min<uint64_t>({count, uint64_t{kBackupChunkBytesMax}, b.bytes - offset}));
   std::string chunk;
   if (Status st = b.file->read_at(offset, n, &chunk); !st.ok() || chunk.size() != n) {
     c.w.error(fmt::format("ERR backup {}: cannot read: {}", id, st.message()));

@@ -37,12 +37,12 @@ inline constexpr char kBackupDirName[] = "backups";      // under the data direc
 
 // Redis's save bookkeeping: LASTSAVE and INFO persistence.
 struct SaveState {
-  int64_t last_save_unix_s = 0;  // LASTSAVE: the last successful snapshot (start time before)
-  bool last_ok = true;           // rdb_last_bgsave_status
-  int64_t last_duration_s = -1;  // rdb_last_bgsave_time_sec
-  bool requested = false;        // SAVE/BGSAVE want a snapshot as soon as no writer runs
-  bool scheduled = false;        // BGSAVE SCHEDULE: request one once the running writer ends
-  std::vector<ReplyTo> waiters;  // SAVE calls answered when the requested snapshot is durable
+  int64_t last_save_unix_s = 0;       // LASTSAVE: the last successful snapshot (start time before)
+  bool last_ok = true;                // rdb_last_bgsave_status
+  int64_t last_duration_s = -1;       // rdb_last_bgsave_time_sec
+  bool requested = false;             // SAVE/BGSAVE want a snapshot as soon as no writer runs
+  bool scheduled = false;             // BGSAVE SCHEDULE: request one once the running writer ends
+  std::vector<ReplyTo> waiters;       // SAVE calls answered when the requested snapshot is durable
   std::vector<ReplyTo> next_waiters;  // SAVE calls for a snapshot not started yet
 };
 

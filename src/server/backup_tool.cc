@@ -86,8 +86,7 @@ int run_backup(const BackupCliOptions& o) {
   }
   std::fprintf(stderr, "backup: %s took backup %s at index %llu (term %llu), %llu bytes\n",
                o.endpoint.c_str(), s->id.c_str(), static_cast<unsigned long long>(s->index),
-               static_cast<unsigned long long>(s->term),
-               static_cast<unsigned long long>(s->bytes));
+               static_cast<unsigned long long>(s->term), static_cast<unsigned long long>(s->bytes));
   storage::PosixFileSystem fs;
   const std::string tmp = o.out + ".tmp";
   Status st = fetch(o, *s, fs, tmp);
@@ -103,8 +102,8 @@ int run_backup(const BackupCliOptions& o) {
   }
   std::printf("backup of %s at index %llu (term %llu), %llu bytes, verified: %s\n",
               o.endpoint.c_str(), static_cast<unsigned long long>(s->index),
-              static_cast<unsigned long long>(s->term),
-              static_cast<unsigned long long>(s->bytes), o.out.c_str());
+              static_cast<unsigned long long>(s->term), static_cast<unsigned long long>(s->bytes),
+              o.out.c_str());
   std::printf("index %llu\n", static_cast<unsigned long long>(s->index));
   return 0;
 }

@@ -22,9 +22,9 @@ struct BackupCliOptions {
 int run_backup(const BackupCliOptions& options);
 
 struct RestoreOptions {
-  std::string from;      // the backup file
-  std::string data_dir;  // new (or empty) data directory of one member of the new cluster
-  NodeId id;             // that member
+  std::string from;             // the backup file
+  std::string data_dir;         // new (or empty) data directory of one member of the new cluster
+  NodeId id;                    // that member
   std::vector<PeerSpec> peers;  // every voter of the new cluster, `id` included
   std::string cluster_id;       // empty: the backup's
 };

@@ -60,9 +60,8 @@ Status check_target_dir(const std::string& dir, const std::string& backup_cluste
     if (auto members = read_members_file(pfs, dir); members.ok()) owner = members->cluster_id;
   }
   if (!owner.empty() && owner != target_cluster) {
-    std::string msg =
-        fmt::format("{} belongs to cluster {}; the backup is from cluster {}", dir, owner,
-                    backup_cluster);
+    std::string msg = fmt::format("{} belongs to cluster {}; the backup is from cluster {}", dir,
+                                  owner, backup_cluster);
     if (target_cluster != backup_cluster) msg += fmt::format(" (restored as {})", target_cluster);
     return absl::FailedPreconditionError(msg + "; nothing was written");
   }
@@ -78,8 +77,8 @@ Result<std::string> rewrite_members(std::string_view image, const std::vector<Pe
                                     const std::string& path) {
   kv::Store store;
   if (Status st = store.restore(image); !st.ok()) {
-    return absl::DataLossError(fmt::format("backup {}: the store image does not load: {}", path,
-                                           st.message()));
+    return absl::DataLossError(
+        fmt::format("backup {}: the store image does not load: {}", path, st.message()));
   }
   std::vector<uint64_t> old;
   for (const auto& [id, m] : store.members()) old.push_back(id);
@@ -98,8 +97,8 @@ Status write_member_dir(const std::string& dir, const RestoreOptions& o,
   MemberList members{.cluster_id = cluster_id, .self = o.id};
   raft::ConfState conf;
   for (const PeerSpec& p : o.peers) {
-    members.members.push_back(MemberLine{
-        .id = p.id, .client_address = p.client_address, .peer_address = p.peer_address});
+    members.members.push_back(
+        MemberLine{.id = p.id, .client_address = p.client_address, .peer_address = p.peer_address});
     conf.voters.push_back(p.id);
   }
   std::sort(members.members.begin(), members.members.end(),
@@ -131,8 +130,7 @@ Result<storage::BackupInfo> restore_member(const RestoreOptions& o) {
   if (o.peers.empty()) return absl::InvalidArgumentError("--peers is required");
   if (std::none_of(o.peers.begin(), o.peers.end(),
                    [&](const PeerSpec& p) { return p.id == o.id; })) {
-    return absl::InvalidArgumentError(
-        fmt::format("--id {} is not one of --peers", o.id.value()));
+    return absl::InvalidArgumentError(fmt::format("--id {} is not one of --peers", o.id.value()));
   }
   BW_ASSIGN_OR_RETURN(std::unique_ptr<LoadedBackup> b, load_backup(o.from));
   const storage::BackupInfo& info = b->decoded.info;
