@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ bool restore_nodes(const ClusterUpOptions& o, const fs::path& dir, const std::st
                    const std::string& peers) {
   auto parsed = parse_peers(peers);
   if (!parsed.ok()) return false;
+  spdlog::set_level(spdlog::level::warn);  // storage's progress lines are noise here
   for (int i = 1; i <= o.nodes; ++i) {
     RestoreOptions r{.from = o.restore,
                      .data_dir = (dir / fmt::format("node{}", i)).string(),

@@ -2,6 +2,7 @@
 // Everything is checked before anything is written, and the directory is built under a temporary
 // name and renamed into place, so a refusal or a crash leaves no half-restored directory.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -170,6 +171,7 @@ int run_restore(RestoreOptions o, const std::string& peers) {
     return 2;
   }
   o.peers = *parsed;
+  spdlog::set_level(spdlog::level::warn);  // storage's progress lines are noise here
   Result<storage::BackupInfo> info = restore_member(o);
   if (!info.ok()) {
     std::fprintf(stderr, "restore: refused: %s\n", std::string(info.status().message()).c_str());
