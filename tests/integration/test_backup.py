@@ -91,14 +91,17 @@ def test_damaged_backups_are_refused_and_nothing_is_written(cluster_factory, tmp
     data = open(good, "rb").read()
     peers = "1=127.0.0.1:1"
     flipped = str(tmp_path / "flipped.bwbackup")
-    for at in (0, 20, len(data) // 2, len(data) - 1):
+    # The magic, the source node (header), the image, the checksum itself.
+    for at, why in ((0, "bad magic"), (20, "checksum mismatch"),
+                    (len(data) // 2, "checksum mismatch"), (len(data) - 1, "checksum mismatch")):
         bad = bytearray(data)
         bad[at] ^= 0x40
         open(flipped, "wb").write(bytes(bad))
         target = tmp_path / f"flip{at}"
         p = restore(str(target), 1, peers, flipped)
         assert p.returncode == 1, p.stdout
-        assert flipped in p.stderr and "restore: refused:" in p.stderr, p.stderr
+        assert f"restore: refused: backup {flipped}: offset" in p.stderr, p.stderr
+        assert why in p.stderr, (at, p.stderr)
         assert not target.exists()
     truncated = str(tmp_path / "truncated.bwbackup")
     open(truncated, "wb").write(data[:-10])
