@@ -111,7 +111,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
   NodeCounters counters() const;
   const CommandStats& command_stats() const { return command_stats_; }
   LogIndex snapshot_index() const { return snapshot_index_; }
-  bool snapshot_in_progress() const { return snapshot_child_.has_value(); }
+  // A snapshot (not a backup) being written: INFO's rdb_bgsave_in_progress.
+  bool snapshot_in_progress() const {
+    return snapshot_child_.has_value() && snapshot_child_->job == ChildJob::kSnapshot;
+  }
   const SaveState& save_state() const { return backup_.save; }
   size_t backups_held() const { return backup_.backups.size(); }
   LogIndex log_first_index() const;

@@ -197,3 +197,27 @@ def test_cluster_up_restore_serves_the_keys(cluster_factory, tmp_path):
         assert redis.Redis(port=base + 2).set("new", "1") is True
     finally:
         subprocess.run([BIN, "cluster", "down", "--dir", d], capture_output=True, timeout=60)
+
+
+def test_backups_are_served_in_chunks_and_abandoned_ones_go_at_start(cluster_factory):
+    c = cluster_factory(1)
+    node = c.nodes[0]
+    client = node.client()
+    client.set("big", "x" * 300000)
+    backup_id, index, term, size = client.execute_command("BACKUP", "START")
+    assert index >= 1 and term >= 1 and size > 300000
+    chunk = client.execute_command("BACKUP", "READ", backup_id, 0, 10 ** 9)
+    assert len(chunk) == size  # under the 1 MiB chunk limit: all of it
+    assert client.execute_command("BACKUP", "READ", backup_id, size, 10) == b""
+    held = os.path.join(node.data_dir, "backups")
+    assert len(os.listdir(held)) == 1
+    assert node.info("persistence")["backups_held"] == 1
+    node.stop()  # never ended: abandoned
+    node.start()
+    wait_until(lambda: node.client().ping(), what="the node to serve again")
+    assert os.listdir(held) == []
+    try:
+        node.client().execute_command("BACKUP", "READ", backup_id, 0, 10)
+        raise AssertionError("an abandoned backup is still served")
+    except redis.exceptions.ResponseError as e:
+        assert "no backup" in str(e)
