@@ -32,7 +32,7 @@ std::string Node::backup_dir() const {
   return storage::join_path(config_.data_dir, kBackupDirName);
 }
 
-Status Node::remove_stale_backups() {
+Status Node::start_backups() {
   backup_.save.last_save_unix_s = now_ms() / 1000;  // as Redis: LASTSAVE starts at start time
   const std::string dir = backup_dir();
   BW_RETURN_IF_ERROR(fs_.create_dir(dir));

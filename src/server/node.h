@@ -258,7 +258,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   bool start_backup_child();  // true if a backup's writer started
   void finish_backup(const SnapshotChild& child, bool written);
   void expire_backups();
-  Status remove_stale_backups();  // start(): backups of a previous run
+  // start(): LASTSAVE starts at the start time (as Redis's); backups of a previous run go.
+  Status start_backups();
   std::string backup_dir() const;
 
   // Membership (membership.cc).
