@@ -155,8 +155,9 @@ def bgsave_done(port):
     return info["rdb_bgsave_in_progress"] == 0
 
 
-def test_save_family_matches_redis(cluster_factory, redis_server):
+def test_save_family_matches_redis(cluster_factory, redis_server, tmp_path):
     node = cluster_factory(1).nodes[0]
+    redis.Redis(port=redis_server).config_set("dir", str(tmp_path))  # its dump.rdb goes there
     ports = {"redis": redis_server, "bellwether": node.port}
     scripts = [
         [("LASTSAVE",)],
