@@ -8,6 +8,7 @@ Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integra
 import os
 import subprocess
 
+import pytest
 import redis
 
 from backup_helpers import TOOL_TIMEOUT_S, restore, restored_cluster, take_backup
@@ -155,9 +156,15 @@ def bgsave_done(port):
     return info["rdb_bgsave_in_progress"] == 0
 
 
-def test_save_family_matches_redis(cluster_factory, redis_server, tmp_path):
+@pytest.fixture
+def in_tmp_cwd(tmp_path, monkeypatch):
+    """Runs what follows in a temporary directory: redis-server's SAVE writes dump.rdb into its
+    working directory (and `dir` is a protected configuration), so not into the source tree."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_save_family_matches_redis(in_tmp_cwd, cluster_factory, redis_server):
     node = cluster_factory(1).nodes[0]
-    redis.Redis(port=redis_server).config_set("dir", str(tmp_path))  # its dump.rdb goes there
     ports = {"redis": redis_server, "bellwether": node.port}
     scripts = [
         [("LASTSAVE",)],
