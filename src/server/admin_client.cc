@@ -12,17 +12,20 @@ namespace bw::server {
 namespace {
 
 constexpr size_t kAdminReplyBytesMax = 16u << 20;
+constexpr int64_t kAdminArrayElementsMax = 1024;
 
-// Returns true with *out set once `buf` holds one complete scalar reply.
-Result<bool> parse_scalar_reply(const std::string& buf, std::string* out) {
-  size_t eol = buf.find("\r\n");
+// Parses one scalar reply at buf[*pos]: true with *out set and *pos past it once complete.
+Result<bool> parse_scalar_at(const std::string& buf, size_t* pos, std::string* out) {
+  const size_t at = *pos;
+  size_t eol = buf.find("\r\n", at);
   if (eol == std::string::npos) return false;
-  char type = buf[0];
-  std::string_view line(buf.data() + 1, eol - 1);
+  char type = buf[at];
+  std::string_view line(buf.data() + at + 1, eol - at - 1);
   switch (type) {
     case '+':
     case ':':
       *out = std::string(line);
+      *pos = eol + 2;
       return true;
     case '-':
       return absl::FailedPreconditionError(std::string(line));
@@ -34,11 +37,13 @@ Result<bool> parse_scalar_reply(const std::string& buf, std::string* out) {
         return absl::DataLossError("malformed bulk length in reply");
       if (len == -1) {
         *out = "";
+        *pos = eol + 2;
         return true;
       }
       if (buf.size() < eol + 2 + static_cast<size_t>(len) + 2) return false;
       *out = buf.substr(eol + 2, static_cast<size_t>(len));
       if (type == '=' && out->size() >= 4) out->erase(0, 4);  // "txt:"
+      *pos = eol + 2 + static_cast<size_t>(len) + 2;
       return true;
     }
     default:
@@ -46,10 +51,35 @@ Result<bool> parse_scalar_reply(const std::string& buf, std::string* out) {
   }
 }
 
-}  // namespace
+// Returns true with *out set once `buf` holds one complete reply: a scalar (one element), or
+// with `array`, an array of scalars.
+Result<bool> parse_reply(const std::string& buf, bool array, std::vector<std::string>* out) {
+  out->clear();
+  size_t pos = 0;
+  size_t count = 1;
+  if (array && !buf.empty() && buf[0] == '*') {
+    size_t eol = buf.find("\r\n");
+    if (eol == std::string::npos) return false;
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(buf.data() + 1, buf.data() + eol, n);
+    if (ec != std::errc() || n < 0 || n > kAdminArrayElementsMax) {
+      return absl::DataLossError("malformed array length in reply");
+    }
+    count = static_cast<size_t>(n);
+    pos = eol + 2;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    std::string element;
+    BW_ASSIGN_OR_RETURN(bool done, parse_scalar_at(buf, &pos, &element));
+    if (!done) return false;
+    out->push_back(std::move(element));
+  }
+  return true;
+}
 
-Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
-                                  std::chrono::milliseconds timeout) {
+Result<std::vector<std::string>> exchange(std::string_view endpoint,
+                                          const std::vector<std::string>& argv,
+                                          std::chrono::milliseconds timeout, bool array) {
   BW_ASSIGN_OR_RETURN(auto ep, net::parse_endpoint(endpoint));
   asio::io_context io;
   asio::ip::tcp::socket sock(io);
@@ -59,7 +89,7 @@ Result<std::string> admin_command(std::string_view endpoint, const std::vector<s
   std::array<char, 16384> chunk{};
   Status result = absl::DeadlineExceededError(
       fmt::format("{}: no reply within {} ms", endpoint, timeout.count()));
-  std::string reply;
+  std::vector<std::string> reply;
   std::function<void()> read_more = [&] {
     sock.async_read_some(asio::buffer(chunk), [&](const asio::error_code& ec, size_t n) {
       if (ec) {
@@ -67,7 +97,7 @@ Result<std::string> admin_command(std::string_view endpoint, const std::vector<s
         return;
       }
       buf.append(chunk.data(), n);
-      auto done = parse_scalar_reply(buf, &reply);
+      auto done = parse_reply(buf, array, &reply);
       if (!done.ok()) {
         result = done.status();
       } else if (*done) {
@@ -96,6 +126,20 @@ Result<std::string> admin_command(std::string_view endpoint, const std::vector<s
   io.run_for(timeout);
   if (!result.ok()) return result;
   return reply;
+}
+
+}  // namespace
+
+Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
+                                  std::chrono::milliseconds timeout) {
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> reply, exchange(endpoint, argv, timeout, false));
+  return std::move(reply.at(0));
+}
+
+Result<std::vector<std::string>> admin_command_array(std::string_view endpoint,
+                                                     const std::vector<std::string>& argv,
+                                                     std::chrono::milliseconds timeout) {
+  return exchange(endpoint, argv, timeout, true);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text) {

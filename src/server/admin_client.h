@@ -17,6 +17,12 @@ namespace bw::server {
 Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
                                   std::chrono::milliseconds timeout);
 
+// The same for a command answering an array of scalars (each element as text); a scalar reply
+// is a one-element array.
+Result<std::vector<std::string>> admin_command_array(std::string_view endpoint,
+                                                     const std::vector<std::string>& argv,
+                                                     std::chrono::milliseconds timeout);
+
 // Parses "key:value" lines of an INFO reply.
 std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text);
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <thread>
 
 #include "server/admin_client.h"
+#include "server/backup_tool.h"
+#include "server/config.h"
 #include "server/local_process.h"
 
 namespace bw::server {
@@ -34,6 +37,34 @@ std::string cluster_id_for(const fs::path& dir) {
   std::string id = fmt::format("{:08x}{:08x}", rd(), rd());
   std::ofstream(p) << id << "\n";
   return id;
+}
+
+// cluster up --restore: every node's data directory from the backup file, as `bellwether
+// restore` makes it. Directories that exist already are refused (restore_member says why).
+bool restore_nodes(const ClusterUpOptions& o, const fs::path& dir, const std::string& cluster_id,
+                   const std::string& peers) {
+  auto parsed = parse_peers(peers);
+  if (!parsed.ok()) return false;
+  spdlog::set_level(spdlog::level::warn);  // storage's progress lines are noise here
+  for (int i = 1; i <= o.nodes; ++i) {
+    RestoreOptions r{.from = o.restore,
+                     .data_dir = (dir / fmt::format("node{}", i)).string(),
+                     .id = NodeId(static_cast<uint64_t>(i)),
+                     .peers = *parsed,
+                     .cluster_id = cluster_id};
+    auto info = restore_member(r);
+    if (!info.ok()) {
+      std::fprintf(stderr, "cluster up: restore: %s\n",
+                   std::string(info.status().message()).c_str());
+      return false;
+    }
+    if (i == 1) {
+      std::printf("Restored %s (cluster %s, index %llu) into %d node(s)\n", o.restore.c_str(),
+                  info->cluster_id.c_str(),
+                  static_cast<unsigned long long>(info->meta.index.value()), o.nodes);
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -64,6 +95,15 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
       }
     }
   }
+  if (!o.restore.empty() && !fs::exists(dir / "cluster-id")) {
+    // A restored cluster keeps the backup's id (clients and tools may know it).
+    auto info = inspect_backup(o.restore);
+    if (!info.ok()) {
+      std::fprintf(stderr, "cluster up: %s\n", std::string(info.status().message()).c_str());
+      return 1;
+    }
+    std::ofstream(dir / "cluster-id") << info->cluster_id << "\n";
+  }
   std::string cluster_id = cluster_id_for(dir);
   std::string peers;
   std::vector<std::string> endpoints;
@@ -73,6 +113,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     metrics.push_back(fmt::format("127.0.0.1:{}", o.base_port + i - 1 + kMetricsPortOffset));
     peers += fmt::format("{}{}={}", i == 1 ? "" : ",", i, endpoints.back());
   }
+  if (!o.restore.empty() && !restore_nodes(o, dir, cluster_id, peers)) return 1;
   std::vector<pid_t> pids;
   for (int i = 1; i <= o.nodes; ++i) {
     std::vector<std::string> args = {

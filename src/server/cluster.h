@@ -18,6 +18,7 @@ struct ClusterUpOptions {
   std::string dir = "bellwether-cluster";
   bool detach = false;
   std::vector<std::string> server_args;  // extra flags passed to every `bellwether server`
+  std::string restore;  // a backup file every node starts from (restore_member), if not empty
 };
 
 // Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it

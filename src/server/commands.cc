@@ -15,6 +15,7 @@
 #include "resp/writer.h"
 #include "server/info.h"
 #include "server/node.h"
+#include "server/node_call.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -133,24 +134,6 @@ void write_config_get(resp::Writer& w,
 
 }  // namespace
 
-// One node command being answered. The handler writes the reply through `w`; it leaves when the
-// handler returns, unless the handler sent it already (QUIT) or took the reply slot over to answer
-// later (DEBUG, FAILOVER).
-struct Node::NodeCall {
-  const std::shared_ptr<Session>& s;
-  uint64_t seq;
-  std::span<const std::string_view> argv;
-  std::string_view name;  // argv[0] in lower case, as THE command table spells it
-  std::string out;
-  resp::Writer w{&out, s->protocol};
-  bool answered = false;
-
-  void send() {
-    s->fulfil(seq, std::move(out));
-    answered = true;
-  }
-};
-
 void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
                                 std::span<const std::string_view> argv) {
   // The commands the node answers itself, by name; execute() sends the others to kv, the
@@ -161,6 +144,8 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
   };
   static constexpr Handler kHandlers[] = {
       {"auth", &Node::auth_command},
+      {"backup", &Node::backup_command},
+      {"bgsave", &Node::save_command},
       {"client", &Node::client_command},
       {"command", &Node::command_command},
       {"config", &Node::config_command},
@@ -169,6 +154,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"failover", &Node::failover_command},
       {"hello", &Node::hello_command},
       {"info", &Node::info_command},
+      {"lastsave", &Node::lastsave_command},
       {"member", &Node::member_command},
       {"ping", &Node::ping_command},
       {"psubscribe", &Node::subscribe_command},
@@ -178,6 +164,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"readwrite", &Node::readonly_command},
       {"reset", &Node::reset_command},
       {"role", &Node::role_command},
+      {"save", &Node::save_command},
       {"select", &Node::select_command},
       {"sentinel", &Node::sentinel_command},
       {"subscribe", &Node::subscribe_command},

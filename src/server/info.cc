@@ -83,12 +83,21 @@ void section_memory(const Node& n, std::string& o) {
 }
 
 void section_persistence(const Node& n, std::string& o) {
+  const SaveState& save = n.save_state();
+  const uint64_t applied = n.raft_status().applied.value();
+  const uint64_t saved = n.snapshot_index().value();
   o += "# Persistence\r\n";
-  o += "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n";
+  o += fmt::format("loading:0\r\nrdb_changes_since_last_save:{}\r\n",
+                   applied > saved ? applied - saved : 0);
+  o += fmt::format("rdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\n",
+                   n.snapshot_in_progress() ? 1 : 0, save.last_save_unix_s);
+  o += fmt::format("rdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\n",
+                   save.last_ok ? "ok" : "err", save.last_duration_s);
+  o += "aof_enabled:0\r\n";
   o +=
       fmt::format("wal_fsync:{}\r\n", n.config().fsync == FsyncPolicy::kAlways ? "always" : "none");
-  o += fmt::format("rdb_bgsave_in_progress:{}\r\nsnapshot_index:{}\r\n",
-                   n.snapshot_in_progress() ? 1 : 0, n.snapshot_index());
+  o +=
+      fmt::format("snapshot_index:{}\r\nbackups_held:{}\r\n", n.snapshot_index(), n.backups_held());
   o += fmt::format("snapshots_taken:{}\r\nsnapshots_installed:{}\r\n\r\n",
                    n.counters().snapshots_taken, n.counters().snapshots_installed);
 }

@@ -7,6 +7,7 @@
 #include <climits>
 #include <iostream>
 
+#include "server/backup_tool.h"
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/node.h"
@@ -157,6 +158,9 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
+  up_cmd->add_option("--restore", up.restore,
+                     "Seed every node from this backup file (bellwether backup) instead of an "
+                     "empty store; the cluster id is the backup's unless --dir has one");
   up_cmd
       ->add_option("--learners", up.learners,
                    "Learners (non-voting followers) started after the voters")
@@ -216,6 +220,33 @@ int main(int argc, char** argv) {
   failover->add_option("--timeout-ms", failover_timeout_ms, "Give up after this long")
       ->capture_default_str();
 
+  // backup / restore
+  bw::server::BackupCliOptions backup_opts;
+  auto* backup = app.add_subcommand(
+      "backup", "Take a backup of a live cluster through any node's client port (BACKUP command)");
+  backup->add_option("--endpoint", backup_opts.endpoint, "Any node's client address")
+      ->capture_default_str();
+  backup->add_option("--out", backup_opts.out, "The backup file to write")->required();
+  backup->add_option("--timeout-ms", backup_opts.timeout_ms, "Deadline of each request")
+      ->capture_default_str();
+  bw::server::RestoreOptions restore_opts;
+  std::string restore_peers;
+  uint64_t restore_id = 0;
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Make the data directory of one member of a new cluster from a backup file (run it for "
+      "every member, then start each with `bellwether server`)");
+  restore->add_option("--from", restore_opts.from, "The backup file")->required();
+  restore->add_option("--data-dir", restore_opts.data_dir, "New (or empty) data directory")
+      ->required();
+  restore->add_option("--id", restore_id, "This member's id in the new cluster")->required();
+  restore
+      ->add_option("--peers", restore_peers,
+                   "Every voter of the new cluster: 1=host:port,2=host:port,... (client addresses)")
+      ->required();
+  restore->add_option("--cluster-id", restore_opts.cluster_id,
+                      "The new cluster's id (default: the backup's)");
+
   // wal-dump / snapshot-inspect
   std::string dump_dir, snapshot_file;
   auto* wal_dump =
@@ -238,6 +269,11 @@ int main(int argc, char** argv) {
     config.id = bw::NodeId(id);
     config.join_replaces = bw::NodeId(replaces);
     return run_server(config, peers, read_mode, fsync, debug_command, log_level);
+  }
+  if (backup->parsed()) return bw::server::run_backup(backup_opts);
+  if (restore->parsed()) {
+    restore_opts.id = bw::NodeId(restore_id);
+    return bw::server::run_restore(restore_opts, restore_peers);
   }
   if (up_cmd->parsed()) return bw::server::cluster_up(self_exe(argv[0]), up);
   if (down_cmd->parsed()) return bw::server::cluster_down(down_dir);

@@ -69,6 +69,7 @@ Status Node::start() {
     return absl::InvalidArgumentError(fmt::format("notify-keyspace-events: {}", st.message()));
   }
   BW_RETURN_IF_ERROR(resolve_membership());
+  BW_RETURN_IF_ERROR(start_backups());
   storage::Options sopts{.dir = config_.data_dir,
                          .identity = {.cluster_id = config_.cluster_id, .node = config_.id},
                          .fsync = config_.fsync == FsyncPolicy::kAlways

@@ -40,6 +40,7 @@
 #include "replica/storage_disk.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/backup.h"
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/forward_table.h"
@@ -114,7 +115,12 @@ class Node final : private replica::Clock, private replica::Transport, private r
   NodeCounters counters() const;
   const CommandStats& command_stats() const { return command_stats_; }
   LogIndex snapshot_index() const { return snapshot_index_; }
-  bool snapshot_in_progress() const { return snapshot_child_.has_value(); }
+  // A snapshot (not a backup) being written: INFO's rdb_bgsave_in_progress.
+  bool snapshot_in_progress() const {
+    return snapshot_child_.has_value() && snapshot_child_->job == ChildJob::kSnapshot;
+  }
+  const SaveState& save_state() const { return backup_.save; }
+  size_t backups_held() const { return backup_.backups.size(); }
   LogIndex log_first_index() const;
   size_t session_count() const { return sessions_.size(); }
   std::vector<std::shared_ptr<Session>> sessions() const;
@@ -224,6 +230,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void client_command(NodeCall& c);
   void config_command(NodeCall& c);
   void sentinel_command(NodeCall& c);
+  void save_command(NodeCall& c);  // SAVE, BGSAVE (backup.cc)
+  void lastsave_command(NodeCall& c);
+  void backup_command(NodeCall& c);
   // ---- end of node command handlers ------------------------------------------------------------
 
   // Replies.
@@ -247,6 +256,21 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void maybe_snapshot();
   void poll_snapshot_child();
   void stop_snapshot_child();
+  struct SnapshotChild;
+  // Forks the writer process: it runs `write` on its copy-on-write image of the store as of now,
+  // and poll_snapshot_child() reaps it. False (logged) when fork failed.
+  bool fork_snapshot_child(const SnapshotChild& child, const std::function<Status()>& write);
+  void start_raft_snapshot(bool requested);
+  void finish_raft_snapshot(const SnapshotChild& child, bool written, int64_t ms);
+
+  // Saves and backups (backup.cc).
+  void finish_save(bool ok, int64_t ms);
+  bool start_backup_child();  // true if a backup's writer started
+  void finish_backup(const SnapshotChild& child, bool written);
+  void expire_backups();
+  // start(): LASTSAVE starts at the start time (as Redis's); backups of a previous run go.
+  Status start_backups();
+  std::string backup_dir() const;
 
   // Membership (membership.cc).
   Status resolve_membership();  // start(): this node's id and the member list it starts from
@@ -338,8 +362,12 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::map<NodeId, int64_t> catching_up_;  // follower -> when its progress was last logged
 
   // The forked process writing a snapshot (maybe_snapshot), reaped by poll_snapshot_child.
+  enum class ChildJob : uint8_t { kSnapshot, kBackup };
   struct SnapshotChild {
     pid_t pid = 0;
+    ChildJob job = ChildJob::kSnapshot;
+    bool requested = false;  // a SAVE/BGSAVE asked for this snapshot
+    uint64_t backup_id = 0;  // kBackup
     raft::SnapshotMeta meta;
     size_t keys = 0;
     std::chrono::steady_clock::time_point started;
@@ -348,6 +376,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   static constexpr int64_t kSnapshotRetryMs = 10000;  // after a failed snapshot
   int64_t snapshot_retry_ms_ = 0;
   LogIndex snapshot_index_;
+  BackupState backup_;
   // The leader as of the last Ready handled (on_leader_change): the state leader changes are
   // detected against. Between a step that changes Raft's leader and that Ready, handlers already
   // queued in the same pass (client reads, the ticker) still run, so whoever routes a command
