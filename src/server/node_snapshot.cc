@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/log_format.h"
 #include "server/node.h"
 #include "storage/snapshot_file.h"
 
@@ -19,8 +20,10 @@ namespace bw::server {
 void Node::on_snapshot_installed(const raft::SnapshotMeta& meta) {
   snapshot_index_ = meta.index;
   ++counters_.snapshots_installed;
-  spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
-               replica_->store().key_count());
+  log_event(spdlog::level::info, "snapshot_installed",
+            {{"index", meta.index}, {"keys", replica_->store().key_count()}},
+            "node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
+            replica_->store().key_count());
   sync_peers();
 }
 
@@ -95,8 +98,10 @@ void Node::poll_snapshot_child() {
   // The compacted entries were many small blocks scattered through the heap; hand their pages
   // back to the system instead of keeping the log's high-water mark resident.
   ::malloc_trim(0);
-  spdlog::info("node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
-               child.meta.index, child.keys, ms);
+  log_event(spdlog::level::info, "snapshot_written",
+            {{"index", child.meta.index}, {"keys", child.keys}, {"ms", ms}},
+            "node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
+            child.meta.index, child.keys, ms);
   maybe_snapshot();
 }
 

@@ -64,6 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::pair<std::string, uint64_t>> watched;  // key, version when WATCHed
 
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
+  // CONFIG SET client-output-bytes-max: checked at the next reply.
+  void set_output_bytes_max(size_t bytes) { limits_.output_bytes_max = bytes; }
 
  private:
   struct Slot {
