@@ -25,6 +25,29 @@ std::string self_exe(const char* argv0) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// The flags a config file gives, as command-line arguments. CLI11 2.1 reads a config file only
+// for the top-level app (App::_process runs there alone), so the server subcommand's --config is
+// applied here: CLI11's own reader parses the file, its keys become flags placed before the
+// command line's, and the whole is parsed again; options take the last value given, so the
+// command line overrides the file. Keys may sit at the top or in a [server] section.
+std::vector<std::string> config_file_args(CLI::App* server, const std::string& path) {
+  std::vector<std::string> args;
+  for (const CLI::ConfigItem& item : server->get_config_formatter()->from_file(path)) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (!item.parents.empty() && item.parents != std::vector<std::string>{"server"}) continue;
+    if (item.inputs.empty()) args.push_back("--" + item.name);
+    for (const std::string& value : item.inputs) {
+      if (value.empty()) {  // CLI11 reads "--key=" as a missing value, "--key" "" as empty
+        args.push_back("--" + item.name);
+        args.push_back("");
+      } else {
+        args.push_back("--" + item.name + "=" + value);  // also for flags: --key=true
+      }
+    }
+  }
+  return args;
+}
+
 // Server flags given as text: checked by the parameter table (config_params.h), which names the
 // parameter in its errors.
 struct TextFlags {
@@ -115,6 +138,7 @@ int main(int argc, char** argv) {
   std::string peers;
   uint64_t id = 0, replaces = 0;
   auto* server = app.add_subcommand("server", "Run one node");
+  server->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   server->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
   server->add_option("--id", id, "This node's id (1, 2, ...); with --join, the cluster gives one");
   server->add_option("--join", config.join,
@@ -130,8 +154,8 @@ int main(int argc, char** argv) {
                      "(a proxy or NAT in between)");
   server->add_option("--peers", peers,
                      "Every voter: 1=host:port,2=host:port,... (client addresses)");
-  server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)")
-      ->required();
+  // Required, but possibly from the config file: finalize() checks it.
+  server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)");
   server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
       ->capture_default_str();
   server->add_option("--read-mode", text_values["read-mode"], "linearizable | lease")
@@ -282,6 +306,26 @@ int main(int argc, char** argv) {
   snap_inspect->add_option("FILE", snapshot_file, "A snapshot file (DIR/snap/...)")->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (server->parsed() && server->get_config_ptr()->count() > 0) {
+    const std::string path = server->get_config_ptr()->as<std::string>();
+    std::vector<std::string> args{argv[0], "server"};
+    try {
+      for (std::string& a : config_file_args(server, path)) args.push_back(std::move(a));
+    } catch (const CLI::Error& e) {
+      return app.exit(e);
+    }
+    int first = 1;  // the arguments after the subcommand's name
+    while (first < argc && std::string_view(argv[first]) != "server") ++first;
+    for (int i = first + 1; i < argc; ++i) args.emplace_back(argv[i]);
+    std::vector<const char*> again;
+    for (const std::string& a : args) again.push_back(a.c_str());
+    app.clear();
+    try {
+      app.parse(static_cast<int>(again.size()), again.data());
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+  }
 
   if (wal_dump->parsed() || snap_inspect->parsed()) {
     bw::Status st = wal_dump->parsed() ? bw::storage::dump_data_dir(dump_dir, std::cout)
