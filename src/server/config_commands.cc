@@ -89,9 +89,12 @@ void Node::apply_config() {
   if (auto level = parse_log_level(config_.log_level)) {
     spdlog::set_level(static_cast<spdlog::level::level_enum>(*level));
   }
-  // The output limit applies to every connection at its next reply; protocol limits and
-  // readonly-default to connections opened from now on.
-  for (const auto& s : sessions()) s->set_output_bytes_max(config_.session.output_bytes_max);
+  // Limits apply to every connection: the output limit at its next reply, proto-max-bulk-len to
+  // the commands it reads from now on (as Redis's). readonly-default applies to new connections.
+  for (const auto& s : sessions()) {
+    s->set_output_bytes_max(config_.session.output_bytes_max);
+    s->set_bulk_bytes_max(config_.protocol.bulk_bytes_max);
+  }
 }
 
 Status Node::rewrite_config_file() {

@@ -187,7 +187,8 @@ const ConfigParam kParams[] = {
      BW_GET(yes_no(c.readonly_default)),
      BW_PARSE({ return parse_yes_no(v, &c->readonly_default); })},
     {"proto-max-bulk-len", "proto-max-bulk-len", FileValue::kNumber,
-     "largest argument in bytes (memory units allowed: 512mb)", kNewConnections, true,
+     "largest argument in bytes (memory units allowed: 512mb)",
+     "every connection, for the commands it reads next", true,
      BW_GET(std::to_string(c.protocol.bulk_bytes_max)), BW_PARSE({
        return parse_memory(v, kProtoMaxBulkLenMin, kProtoMaxBulkLenMax,
                            &c->protocol.bulk_bytes_max);

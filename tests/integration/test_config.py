@@ -140,10 +140,13 @@ def test_config_set_takes_effect(cluster_factory):
     event = wait_until(lambda: p.get_message(timeout=0.1), what="keyevent message")
     assert event["data"] == b"k"
     p.close()
-    # proto-max-bulk-len: a bulk one byte over the limit is refused on a new connection.
-    c.config_set("proto-max-bulk-len", "1mb")
+    # proto-max-bulk-len: a bulk one byte over the limit is refused, also on a connection
+    # opened before the change.
     conn = RawConn(node.port)
     try:
+        conn.send(resp_command("PING"))
+        assert conn.read_line() == b"+PONG\r\n"
+        c.config_set("proto-max-bulk-len", "1mb")
         conn.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % ((1 << 20) + 1))
         data, closed = conn.read_until_closed()
         assert data.startswith(b"-ERR Protocol error: invalid bulk length") and closed, data
