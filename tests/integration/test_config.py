@@ -16,6 +16,7 @@ from conftest import BIN, wait_until
 from helpers import RawConn, log_tail, resp_command, stopped
 
 NODE_EXIT_TIMEOUT_S = 30
+SNAPSHOT_ENTRIES = 50  # --snapshot-entries of the JSON log test: a snapshot comes soon
 # Parameters both servers have: CONFIG GET answers them in the same shape.
 SHARED_PARAMS = ["appendfsync", "notify-keyspace-events", "slowlog-log-slower-than",
                  "slowlog-max-len", "latency-monitor-threshold", "proto-max-bulk-len", "loglevel",
@@ -324,9 +325,19 @@ def json_lines(node):
 
 
 def test_json_logs(cluster_factory):
-    cluster = cluster_factory(3, extra_args=["--log-format", "json"])
+    cluster = cluster_factory(3, extra_args=["--log-format", "json", "--snapshot-entries",
+                                             str(SNAPSHOT_ENTRIES)])
     first = cluster.wait_for_leader()
     old_term = int(first.info()["raft_term"])
+    writer = first.client()
+    for i in range(2 * SNAPSHOT_ENTRIES):
+        writer.set(f"k{i}", i)
+
+    def snapshots():
+        return [r for n in cluster.nodes for r in json_lines(n)
+                if r.get("event") == "snapshot_written"]
+    snap = wait_until(snapshots, what="a snapshot_written event")[0]
+    assert snap["index"] >= SNAPSHOT_ENTRIES and snap["keys"] > 0 and snap["ms"] >= 0, snap
     for node in cluster.nodes:
         records = json_lines(node)  # every line parses
         assert records
