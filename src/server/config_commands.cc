@@ -56,6 +56,11 @@ void Node::config_command(NodeCall& c) {
       w.error(*error);
     } else {
       apply_config();
+      std::string changes;
+      for (size_t i = 2; i + 1 < argv.size(); i += 2) {
+        changes += fmt::format(" {} '{}'", argv[i], argv[i + 1]);
+      }
+      spdlog::info("node {}: CONFIG SET{} (client {})", config_.id, changes, c.s->peer_address);
       w.simple("OK");
     }
   } else if (iequals(sub, "resetstat") && argv.size() == 2) {
