@@ -240,7 +240,8 @@ TEST(RespCommandTableTest, Subcommands) {
   EXPECT_EQ(get->name, "config|get");
   EXPECT_EQ(get->arity, -3);
   EXPECT_TRUE(get->has(kAdmin));
-  EXPECT_EQ(find_subcommand(config, "rewrite"), nullptr);
+  EXPECT_NE(find_subcommand(config, "rewrite"), nullptr);
+  EXPECT_EQ(find_subcommand(config, "no-such-subcommand"), nullptr);
   EXPECT_EQ(find_subcommand(*find_command("get"), "x"), nullptr);
   EXPECT_NE(find_subcommand(*find_command("lease"), "grant"), nullptr);
   EXPECT_NE(find_subcommand(*find_command("client"), "tracking"), nullptr);
@@ -328,7 +329,7 @@ TEST(RespCommandTableTest, CommandInfoWithSubcommands) {
   ASSERT_EQ(v.elems.size(), 10u);
   EXPECT_EQ(v.elems[0].str, "config");
   EXPECT_EQ(v.elems[1].n, -2);
-  ASSERT_EQ(v.elems[9].elems.size(), 2u);
+  ASSERT_EQ(v.elems[9].elems.size(), 4u);  // GET RESETSTAT REWRITE SET
   EXPECT_EQ(v.elems[9].elems[0].elems[0].str, "config|get");
 }
 

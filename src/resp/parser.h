@@ -83,6 +83,9 @@ class Parser {
   // Total bytes ever searched for line ends; stays O(input) however the input is split.
   uint64_t bytes_scanned() const { return bytes_scanned_; }
   const ParserLimits& limits() const { return limits_; }
+  // CONFIG SET proto-max-bulk-len: headers parsed from now on are checked against the new
+  // bulk_bytes_max (a bulk already announced keeps the length it was accepted with).
+  void set_bulk_bytes_max(uint64_t bytes) { limits_.bulk_bytes_max = bytes; }
 
  private:
   enum class Mode { kNone, kInline, kMultibulk };

@@ -1,8 +1,7 @@
 // Commands the node answers itself (connection, server and introspection commands), looked up by
-// name in a table of handlers; WAIT, and graceful shutdown. Keyspace commands go through kv
+// name in a table of handlers, and WAIT. Keyspace commands go through kv
 // (node.cc).
 #include <fmt/format.h>
-#include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -37,35 +36,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool valid_client_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
-}
-
-// Configuration parameters CONFIG GET reports, for tools that ask (redis-benchmark, redis-cli).
-std::vector<std::pair<std::string, std::string>> config_params(const NodeConfig& c,
-                                                               const PubSub& pubsub) {
-  return {
-      {"save", ""},
-      {"appendonly", "no"},
-      {"appendfsync", c.fsync == FsyncPolicy::kAlways ? "always" : "no"},
-      {"databases", "1"},
-      {"maxmemory", "0"},
-      {"maxclients", "10000"},
-      {"proto-max-bulk-len", std::to_string(c.protocol.bulk_bytes_max)},
-      {"notify-keyspace-events", pubsub.notify_flags()},
-      {"cluster-enabled", "no"},
-      {"port", c.listen.substr(c.listen.rfind(':') + 1)},
-      {"bind", c.listen.substr(0, c.listen.rfind(':'))},
-      {"dir", c.data_dir},
-      {"timeout", "0"},
-      {"tcp-keepalive", "300"},
-      {"readonly-default", c.readonly_default ? "yes" : "no"},
-      {"enable-debug-command", std::string(debug_command_access_name(c.enable_debug_command))},
-      {"sentinel-master-name", c.sentinel_master_name},
-      {"sentinel-listen", c.sentinel_listen},
-  };
-}
-
-bool glob_match(const std::string& pattern, const std::string& text) {
-  return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
 }
 
 std::string client_info_line(const Session& s, int64_t now_ms) {
@@ -111,27 +81,6 @@ void write_client_help(resp::Writer& w) {
   for (const char* l : lines) w.simple(l);
 }
 
-// CONFIG GET pattern...: each parameter matching one of the (case-insensitive) glob patterns.
-void write_config_get(resp::Writer& w,
-                      const std::vector<std::pair<std::string, std::string>>& params,
-                      std::span<const std::string_view> patterns) {
-  std::vector<std::pair<std::string, std::string>> hits;
-  for (const auto& [k, v] : params) {
-    for (std::string_view p : patterns) {
-      std::string pattern = absl::AsciiStrToLower(absl::string_view(p.data(), p.size()));
-      if (glob_match(pattern, k)) {
-        hits.emplace_back(k, v);
-        break;
-      }
-    }
-  }
-  w.map(hits.size());
-  for (const auto& [k, v] : hits) {
-    w.bulk(k);
-    w.bulk(v);
-  }
-}
-
 }  // namespace
 
 void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
@@ -167,6 +116,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"save", &Node::save_command},
       {"select", &Node::select_command},
       {"sentinel", &Node::sentinel_command},
+      {"shutdown", &Node::shutdown_command},
       {"subscribe", &Node::subscribe_command},
       {"time", &Node::time_command},
       {"unsubscribe", &Node::subscribe_command},
@@ -457,42 +407,6 @@ void Node::client_command(NodeCall& c) {
   }
 }
 
-void Node::config_command(NodeCall& c) {
-  std::span<const std::string_view> argv = c.argv;
-  resp::Writer& w = c.w;
-  std::string_view sub = argv[1];
-  if (iequals(sub, "get") && argv.size() >= 3) {
-    write_config_get(w, config_params(config_, pubsub_), argv.subspan(2));
-  } else if (iequals(sub, "set") && argv.size() == 4 &&
-             iequals(argv[2], "notify-keyspace-events")) {
-    Status st = pubsub_.set_notify_flags(argv[3]);
-    if (st.ok()) {
-      w.simple("OK");
-    } else {
-      w.error(fmt::format("ERR CONFIG SET failed (possibly related to argument '{}') - {}", argv[2],
-                          st.message()));
-    }
-  } else if (iequals(sub, "set") && argv.size() == 4 && iequals(argv[2], "readonly-default")) {
-    // Connections opened from now on (and RESET ones) start with this READONLY setting.
-    if (iequals(argv[3], "yes") || iequals(argv[3], "no")) {
-      config_.readonly_default = iequals(argv[3], "yes");
-      w.simple("OK");
-    } else {
-      w.error(fmt::format(
-          "ERR CONFIG SET failed (possibly related to argument '{}') - argument must be 'yes' "
-          "or 'no'",
-          argv[2]));
-    }
-  } else if (iequals(sub, "set") && argv.size() >= 4) {
-    w.error(
-        fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'", argv[2]));
-  } else if (iequals(sub, "resetstat") && argv.size() == 2) {
-    w.simple("OK");
-  } else {
-    w.error(unknown_subcommand_message("config", sub));
-  }
-}
-
 // CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [NOLOOP]
 void Node::client_tracking(const std::shared_ptr<Session>& s,
                            std::span<const std::string_view> args, resp::Writer& w) {
@@ -595,39 +509,6 @@ void Node::poll_waits() {
       ++it;
     }
   }
-}
-
-void Node::shutdown(std::function<void()> done) {
-  if (stopping_) return;
-  stopping_ = true;
-  shutdown_done_ = std::move(done);
-  shutdown_deadline_ms_ = now_ms() + config_.shutdown_transfer_ms;
-  if (raft().is_leader()) {
-    // Hand over to the follower with the most of the log, so clients see no election timeout.
-    NodeId best = most_caught_up_follower();
-    if (best != kNoNode) {
-      Status t = raft().transfer_leader(best);
-      spdlog::info("node {}: shutting down; transferring leadership to {}: {}", config_.id, best,
-                   t.ok() ? "started" : std::string(t.message()));
-      schedule_flush();
-    }
-  }
-  poll_shutdown();
-}
-
-void Node::poll_shutdown() {
-  if (!shutdown_done_) return;
-  bool handed_over = !raft().is_leader() || replica_->conf().voters.size() == 1;
-  if (!handed_over && now_ms() < shutdown_deadline_ms_) return;
-  if (!handed_over) spdlog::warn("node {}: leadership transfer did not finish in time", config_.id);
-  asio::error_code ignored;
-  if (acceptor_) acceptor_->close(ignored);
-  if (sentinel_acceptor_) sentinel_acceptor_->close(ignored);
-  ticker_.cancel();
-  for (auto& s : sessions()) s->close();
-  auto done = std::move(shutdown_done_);
-  shutdown_done_ = nullptr;
-  done();
 }
 
 }  // namespace bw::server

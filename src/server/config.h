@@ -23,6 +23,8 @@ enum class FsyncPolicy : uint8_t { kAlways, kNone };
 // Who may run DEBUG (Redis's enable-debug-command): nobody, every client, or clients connected
 // from a loopback address.
 enum class DebugCommandAccess : uint8_t { kNo, kYes, kLocal };
+// How log lines are written: today's text lines, or one JSON object per line (log_format.h).
+enum class LogFormat : uint8_t { kText, kJson };
 
 struct NodeConfig {
   NodeId id;
@@ -73,6 +75,13 @@ struct NodeConfig {
   uint64_t slowlog_max_len = 128;
   // LATENCY: events taking at least this many milliseconds are recorded (0: monitor off).
   uint64_t latency_monitor_threshold_ms = 0;
+
+  // Logging: spdlog's level by name (Redis's loglevel names accepted too, config_params.h) and the
+  // line format.
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::kText;
+  // The file the node was started with (--config), which CONFIG REWRITE writes; empty: none.
+  std::string config_file;
 
   SessionLimits session;
   resp::ParserLimits protocol;

@@ -6,10 +6,13 @@
 #include <asio.hpp>
 #include <climits>
 #include <iostream>
+#include <map>
 
 #include "server/backup_tool.h"
 #include "server/cluster.h"
 #include "server/config.h"
+#include "server/config_params.h"
+#include "server/log_format.h"
 #include "server/node.h"
 #include "server/status.h"
 #include "storage/dump.h"
@@ -23,44 +26,78 @@ std::string self_exe(const char* argv0) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-int run_server(bw::server::NodeConfig config, const std::string& peers,
-               const std::string& read_mode, const std::string& fsync,
-               const std::string& debug_command, const std::string& log_level) {
+// The flags a config file gives, as command-line arguments. CLI11 2.1 reads a config file only
+// for the top-level app (App::_process runs there alone), so the server subcommand's --config is
+// applied here: CLI11's own reader parses the file, its keys become flags placed before the
+// command line's, and the whole is parsed again; options take the last value given, so the
+// command line overrides the file. Keys may sit at the top or in a [server] section.
+std::vector<std::string> config_file_args(CLI::App* server, const std::string& path) {
+  std::vector<std::string> args;
+  for (const CLI::ConfigItem& item : server->get_config_formatter()->from_file(path)) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (!item.parents.empty() && item.parents != std::vector<std::string>{"server"}) continue;
+    if (item.inputs.empty()) args.push_back("--" + item.name);
+    for (const std::string& value : item.inputs) {
+      if (value.empty()) {  // CLI11 reads "--key=" as a missing value, "--key" "" as empty
+        args.push_back("--" + item.name);
+        args.push_back("");
+      } else {
+        args.push_back("--" + item.name + "=" + value);  // also for flags: --key=true
+      }
+    }
+  }
+  return args;
+}
+
+// Server flags given as text: checked by the parameter table (config_params.h), which names the
+// parameter in its errors.
+struct TextFlags {
+  std::string peers;
+  std::vector<std::pair<std::string, std::string>> params;  // (parameter, value), if given
+};
+
+void set_up_logging(const bw::server::NodeConfig& config,
+                    const std::shared_ptr<bw::server::LogContext>& context) {
   using namespace bw::server;
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (auto level = parse_log_level(config.log_level)) {
+    spdlog::set_level(static_cast<spdlog::level::level_enum>(*level));
+  }
+  if (config.log_format == LogFormat::kJson) {
+    spdlog::set_formatter(std::make_unique<JsonLogFormatter>(context));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+int run_server(bw::server::NodeConfig config, const TextFlags& flags) {
+  using namespace bw::server;
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  if (!peers.empty()) {
-    auto parsed = parse_peers(peers);
+  for (const auto& [name, value] : flags.params) {
+    if (bw::Status st = set_config_value(&config, name, value); !st.ok()) {
+      spdlog::error("{}", st.message());
+      return 2;
+    }
+  }
+  auto log_context = std::make_shared<LogContext>();
+  log_context->node = config.id.value();
+  log_context->group = kDataGroup.value();
+  set_up_logging(config, log_context);
+  if (!flags.peers.empty()) {
+    auto parsed = parse_peers(flags.peers);
     if (!parsed.ok()) {
       spdlog::error("{}", parsed.status().message());
       return 2;
     }
     config.peers = *parsed;
   }
-  if (read_mode == "lease") {
-    config.read_mode = ReadMode::kLease;
-  } else if (read_mode != "linearizable") {
-    spdlog::error("read-mode: '{}' is not linearizable or lease", read_mode);
-    return 2;
-  }
-  if (fsync == "none") {
-    config.fsync = FsyncPolicy::kNone;
-  } else if (fsync != "always") {
-    spdlog::error("fsync: '{}' is not always or none", fsync);
-    return 2;
-  }
-  auto debug_access = parse_debug_command_access(debug_command);
-  if (!debug_access.ok()) {
-    spdlog::error("{}", debug_access.status().message());
-    return 2;
-  }
-  config.enable_debug_command = *debug_access;
   if (bw::Status st = finalize(&config); !st.ok()) {
     spdlog::error("{}", st.message());
     return 2;
   }
   asio::io_context io(1);
   Node node(io, config);
+  node.set_log_context(log_context);
+  node.set_stop_handler([&io] { io.stop(); });
   if (bw::Status st = node.start(); !st.ok()) {
     spdlog::error("node {} cannot start: {}", node.config().id, st.message());
     return 1;
@@ -68,11 +105,11 @@ int run_server(bw::server::NodeConfig config, const std::string& peers,
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int sig) {
     if (ec) return;
-    spdlog::info("node {}: signal {}, shutting down", config.id, sig);
+    spdlog::info("node {}: signal {}, shutting down", node.config().id, sig);
     node.shutdown([&io] { io.stop(); });
   });
   io.run();
-  spdlog::info("node {} stopped", config.id);
+  log_event(spdlog::level::info, "node_stopped", {}, "node {} stopped", node.config().id);
   return 0;
 }
 
@@ -85,10 +122,24 @@ int main(int argc, char** argv) {
 
   // server
   bw::server::NodeConfig config;
-  std::string peers, read_mode = "linearizable", fsync = "always", log_level = "info";
-  std::string debug_command = "no";
+  // Text values go through the parameter table (config_params.h): flag name -> parameter name.
+  static constexpr std::pair<const char*, const char*> kTextParams[] = {
+      {"read-mode", "read-mode"},
+      {"fsync", "appendfsync"},
+      {"enable-debug-command", "enable-debug-command"},
+      {"log-level", "loglevel"},
+      {"log-format", "log-format"},
+      {"proto-max-bulk-len", "proto-max-bulk-len"},
+      {"client-output-bytes-max", "client-output-bytes-max"},
+  };
+  std::map<std::string, std::string> text_values;
+  for (const auto& [flag, param] : kTextParams) {
+    text_values[flag] = bw::server::find_config_param(param)->get(config);
+  }
+  std::string peers;
   uint64_t id = 0, replaces = 0;
   auto* server = app.add_subcommand("server", "Run one node");
+  server->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   server->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
   server->add_option("--id", id, "This node's id (1, 2, ...); with --join, the cluster gives one");
   server->add_option("--join", config.join,
@@ -104,16 +155,17 @@ int main(int argc, char** argv) {
                      "(a proxy or NAT in between)");
   server->add_option("--peers", peers,
                      "Every voter: 1=host:port,2=host:port,... (client addresses)");
-  server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)")
-      ->required();
+  // Required, but possibly from the config file: finalize() checks it.
+  server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)");
   server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
       ->capture_default_str();
-  server->add_option("--read-mode", read_mode, "linearizable | lease")->capture_default_str();
+  server->add_option("--read-mode", text_values["read-mode"], "linearizable | lease")
+      ->capture_default_str();
   server->add_flag("--readonly-default", config.readonly_default,
                    "Connections start in READONLY mode: stale local reads, as a Redis replica's");
-  server->add_option("--fsync", fsync, "always | none")->capture_default_str();
+  server->add_option("--fsync", text_values["fsync"], "always | none")->capture_default_str();
   server
-      ->add_option("--enable-debug-command", debug_command,
+      ->add_option("--enable-debug-command", text_values["enable-debug-command"],
                    "no | yes | local: allow DEBUG (fault injection: FSYNC-DELAY, FSYNC-FAIL, "
                    "SLEEP); local = loopback clients only")
       ->capture_default_str();
@@ -143,7 +195,37 @@ int main(int argc, char** argv) {
                      "Serve Prometheus /metrics and /healthz over HTTP on host:port (empty: off)");
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
-  server->add_option("--log-level", log_level, "trace|debug|info|warn|error")
+  server->add_option("--log-level", text_values["log-level"], "trace|debug|info|warn|error")
+      ->capture_default_str();
+  server
+      ->add_option("--log-format", text_values["log-format"],
+                   "text | json: one JSON object per line with node, group, term and events")
+      ->capture_default_str();
+  server
+      ->add_option("--proto-max-bulk-len", text_values["proto-max-bulk-len"],
+                   "Largest argument in bytes (512mb, 1gb, ...)")
+      ->capture_default_str();
+  server
+      ->add_option("--client-output-bytes-max", text_values["client-output-bytes-max"],
+                   "Replies not yet written beyond which a client is disconnected")
+      ->capture_default_str();
+  server
+      ->add_option("--slowlog-log-slower-than", config.slowlog_log_slower_than_us,
+                   "SLOWLOG: log commands taking at least this many microseconds (-1: none)")
+      ->capture_default_str();
+  server->add_option("--slowlog-max-len", config.slowlog_max_len, "SLOWLOG: entries kept")
+      ->capture_default_str();
+  server
+      ->add_option("--latency-monitor-threshold", config.latency_monitor_threshold_ms,
+                   "LATENCY: record events of at least this many milliseconds (0: off)")
+      ->capture_default_str();
+  server
+      ->add_option("--shutdown-transfer-ms", config.shutdown_transfer_ms,
+                   "SHUTDOWN / SIGTERM: time allowed for handing leadership over")
+      ->capture_default_str();
+  server
+      ->add_option("--expire-keys-per-tick", config.expire_keys_per_tick,
+                   "Active expiry: deletions proposed per tick, at most")
       ->capture_default_str();
 
   // cluster up / down
@@ -257,6 +339,26 @@ int main(int argc, char** argv) {
   snap_inspect->add_option("FILE", snapshot_file, "A snapshot file (DIR/snap/...)")->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (server->parsed() && server->get_config_ptr()->count() > 0) {
+    const std::string path = server->get_config_ptr()->as<std::string>();
+    std::vector<std::string> args{argv[0], "server"};
+    try {
+      for (std::string& a : config_file_args(server, path)) args.push_back(std::move(a));
+    } catch (const CLI::Error& e) {
+      return app.exit(e);
+    }
+    int first = 1;  // the arguments after the subcommand's name
+    while (first < argc && std::string_view(argv[first]) != "server") ++first;
+    for (int i = first + 1; i < argc; ++i) args.emplace_back(argv[i]);
+    std::vector<const char*> again;
+    for (const std::string& a : args) again.push_back(a.c_str());
+    app.clear();
+    try {
+      app.parse(static_cast<int>(again.size()), again.data());
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+  }
 
   if (wal_dump->parsed() || snap_inspect->parsed()) {
     bw::Status st = wal_dump->parsed() ? bw::storage::dump_data_dir(dump_dir, std::cout)
@@ -268,7 +370,14 @@ int main(int argc, char** argv) {
   if (server->parsed()) {
     config.id = bw::NodeId(id);
     config.join_replaces = bw::NodeId(replaces);
-    return run_server(config, peers, read_mode, fsync, debug_command, log_level);
+    if (server->get_config_ptr() != nullptr && server->get_config_ptr()->count() > 0) {
+      config.config_file = server->get_config_ptr()->as<std::string>();
+    }
+    TextFlags flags{.peers = peers, .params = {}};
+    for (const auto& [flag, param] : kTextParams) {
+      flags.params.emplace_back(param, text_values[flag]);
+    }
+    return run_server(config, flags);
   }
   if (backup->parsed()) return bw::server::run_backup(backup_opts);
   if (restore->parsed()) {

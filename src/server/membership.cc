@@ -19,6 +19,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "server/log_format.h"
 #include "server/members_file.h"
 #include "server/node.h"
 
@@ -102,7 +103,8 @@ void Node::sync_peers() {
     // A removed member keeps its link a little longer: the answer to its own removal (it may
     // have asked for it) and forwarded replies still reach it.
     if (!want.count(id) && link.removed_ms == 0) {
-      spdlog::info("node {}: node {} left the membership", config_.id, id);
+      log_event(spdlog::level::info, "member_left", {{"member", id}},
+                "node {}: node {} left the membership", config_.id, id);
       link.removed_ms = now;
     }
   }
@@ -291,7 +293,8 @@ void Node::add_member(ReplyTo to, std::string client_address, std::string peer_a
   Result<LogIndex> index = replica_->propose_conf_change(
       cc, boxed([this, to, id, join](const Status& st, const kv::Reply&) {
         if (!st.ok()) return reply_error(to, std::string(st.message()));
-        spdlog::info("node {}: node {} added as a learner", config_.id, id);
+        log_event(spdlog::level::info, "member_added", {{"member", id}},
+                  "node {}: node {} added as a learner", config_.id, id);
         if (join) return reply(to, join_answer(id));
         std::string out;
         resp::Writer(&out, to.protocol).integer(static_cast<int64_t>(id.value()));
@@ -348,7 +351,8 @@ void Node::promote_member(ReplyTo to, NodeId id, std::function<void(ReplyTo)> th
   Result<LogIndex> index = replica_->propose_conf_change(
       cc, boxed([this, to, id, then = std::move(then)](const Status& st, const kv::Reply&) {
         if (!st.ok()) return reply_error(to, std::string(st.message()));
-        spdlog::info("node {}: node {} promoted to voter", config_.id, id);
+        log_event(spdlog::level::info, "member_promoted", {{"member", id}},
+                  "node {}: node {} promoted to voter", config_.id, id);
         // After the Ready that applied it: Raft takes the next change once it saw this applied.
         if (then) return asio::post(io_, [to, then] { then(to); });
         reply(to, "+OK\r\n");
@@ -389,13 +393,13 @@ void Node::remove_member(ReplyTo to, NodeId id) {
     return;
   }
   raft::ConfChange cc{raft::ConfChangeType::kRemoveNode, id, {}};
-  Result<LogIndex> index =
-      replica_->propose_conf_change(cc, boxed([this, to, id](const Status& st, const kv::Reply&) {
-                                      if (!st.ok())
-                                        return reply_error(to, std::string(st.message()));
-                                      spdlog::info("node {}: node {} removed", config_.id, id);
-                                      reply(to, "+OK\r\n");
-                                    }));
+  Result<LogIndex> index = replica_->propose_conf_change(
+      cc, boxed([this, to, id](const Status& st, const kv::Reply&) {
+        if (!st.ok()) return reply_error(to, std::string(st.message()));
+        log_event(spdlog::level::info, "member_removed", {{"member", id}},
+                  "node {}: node {} removed", config_.id, id);
+        reply(to, "+OK\r\n");
+      }));
   if (!index.ok()) return reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
   schedule_flush();
 }

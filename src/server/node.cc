@@ -21,6 +21,7 @@
 #include "resp/command_table.h"
 #include "resp/writer.h"
 #include "server/args.h"
+#include "server/log_format.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -162,8 +163,11 @@ Status Node::start() {
   }
   BW_RETURN_IF_ERROR(start_ops_http());
   start_ticker();
-  spdlog::info("node {} serving clients on {}, peers on {}, applied index {}", config_.id,
-               config_.listen, config_.peer_listen, replica_->applied());
+  note_term(raft().status().term);
+  log_event(spdlog::level::info, "node_started",
+            {{"listen", config_.listen}, {"applied", replica_->applied()}},
+            "node {} serving clients on {}, peers on {}, applied index {}", config_.id,
+            config_.listen, config_.peer_listen, replica_->applied());
   return OkStatus();
 }
 
@@ -420,12 +424,14 @@ void Node::on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uin
   if (!effects->published.empty()) *reply = kv::Reply::integer_value(last_publish_receivers_);
 }
 
-void Node::on_role_change(const raft::SoftState& ss, Term) {
+void Node::on_role_change(const raft::SoftState& ss, Term term) {
+  note_term(term);
   NodeId old = leader_;
   leader_ = ss.leader;
   if (old != leader_) {
-    spdlog::info("node {}: leader is now {} (role {})", config_.id, leader_,
-                 raft::role_name(ss.role));
+    log_event(spdlog::level::info, "leader_changed",
+              {{"leader", leader_}, {"role", raft::role_name(ss.role)}},
+              "node {}: leader is now {} (role {})", config_.id, leader_, raft::role_name(ss.role));
     if (auto replaced = sentinel_.on_leader_change(leader_, now_ms())) {
       std::string message =
           switch_master_message(sentinel_.view(*this, now_ms()), *replaced, leader_);

@@ -58,6 +58,8 @@
 
 namespace bw::server {
 
+struct LogContext;  // log_format.h
+
 // The one Raft group a node runs: its data.
 inline constexpr GroupId kDataGroup{1};
 
@@ -99,9 +101,15 @@ class Node final : private replica::Clock, private replica::Transport, private r
 
   // Opens and recovers the data directory, starts listening. Errors name the cause.
   Status start();
-  // Graceful stop: a leader hands over leadership first (bounded by shutdown_transfer_ms), then
-  // `done` runs and the node stops serving.
-  void shutdown(std::function<void()> done);
+  // Graceful stop: a leader hands over leadership first (bounded by shutdown_transfer_ms, skipped
+  // when `transfer` is false), then the node stops serving and `done` runs. SHUTDOWN ABORT may
+  // cancel it until then (`done` never runs).
+  void shutdown(std::function<void()> done, bool transfer = true);
+  // What SHUTDOWN runs once the node has stopped (main: stop the event loop, exit 0). Without
+  // one, SHUTDOWN only stops serving.
+  void set_stop_handler(std::function<void()> stopped) { stop_handler_ = std::move(stopped); }
+  // Where the node keeps its id and Raft term for log lines (log_format.h); may be null.
+  void set_log_context(std::shared_ptr<LogContext> context);
 
   // Called by sessions.
   void execute(const std::shared_ptr<Session>& session, std::span<const std::string_view> argv);
@@ -194,6 +202,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void poll_waits();
   int64_t replicas_holding(uint64_t index) const;
   void poll_shutdown();
+  bool abort_shutdown();  // SHUTDOWN ABORT: false if no shutdown is in progress
+  void apply_config();    // after CONFIG SET: values held outside config_ follow it
+  Status rewrite_config_file();
+  void note_term(Term term);  // the log context's term
   void execute_wait(const std::shared_ptr<Session>& s, uint64_t seq,
                     std::span<const std::string_view> argv);
 
@@ -228,7 +240,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void member_command(NodeCall& c);
   void command_command(NodeCall& c);
   void client_command(NodeCall& c);
-  void config_command(NodeCall& c);
+  void config_command(NodeCall& c);    // config_commands.cc
+  void shutdown_command(NodeCall& c);  // shutdown.cc
   void sentinel_command(NodeCall& c);
   void save_command(NodeCall& c);  // SAVE, BGSAVE (backup.cc)
   void lastsave_command(NodeCall& c);
@@ -399,6 +412,14 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::unique_ptr<OpsHttpServer> ops_http_;  // only with metrics_listen
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
+  std::function<void()> stop_handler_;
+  // SHUTDOWN callers: their connection closes when the node stops; an error if aborted.
+  struct ShutdownCaller {
+    std::shared_ptr<Session> session;
+    uint64_t seq = 0;
+  };
+  std::vector<ShutdownCaller> shutdown_callers_;
+  std::shared_ptr<LogContext> log_context_;
 };
 
 }  // namespace bw::server

@@ -1,5 +1,6 @@
 // One node command being answered (Node::execute_node_command looks its handler up by name).
-// Handlers live in commands.cc and in the files of their feature (backup.cc).
+// Handlers live in commands.cc and in the files of their feature (backup.cc, config_commands.cc,
+// shutdown.cc).
 #pragma once
 
 #include <memory>
@@ -15,7 +16,7 @@ namespace bw::server {
 
 // The handler writes the reply through `w`; it leaves when the handler returns, unless the handler
 // sent it already (QUIT) or took the reply slot over to answer later (DEBUG, FAILOVER, SAVE,
-// BACKUP START).
+// BACKUP START, SHUTDOWN).
 struct Node::NodeCall {
   const std::shared_ptr<Session>& s;
   uint64_t seq;

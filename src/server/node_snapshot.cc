@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "server/log_format.h"
 #include "server/node.h"
 #include "storage/snapshot_file.h"
 
@@ -21,8 +22,10 @@ namespace bw::server {
 void Node::on_snapshot_installed(const raft::SnapshotMeta& meta) {
   snapshot_index_ = meta.index;
   ++counters_.snapshots_installed;
-  spdlog::info("node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
-               replica_->store().key_count());
+  log_event(spdlog::level::info, "snapshot_installed",
+            {{"index", meta.index}, {"keys", replica_->store().key_count()}},
+            "node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
+            replica_->store().key_count());
   sync_peers();
 }
 
@@ -158,8 +161,10 @@ void Node::finish_raft_snapshot(const SnapshotChild& child, bool written, int64_
   // The compacted entries were many small blocks scattered through the heap; hand their pages
   // back to the system instead of keeping the log's high-water mark resident.
   ::malloc_trim(0);
-  spdlog::info("node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
-               child.meta.index, child.keys, ms);
+  log_event(spdlog::level::info, "snapshot_written",
+            {{"index", child.meta.index}, {"keys", child.keys}, {"ms", ms}},
+            "node {}: snapshot at index {} ({} keys) written in {} ms", config_.id,
+            child.meta.index, child.keys, ms);
 }
 
 void Node::stop_snapshot_child() {

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -79,6 +80,59 @@ std::optional<std::string> parse_failover(std::span<const std::string_view> argv
   return std::nullopt;
 }
 
+// Redis's string2l: the whole text is a long in canonical form (no sign '+', no leading zeros,
+// no spaces), which is when Redis stores a string with the int encoding.
+bool canonical_integer(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) return false;
+  if (s == "-") return false;
+  return parse_int64(s, out);
+}
+
+// RDB's length prefix: 1, 2, 5 or 9 bytes.
+size_t rdb_length_bytes(uint64_t len) {
+  if (len < (1u << 6)) return 1;
+  if (len < (1u << 14)) return 2;
+  if (len <= UINT32_MAX) return 5;
+  return 9;
+}
+
+// DEBUG OBJECT's line for a string value, as Redis 7 writes it after SET: the int encoding for a
+// canonical integer (Redis's shared integers 0-9999 show its shared refcount), embstr up to 44
+// bytes, raw beyond. serializedlength is the RDB size of the value without LZF compression (Redis
+// compresses values over 20 bytes when that saves space). Access times are not tracked: lru is
+// the current LRU clock and lru_seconds_idle 0.
+std::string debug_object_line(std::string_view value, int64_t now_ms) {
+  constexpr int64_t kSharedIntegers = 10000;       // Redis's OBJ_SHARED_INTEGERS
+  constexpr int64_t kSharedRefcount = 2147483647;  // Redis's OBJ_SHARED_REFCOUNT
+  constexpr size_t kEmbstrBytesMax = 44;           // Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT
+  constexpr int64_t kLruClockMax = (int64_t{1} << 24) - 1;  // Redis's LRU_CLOCK_MAX
+  int64_t n = 0;
+  std::string_view encoding;
+  int64_t refcount = 1;
+  size_t serialized = 0;
+  if (canonical_integer(value, &n)) {
+    encoding = "int";
+    if (n >= 0 && n < kSharedIntegers) refcount = kSharedRefcount;
+    if (n >= INT8_MIN && n <= INT8_MAX) {
+      serialized = 2;
+    } else if (n >= INT16_MIN && n <= INT16_MAX) {
+      serialized = 3;
+    } else if (n >= INT32_MIN && n <= INT32_MAX) {
+      serialized = 5;
+    } else {
+      serialized = rdb_length_bytes(value.size()) + value.size();
+    }
+  } else {
+    encoding = value.size() <= kEmbstrBytesMax ? "embstr" : "raw";
+    serialized = rdb_length_bytes(value.size()) + value.size();
+  }
+  return fmt::format(
+      "Value at:{} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:0",
+      static_cast<const void*>(value.data()), refcount, encoding, serialized,
+      (now_ms / 1000) & kLruClockMax);
+}
+
 }  // namespace
 
 // ---- DEBUG -----------------------------------------------------------------------------------
@@ -136,9 +190,20 @@ void Node::execute_debug(const std::shared_ptr<Session>& s, uint64_t seq,
       std::this_thread::sleep_for(std::chrono::microseconds(std::llround(seconds * 1e6)));
       w.simple("OK");
     }
+  } else if (iequals(argv[1], "object") && has_value) {
+    // This node's applied state, as a READONLY read sees it (DEBUG is local, as Redis's).
+    const std::string_view get[] = {"get", argv[2]};
+    kv::Reply value = store().read(get, now_ms(), 0);
+    if (value.kind == kv::Reply::Kind::kBulk) {
+      w.simple(debug_object_line(value.str, now_ms()));
+    } else {
+      w.error("ERR no such key");
+    }
   } else if (iequals(argv[1], "help") && argv.size() == 2) {
     const char* lines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "OBJECT <key>",
+        "    Show low-level info about the key and associated value.",
         "FSYNC-DELAY <milliseconds>",
         "    Every fsync of the write-ahead log and snapshots takes this much longer (0: off).",
         "FSYNC-FAIL <yes|no>",

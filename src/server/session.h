@@ -64,6 +64,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::pair<std::string, uint64_t>> watched;  // key, version when WATCHed
 
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
+  // CONFIG SET client-output-bytes-max: checked at the next reply.
+  void set_output_bytes_max(size_t bytes) { limits_.output_bytes_max = bytes; }
+  // CONFIG SET proto-max-bulk-len: for the commands this connection reads from now on.
+  void set_bulk_bytes_max(uint64_t bytes) { parser_.set_bulk_bytes_max(bytes); }
 
  private:
   struct Slot {
