@@ -226,6 +226,9 @@ const ConfigParam kParams[] = {
      "also answer as a Redis Sentinel on host:port (empty: off)", kAtStart, false,
      BW_GET(c.sentinel_listen), nullptr},
     // Operations.
+    {"metrics-listen", "metrics-listen", FileValue::kString,
+     "serve /metrics, /healthz and the dashboard over HTTP on host:port (empty: off)", kAtStart,
+     false, BW_GET(c.metrics_listen), nullptr},
     {"slowlog-log-slower-than", "slowlog-log-slower-than", FileValue::kNumber,
      "SLOWLOG: commands taking this many microseconds or more (-1: none, 0: all)", "at once", true,
      BW_GET(std::to_string(c.slowlog_log_slower_than_us)), BW_PARSE({
