@@ -279,7 +279,7 @@ def test_busy_event_loop_answers_503(cluster_factory):
 
 
 def test_metrics_listen_refuses_a_taken_port(cluster_factory):
-    c = cluster_factory(1, metrics=True, start=False)
+    c = cluster_factory(1, start=False)
     node = c.nodes[0]
     node.extra_args = ["--metrics-listen", node.endpoint]  # the client port itself
     node.start()
