@@ -138,6 +138,16 @@ int main(int argc, char** argv) {
   server->add_option("--sentinel-listen", config.sentinel_listen,
                      "Also answer as a Redis Sentinel on host:port (empty: off; the client port "
                      "answers SENTINEL anyway)");
+  server
+      ->add_option("--slowlog-log-slower-than", config.slowlog_log_slower_than_us,
+                   "SLOWLOG: log commands taking at least this many microseconds (-1: none)")
+      ->capture_default_str();
+  server->add_option("--slowlog-max-len", config.slowlog_max_len, "SLOWLOG: entries kept")
+      ->capture_default_str();
+  server
+      ->add_option("--latency-monitor-threshold", config.latency_monitor_threshold_ms,
+                   "LATENCY: record events taking at least this many milliseconds (0: off)")
+      ->capture_default_str();
   server->add_option("--request-timeout-ms", config.request_timeout_ms, "Reply deadline")
       ->capture_default_str();
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error")

@@ -43,11 +43,13 @@
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/forward_table.h"
+#include "server/latency_monitor.h"
 #include "server/members_file.h"
 #include "server/pubsub.h"
 #include "server/reply_to.h"
 #include "server/sentinel.h"
 #include "server/session.h"
+#include "server/slowlog.h"
 #include "server/tracking.h"
 #include "storage/posix_file_system.h"
 #include "storage/storage.h"
@@ -102,6 +104,14 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void execute(const std::shared_ptr<Session>& session, std::span<const std::string_view> argv);
   void end_of_input();
   void session_closed(Session* session);
+  // A command's reply is ready (admin.cc): command statistics, SLOWLOG, LATENCY.
+  void command_replied(Session& s, const CommandReplied& r);
+  // CLIENT PAUSE: true if `argv` from `s` waits for the pause to end; the session then holds it
+  // back (hold_paused) and runs it when the pause ends, in the order the sessions were held.
+  bool pause_holds(const Session& s, std::span<const std::string_view> argv) const {
+    return pause_.end_ms != 0 && pause_holds_command(s, argv);
+  }
+  void hold_paused(std::shared_ptr<Session> s);
 
   // Introspection (INFO, ROLE, status).
   const NodeConfig& config() const { return config_; }
@@ -215,6 +225,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void client_command(NodeCall& c);
   void config_command(NodeCall& c);
   void sentinel_command(NodeCall& c);
+  void slowlog_command(NodeCall& c);  // admin.cc
+  void latency_command(NodeCall& c);
+  void monitor_command(NodeCall& c);
   // ---- end of node command handlers ------------------------------------------------------------
 
   // Replies.
@@ -262,6 +275,23 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void on_undelivered(NodeId to, net::FrameType type, std::string_view payload);
   void resend_unsent_forwards();
   void on_forward_reply(std::string_view payload);
+
+  // Admin (admin.cc, client_commands.cc).
+  struct ClientPause {
+    int64_t end_ms = 0;  // monotonic_ms() when it ends; 0: no pause
+    bool all = true;     // ALL, or WRITE (writes and may-replicate commands only)
+  };
+  bool pause_holds_command(const Session& s, std::span<const std::string_view> argv) const;
+  void pause_clients(int64_t timeout_ms, bool all);
+  void end_pause();
+  void feed_monitors(const Session& s, std::span<const std::string_view> argv);
+  CommandStat& stat_for(const resp::CommandSpec& spec);
+  void reset_command_stats();                      // CONFIG RESETSTAT
+  std::string client_info_line(Session& s) const;  // CLIENT LIST / INFO
+  void client_kill(NodeCall& c);
+  void client_list(NodeCall& c);
+  void client_pause(NodeCall& c);
+  void client_reply(NodeCall& c);
 
   // Timers.
   void start_ticker();
@@ -354,6 +384,15 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::map<NodeId, int64_t> peer_heard_ms_;
   NodeCounters counters_;
   CommandStats command_stats_;
+  // command_stats_'s entry of each command table entry that has been answered, so a reply costs
+  // a pointer hash, not a name lookup. Bounded by the command table.
+  absl::flat_hash_map<const resp::CommandSpec*, CommandStat*> stat_by_spec_;
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
+  std::vector<std::weak_ptr<Session>> monitors_;  // MONITOR clients; closed ones dropped lazily
+  ClientPause pause_;
+  std::unique_ptr<asio::steady_timer> pause_timer_;
+  std::deque<std::weak_ptr<Session>> paused_sessions_;  // in the order they were held
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
 };
