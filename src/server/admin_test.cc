@@ -105,6 +105,12 @@ TEST(Slowlog, PackedFormRoundTrips) {
   slowlog_pack_argv(&packed, views_of(argv));
   EXPECT_EQ(slowlog_unpack_argv(std::string_view(packed).substr(7)),
             slowlog_trim_argv(views_of(argv)));
+  for (size_t n : {size_t{1}, kSlowlogArgsMax, kSlowlogArgsMax + 1}) {
+    std::vector<std::string> some(n, std::string(kSlowlogArgBytesMax + 1, 'q'));
+    packed.clear();
+    slowlog_pack_argv(&packed, views_of(some));
+    EXPECT_EQ(slowlog_unpack_argv(packed), slowlog_trim_argv(views_of(some))) << n;
+  }
 }
 
 TEST(Slowlog, KeepsNewestFirstUpToMaxLen) {

@@ -28,46 +28,54 @@ std::vector<std::string> slowlog_trim_argv(std::span<const std::string_view> arg
 
 namespace {
 
-void append_packed(std::string* out, std::string_view a, std::string_view suffix = {}) {
-  const auto n = static_cast<uint32_t>(a.size() + suffix.size());
-  char len[sizeof n];
-  std::memcpy(len, &n, sizeof n);
-  out->append(len, sizeof n);
-  out->append(a);
-  out->append(suffix);
+void append_u32(std::string* out, size_t n) {
+  const auto v = static_cast<uint32_t>(n);
+  char bytes[sizeof v];
+  std::memcpy(bytes, &v, sizeof v);
+  out->append(bytes, sizeof v);
+}
+
+uint32_t read_u32(std::string_view* in) {
+  uint32_t v = 0;
+  BW_ASSERT(in->size() >= sizeof v, "packed command line cut short");
+  std::memcpy(&v, in->data(), sizeof v);
+  in->remove_prefix(sizeof v);
+  return v;
 }
 
 }  // namespace
 
+// Packed: the argument count, then per argument kept its full length and its first (at most
+// kSlowlogArgBytesMax) bytes. The trimming texts are made only when an entry is logged
+// (slowlog_unpack_argv): this runs for every command still pending when execute() returns, so
+// it copies bytes and nothing else.
 void slowlog_pack_argv(std::string* out, std::span<const std::string_view> argv) {
-  // Runs for every command still pending when execute() returns: no allocation beyond *out's.
-  char suffix[64];
   const size_t kept = std::min(argv.size(), kSlowlogArgsMax);
-  for (size_t i = 0; i < kept; ++i) {
-    if (kept != argv.size() && i == kept - 1) {
-      auto r = fmt::format_to_n(suffix, sizeof suffix, "... ({} more arguments)",
-                                argv.size() - kept + 1);
-      append_packed(out, std::string_view(suffix, r.size));
-    } else if (argv[i].size() > kSlowlogArgBytesMax) {
-      auto r = fmt::format_to_n(suffix, sizeof suffix, "... ({} more bytes)",
-                                argv[i].size() - kSlowlogArgBytesMax);
-      append_packed(out, argv[i].substr(0, kSlowlogArgBytesMax), std::string_view(suffix, r.size));
-    } else {
-      append_packed(out, argv[i]);
-    }
+  const size_t copied = kept == argv.size() ? kept : kept - 1;  // the last says how many more
+  append_u32(out, argv.size());
+  for (size_t i = 0; i < copied; ++i) {
+    append_u32(out, argv[i].size());
+    out->append(argv[i].data(), std::min(argv[i].size(), kSlowlogArgBytesMax));
   }
 }
 
 std::vector<std::string> slowlog_unpack_argv(std::string_view packed) {
+  const size_t argc = read_u32(&packed);
+  const size_t kept = std::min(argc, kSlowlogArgsMax);
+  const size_t copied = kept == argc ? kept : kept - 1;
   std::vector<std::string> out;
-  uint32_t n = 0;
-  while (packed.size() >= sizeof n) {
-    std::memcpy(&n, packed.data(), sizeof n);
-    packed.remove_prefix(sizeof n);
-    BW_ASSERT(n <= packed.size(), "packed argument of {} bytes, {} left", n, packed.size());
-    out.emplace_back(packed.substr(0, n));
-    packed.remove_prefix(n);
+  out.reserve(kept);
+  for (size_t i = 0; i < copied; ++i) {
+    const size_t size = read_u32(&packed);
+    const size_t stored = std::min(size, kSlowlogArgBytesMax);
+    BW_ASSERT(packed.size() >= stored, "packed argument of {} bytes, {} left", stored,
+              packed.size());
+    out.emplace_back(packed.substr(0, stored));
+    packed.remove_prefix(stored);
+    if (size > stored) out.back() += fmt::format("... ({} more bytes)", size - stored);
   }
+  if (copied != kept) out.push_back(fmt::format("... ({} more arguments)", argc - kept + 1));
+  BW_ASSERT(packed.empty(), "{} bytes left after a packed command line", packed.size());
   return out;
 }
 

@@ -25,8 +25,9 @@ inline constexpr size_t kSlowlogArgBytesMax = 128;
 // `argv` as a slowlog entry keeps it.
 std::vector<std::string> slowlog_trim_argv(std::span<const std::string_view> argv);
 
-// The same, appended to *out in a packed form (length-prefixed arguments) that
-// slowlog_unpack_argv reads back: what a session keeps of a command still waiting for its reply.
+// The same, appended to *out in a packed form that slowlog_unpack_argv reads back (the bytes
+// slowlog_trim_argv keeps, without its texts): what a session keeps of a command still waiting
+// for its reply. slowlog_unpack_argv takes exactly one packed command line.
 void slowlog_pack_argv(std::string* out, std::span<const std::string_view> argv);
 std::vector<std::string> slowlog_unpack_argv(std::string_view packed);
 
