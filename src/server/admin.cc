@@ -174,10 +174,11 @@ void Node::latency_command(NodeCall& c) {
 // ---- MONITOR ---------------------------------------------------------------------------------
 
 void Node::monitor_command(NodeCall& c) {
-  if (!c.s->monitor) {
-    c.s->monitor = true;
-    monitors_.push_back(c.s);
-  }
+  // Listed once, also after RESET and MONITOR again (RESET leaves the entry for feed_monitors).
+  const bool listed = std::any_of(monitors_.begin(), monitors_.end(),
+                                  [&](const std::weak_ptr<Session>& m) { return m.lock() == c.s; });
+  c.s->monitor = true;
+  if (!listed) monitors_.push_back(c.s);
   c.w.simple("OK");
 }
 

@@ -87,7 +87,9 @@ void Session::run(std::span<const std::string_view> argv) {
   node_->execute(shared_from_this(), argv);
   executing_ = false;
   if (node_->config().slowlog_log_slower_than_us < 0) return;
-  Slot* slot = find_slot(executing_seq_);
+  // The command's slot is the last one unless it pushed something after it (pub/sub).
+  Slot* slot = !slots_.empty() && slots_.back().seq == executing_seq_ ? &slots_.back()
+                                                                      : find_slot(executing_seq_);
   if (slot == nullptr || slot->ready || !slot->command) return;
   slot->argv_begin = argv_arena_base_ + argv_arena_.size();
   slowlog_pack_argv(&argv_arena_, argv);

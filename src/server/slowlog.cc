@@ -28,13 +28,6 @@ std::vector<std::string> slowlog_trim_argv(std::span<const std::string_view> arg
 
 namespace {
 
-void append_u32(std::string* out, size_t n) {
-  const auto v = static_cast<uint32_t>(n);
-  char bytes[sizeof v];
-  std::memcpy(bytes, &v, sizeof v);
-  out->append(bytes, sizeof v);
-}
-
 uint32_t read_u32(std::string_view* in) {
   uint32_t v = 0;
   BW_ASSERT(in->size() >= sizeof v, "packed command line cut short");
@@ -52,11 +45,25 @@ uint32_t read_u32(std::string_view* in) {
 void slowlog_pack_argv(std::string* out, std::span<const std::string_view> argv) {
   const size_t kept = std::min(argv.size(), kSlowlogArgsMax);
   const size_t copied = kept == argv.size() ? kept : kept - 1;  // the last says how many more
-  append_u32(out, argv.size());
+  size_t bytes = sizeof(uint32_t) * (1 + copied);
+  for (size_t i = 0; i < copied; ++i) bytes += std::min(argv[i].size(), kSlowlogArgBytesMax);
+  // One resize, then plain copies: *out keeps its capacity from command to command.
+  const size_t at = out->size();
+  out->resize(at + bytes);
+  char* p = out->data() + at;
+  auto put_u32 = [&p](size_t n) {
+    const auto v = static_cast<uint32_t>(n);
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  };
+  put_u32(argv.size());
   for (size_t i = 0; i < copied; ++i) {
-    append_u32(out, argv[i].size());
-    out->append(argv[i].data(), std::min(argv[i].size(), kSlowlogArgBytesMax));
+    put_u32(argv[i].size());
+    const size_t n = std::min(argv[i].size(), kSlowlogArgBytesMax);
+    std::memcpy(p, argv[i].data(), n);
+    p += n;
   }
+  BW_ASSERT(p == out->data() + out->size());
 }
 
 std::vector<std::string> slowlog_unpack_argv(std::string_view packed) {
