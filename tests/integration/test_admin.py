@@ -144,6 +144,24 @@ def test_commandstats_line_format_matches_redis(cluster_factory, redis_server):
         assert any(latency.match(l) for l in text.splitlines()), text
 
 
+def test_transaction_errors_counted_as_redis_counts_them(cluster_factory, redis_server):
+    node = one_node(cluster_factory)
+    seen = []
+    for port in (node.port, redis_server):
+        c = redis.Redis(port=port, single_connection_client=True)
+        c.config_resetstat()
+        assert raw(c, "MULTI") == b"OK"
+        assert isinstance(raw(c, "GET"), redis.ResponseError)  # refused while queueing
+        assert str(raw(c, "EXEC")).startswith("Transaction discarded")
+        stats = c.info("commandstats")
+        errors = c.info("errorstats")
+        seen.append((
+            {k: v for k, v in stats["cmdstat_get"].items() if k != "usec_per_call"},
+            stats["cmdstat_exec"]["calls"], stats["cmdstat_exec"]["failed_calls"],
+            stats["cmdstat_multi"]["calls"], errors))
+    assert seen[0] == seen[1]
+
+
 # ---- SLOWLOG ---------------------------------------------------------------------------------
 
 
