@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "common/assert.h"
 #include "kv/command.h"
 #include "server/latency_monitor.h"
 #include "server/monitor.h"
@@ -59,9 +60,14 @@ void write_help(resp::Writer& w, std::string_view container,
 // ---- command statistics ----------------------------------------------------------------------
 
 CommandStat& Node::stat_for(const resp::CommandSpec& spec) {
-  auto [it, added] = stat_by_spec_.try_emplace(&spec, nullptr);
-  if (added) it->second = &command_stats_.stat(spec.name);
-  return *it->second;
+  // execute() looks top-level commands up, so `spec` is an element of all_commands().
+  const std::span<const resp::CommandSpec> all = resp::all_commands();
+  BW_ASSERT(&spec >= all.data() && &spec < all.data() + all.size(), "{} is no top-level command",
+            spec.name);
+  if (stat_by_command_.empty()) stat_by_command_.resize(all.size(), nullptr);
+  CommandStat*& stat = stat_by_command_[static_cast<size_t>(&spec - all.data())];
+  if (stat == nullptr) stat = &command_stats_.stat(spec.name);
+  return *stat;
 }
 
 void Node::command_replied(Session& s, const CommandReplied& r) {

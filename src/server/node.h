@@ -384,9 +384,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::map<NodeId, int64_t> peer_heard_ms_;
   NodeCounters counters_;
   CommandStats command_stats_;
-  // command_stats_'s entry of each command table entry that has been answered, so a reply costs
-  // a pointer hash, not a name lookup. Bounded by the command table.
-  absl::flat_hash_map<const resp::CommandSpec*, CommandStat*> stat_by_spec_;
+  // command_stats_'s entry of each command of resp::all_commands() (by its index) that has been
+  // answered, so a reply costs an index, not a name lookup. Sized to the command table.
+  std::vector<CommandStat*> stat_by_command_;
   SlowLog slowlog_;
   LatencyMonitor latency_;
   std::vector<std::weak_ptr<Session>> monitors_;  // MONITOR clients; closed ones dropped lazily

@@ -43,19 +43,19 @@ uint32_t read_u32(std::string_view* in) {
 // (slowlog_unpack_argv): this runs for every command still pending when execute() returns, so
 // it copies bytes and nothing else.
 void slowlog_pack_argv(std::string* out, std::span<const std::string_view> argv) {
-  const size_t kept = std::min(argv.size(), kSlowlogArgsMax);
-  const size_t copied = kept == argv.size() ? kept : kept - 1;  // the last says how many more
-  size_t bytes = sizeof(uint32_t) * (1 + copied);
-  for (size_t i = 0; i < copied; ++i) bytes += std::min(argv[i].size(), kSlowlogArgBytesMax);
-  // One resize, then plain copies: *out keeps its capacity from command to command.
-  const size_t at = out->size();
-  out->resize(at + bytes);
-  char* p = out->data() + at;
+  // Built on the stack and appended at once: one capacity check, no zero-filling, and *out keeps
+  // its capacity from command to command.
+  constexpr size_t kPackedBytesMax =
+      sizeof(uint32_t) * (1 + kSlowlogArgsMax) + kSlowlogArgsMax * kSlowlogArgBytesMax;
+  char packed[kPackedBytesMax];
+  char* p = packed;
   auto put_u32 = [&p](size_t n) {
     const auto v = static_cast<uint32_t>(n);
     std::memcpy(p, &v, sizeof v);
     p += sizeof v;
   };
+  const size_t kept = std::min(argv.size(), kSlowlogArgsMax);
+  const size_t copied = kept == argv.size() ? kept : kept - 1;  // the last says how many more
   put_u32(argv.size());
   for (size_t i = 0; i < copied; ++i) {
     put_u32(argv[i].size());
@@ -63,7 +63,7 @@ void slowlog_pack_argv(std::string* out, std::span<const std::string_view> argv)
     std::memcpy(p, argv[i].data(), n);
     p += n;
   }
-  BW_ASSERT(p == out->data() + out->size());
+  out->append(packed, static_cast<size_t>(p - packed));
 }
 
 std::vector<std::string> slowlog_unpack_argv(std::string_view packed) {
