@@ -61,11 +61,13 @@ void write_help(resp::Writer& w, std::string_view container,
 
 CommandStat& Node::stat_for(const resp::CommandSpec& spec) {
   // execute() looks top-level commands up, so `spec` is an element of all_commands().
-  const std::span<const resp::CommandSpec> all = resp::all_commands();
-  BW_ASSERT(&spec >= all.data() && &spec < all.data() + all.size(), "{} is no top-level command",
-            spec.name);
-  if (stat_by_command_.empty()) stat_by_command_.resize(all.size(), nullptr);
-  CommandStat*& stat = stat_by_command_[static_cast<size_t>(&spec - all.data())];
+  if (stat_by_command_.empty()) {
+    commands_base_ = resp::all_commands().data();
+    stat_by_command_.resize(resp::all_commands().size(), nullptr);
+  }
+  const auto index = static_cast<size_t>(&spec - commands_base_);
+  BW_ASSERT(index < stat_by_command_.size(), "{} is no top-level command", spec.name);
+  CommandStat*& stat = stat_by_command_[index];
   if (stat == nullptr) stat = &command_stats_.stat(spec.name);
   return *stat;
 }

@@ -387,6 +387,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // command_stats_'s entry of each command of resp::all_commands() (by its index) that has been
   // answered, so a reply costs an index, not a name lookup. Sized to the command table.
   std::vector<CommandStat*> stat_by_command_;
+  const resp::CommandSpec* commands_base_ = nullptr;  // resp::all_commands().data()
   SlowLog slowlog_;
   LatencyMonitor latency_;
   std::vector<std::weak_ptr<Session>> monitors_;  // MONITOR clients; closed ones dropped lazily

@@ -91,9 +91,10 @@ void Session::run(std::span<const std::string_view> argv) {
   Slot* slot = !slots_.empty() && slots_.back().seq == executing_seq_ ? &slots_.back()
                                                                       : find_slot(executing_seq_);
   if (slot == nullptr || slot->ready || !slot->command) return;
-  slot->argv_begin = argv_arena_base_ + argv_arena_.size();
+  const size_t before = argv_arena_.size();
   slowlog_pack_argv(&argv_arena_, argv);
-  slot->argv_end = argv_arena_base_ + argv_arena_.size();
+  slot->argv_begin = argv_arena_base_ + static_cast<uint32_t>(before);  // modulo 2^32
+  slot->argv_bytes = static_cast<uint32_t>(argv_arena_.size() - before);
 }
 
 void Session::resume_paused() {
@@ -145,20 +146,19 @@ void Session::mark_queued(uint64_t seq) {
 std::vector<std::string> Session::slowlog_argv(uint64_t seq) const {
   if (executing_ && seq == executing_seq_) return slowlog_trim_argv(running_argv_);
   const Slot* slot = find_slot(seq);
-  if (slot == nullptr || slot->argv_end == slot->argv_begin) return {};
-  BW_ASSERT(slot->argv_begin >= argv_arena_base_);
-  return slowlog_unpack_argv(
-      std::string_view(argv_arena_)
-          .substr(slot->argv_begin - argv_arena_base_, slot->argv_end - slot->argv_begin));
+  if (slot == nullptr || slot->argv_bytes == 0) return {};
+  const uint32_t offset = slot->argv_begin - argv_arena_base_;  // modulo 2^32
+  BW_ASSERT(size_t{offset} + slot->argv_bytes <= argv_arena_.size());
+  return slowlog_unpack_argv(std::string_view(argv_arena_).substr(offset, slot->argv_bytes));
 }
 
 void Session::release_argv(const Slot& slot) {
-  if (slot.argv_end == slot.argv_begin) return;
+  if (slot.argv_bytes == 0) return;
   // Slots drain in order, so everything before this slot's line is released already.
   BW_ASSERT(slot.argv_begin == argv_arena_released_, "released to {}, slot line at {}",
             argv_arena_released_, slot.argv_begin);
-  argv_arena_released_ = slot.argv_end;
-  const size_t released = argv_arena_released_ - argv_arena_base_;
+  argv_arena_released_ = slot.argv_begin + slot.argv_bytes;  // modulo 2^32
+  const uint32_t released = argv_arena_released_ - argv_arena_base_;
   if (released == argv_arena_.size()) {
     argv_arena_.clear();
     argv_arena_base_ = argv_arena_released_;

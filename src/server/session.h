@@ -115,12 +115,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bool rejected = false;
     bool queued = false;
     bool silent = false;  // CLIENT REPLY OFF / SKIP: never written
+    // The command line kept for SLOWLOG (packed, slowlog_pack_argv): argv_bytes bytes from this
+    // absolute offset of argv_arena_, modulo 2^32 (the arena never holds 4 GiB); none if 0 bytes.
+    uint32_t argv_begin = 0;
+    uint32_t argv_bytes = 0;
     const resp::CommandSpec* spec = nullptr;
     std::chrono::steady_clock::time_point received;
-    // The command line kept for SLOWLOG (packed, slowlog_pack_argv) at these absolute offsets of
-    // argv_arena_; empty if none.
-    uint64_t argv_begin = 0;
-    uint64_t argv_end = 0;
     std::string bytes;
   };
 
@@ -169,8 +169,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // state) whenever it is all released. Bounded by pending_replies_max slots of at most
   // kSlowlogArgsMax arguments of kSlowlogArgBytesMax bytes (plus their suffixes).
   std::string argv_arena_;
-  uint64_t argv_arena_base_ = 0;      // absolute offset of argv_arena_[0]
-  uint64_t argv_arena_released_ = 0;  // absolute offset below which lines are released
+  uint32_t argv_arena_base_ = 0;      // absolute offset (mod 2^32) of argv_arena_[0]
+  uint32_t argv_arena_released_ = 0;  // absolute offset (mod 2^32) below which all is released
   static constexpr size_t kArgvArenaCompactBytes = 64 << 10;
   bool skip_next_reply_ = false;  // CLIENT REPLY SKIP: the next command's reply is dropped
 
