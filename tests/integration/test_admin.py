@@ -219,6 +219,24 @@ def test_slowlog_len_reset_threshold_and_max_len(cluster_factory):
     assert raw(q, "SLOWLOG", "LEN") == 0
 
 
+def test_slowlog_keeps_the_lines_of_pipelined_pending_writes(cluster_factory):
+    node = one_node(cluster_factory, "--slowlog-log-slower-than", "0", "--slowlog-max-len", "500")
+    c = node.client()
+    pipe = c.pipeline(transaction=False)
+    for i in range(300):
+        pipe.set(f"key{i}", "v" * (i % 200))
+    pipe.execute()
+    entries = raw(c, "SLOWLOG", "GET", "300")
+    lines = [e[3] for e in reversed(entries)]
+    expected = []
+    for i in range(300):
+        v = b"v" * (i % 200)
+        if len(v) > 128:
+            v = v[:128] + b"... (%d more bytes)" % (len(v) - 128)
+        expected.append([b"SET", b"key%d" % i, v])
+    assert lines == expected
+
+
 def test_slowlog_catches_a_slow_command(cluster_factory):
     node = one_node(cluster_factory, "--slowlog-log-slower-than", "100000",
                     "--enable-debug-command", "yes")
