@@ -68,7 +68,7 @@ void Replica::tick() {
     catch_up_ticks();
   }
   expire_requests();
-  if (raft_->is_leader()) propose_expirations();
+  if (raft_->is_leader() && !expirations_paused_) propose_expirations();
   // Read rounds whose answer was lost (a dropped message, a leader change) are asked again.
   for (auto it = issued_reads_.begin(); it != issued_reads_.end();) {
     if (ticks_ - it->second.issued_tick >= options_.read_retry_ticks) {

@@ -131,6 +131,8 @@ class Replica {
   // The host's tick timer: raft ticks for the time passed (see Options::tick_ms), then the
   // replica's periodic duties (deadlines, read retries, leader expiry proposals).
   void tick();
+  // While paused, a leader's tick proposes no expirations (the host's CLIENT PAUSE).
+  void set_expirations_paused(bool paused) { expirations_paused_ = paused; }
   // Errors are messages the core refuses (stale, foreign): the network may deliver anything.
   Status step(const raft::Message& m);
   // Leader only. `tag` identifies the proposer to Observer::on_applied (0 = none).
@@ -251,6 +253,7 @@ class Replica {
   absl::flat_hash_map<std::string, uint64_t> expiring_names_;  // name -> proposal index
   Counters counters_;
   LatencyCounts commit_latency_;
+  bool expirations_paused_ = false;
 };
 
 }  // namespace bw::replica

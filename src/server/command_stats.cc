@@ -22,10 +22,14 @@ uint64_t LatencyHistogram::percentile_us(double p) const {
   return bucket_upper_us(kBuckets - 1);
 }
 
-void CommandStats::record(std::string_view name, uint64_t usec, bool failed) {
+CommandStat& CommandStats::stat(std::string_view name) {
   auto it = commands_.find(name);
   if (it == commands_.end()) it = commands_.emplace(std::string(name), CommandStat{}).first;
-  CommandStat& s = it->second;
+  return it->second;
+}
+
+void CommandStats::record(std::string_view name, uint64_t usec, bool failed) {
+  CommandStat& s = stat(name);
   ++s.calls;
   s.usec += usec;
   if (failed) ++s.failed_calls;
@@ -33,20 +37,23 @@ void CommandStats::record(std::string_view name, uint64_t usec, bool failed) {
 }
 
 void CommandStats::record_rejected(std::string_view name) {
-  auto it = commands_.find(name);
-  if (it == commands_.end()) it = commands_.emplace(std::string(name), CommandStat{}).first;
-  ++it->second.rejected_calls;
+  ++stat(name).rejected_calls;
 }
 
 void CommandStats::record_error(std::string_view prefix) {
+  ++total_errors_;
   auto it = errors_.find(prefix);
-  if (it == errors_.end()) it = errors_.emplace(std::string(prefix), 0).first;
+  if (it == errors_.end()) {
+    if (errors_.size() >= kErrorPrefixesMax) prefix = kErrorPrefixOverflow;
+    it = errors_.try_emplace(std::string(prefix), 0).first;
+  }
   ++it->second;
 }
 
 void CommandStats::reset() {
-  commands_.clear();
+  for (auto& [name, s] : commands_) s = CommandStat{};
   errors_.clear();
+  total_errors_ = 0;
 }
 
 }  // namespace bw::server

@@ -40,13 +40,24 @@ struct CommandStat {
 
 class CommandStats {
  public:
+  // Distinct error prefixes counted, at most (Redis's errorstats limit): beyond it, further new
+  // prefixes are counted under kErrorPrefixOverflow only.
+  static constexpr size_t kErrorPrefixesMax = 128;
+  static constexpr std::string_view kErrorPrefixOverflow = "ERRORSTATS_OVERFLOW";
+
   // One answered command. `name` is THE command table's name (lower case; "client|list" style
   // names for subcommands are not used: the container command counts).
   void record(std::string_view name, uint64_t usec, bool failed);
   void record_rejected(std::string_view name);
+  // The statistics of one command, created on first use. The reference stays valid for the
+  // life of this object (reset() zeroes entries in place), so callers may keep it.
+  CommandStat& stat(std::string_view name);
   // An error reply by its prefix ("ERR", "WRONGTYPE", ...): INFO errorstats.
   void record_error(std::string_view prefix);
+  // Every error reply counted (INFO stats total_error_replies).
+  uint64_t total_errors() const { return total_errors_; }
 
+  // Entries whose counts are all zero (after reset()) are kept: readers skip them as they like.
   const std::map<std::string, CommandStat, std::less<>>& commands() const { return commands_; }
   const std::map<std::string, uint64_t, std::less<>>& errors() const { return errors_; }
   void reset();  // CONFIG RESETSTAT
@@ -54,6 +65,7 @@ class CommandStats {
  private:
   std::map<std::string, CommandStat, std::less<>> commands_;
   std::map<std::string, uint64_t, std::less<>> errors_;
+  uint64_t total_errors_ = 0;
 };
 
 }  // namespace bw::server

@@ -38,18 +38,6 @@ bool valid_client_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
 }
 
-std::string client_info_line(const Session& s, int64_t now_ms) {
-  int64_t age = (now_ms - static_cast<int64_t>(s.created_ms)) / 1000;
-  int64_t idle = (now_ms - static_cast<int64_t>(s.last_command_ms)) / 1000;
-  return fmt::format(
-      "id={} addr={} laddr= fd=0 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 "
-      "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} "
-      "user=default redir=-1 resp={} lib-name={} lib-ver={}",
-      s.id(), s.peer_address, s.name, age, std::max<int64_t>(idle, 0), s.readonly ? "r" : "N",
-      s.output_bytes(), s.last_command.empty() ? "NULL" : s.last_command, s.protocol, s.lib_name,
-      s.lib_version);
-}
-
 // COMMAND GETKEYS command arg...: the keys THE command table locates in that command line.
 void write_command_getkeys(resp::Writer& w, std::span<const std::string_view> command) {
   const resp::CommandSpec* spec = command.empty() ? nullptr : resp::find_command(command[0]);
@@ -66,19 +54,6 @@ void write_command_getkeys(resp::Writer& w, std::span<const std::string_view> co
       for (auto k : keys) w.bulk(k);
     }
   }
-}
-
-void write_client_help(resp::Writer& w) {
-  const char* lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                         "ID",
-                         "GETNAME",
-                         "SETNAME <name>",
-                         "INFO",
-                         "LIST",
-                         "SETINFO <LIB-NAME|LIB-VER> <value>",
-                         "HELP"};
-  w.array(std::size(lines));
-  for (const char* l : lines) w.simple(l);
 }
 
 }  // namespace
@@ -104,7 +79,9 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"hello", &Node::hello_command},
       {"info", &Node::info_command},
       {"lastsave", &Node::lastsave_command},
+      {"latency", &Node::latency_command},
       {"member", &Node::member_command},
+      {"monitor", &Node::monitor_command},
       {"ping", &Node::ping_command},
       {"psubscribe", &Node::subscribe_command},
       {"punsubscribe", &Node::subscribe_command},
@@ -117,6 +94,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"select", &Node::select_command},
       {"sentinel", &Node::sentinel_command},
       {"shutdown", &Node::shutdown_command},
+      {"slowlog", &Node::slowlog_command},
       {"subscribe", &Node::subscribe_command},
       {"time", &Node::time_command},
       {"unsubscribe", &Node::subscribe_command},
@@ -171,6 +149,9 @@ void Node::quit_command(NodeCall& c) {
 
 void Node::reset_command(NodeCall& c) {
   pubsub_.drop(c.s.get());
+  c.s->monitor = false;  // feed_monitors drops it
+  c.s->no_evict = c.s->no_touch = false;
+  c.s->set_reply_mode(ReplyMode::kOn, c.seq);
   c.s->protocol = 2;
   c.s->readonly = config_.readonly_default;
   c.s->name.clear();
@@ -358,100 +339,6 @@ void Node::command_command(NodeCall& c) {
   } else {
     w.error(unknown_subcommand_message("command", argv[1]));
   }
-}
-
-void Node::client_command(NodeCall& c) {
-  std::span<const std::string_view> argv = c.argv;
-  resp::Writer& w = c.w;
-  Session& s = *c.s;
-  std::string_view sub = argv[1];
-  if (iequals(sub, "id")) {
-    w.integer(static_cast<int64_t>(s.id()));
-  } else if (iequals(sub, "setname") && argv.size() == 3) {
-    if (!valid_client_name(argv[2])) {
-      w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-    } else {
-      s.name = std::string(argv[2]);
-      w.simple("OK");
-    }
-  } else if (iequals(sub, "getname") && argv.size() == 2) {
-    if (s.name.empty()) {
-      w.null();
-    } else {
-      w.bulk(s.name);
-    }
-  } else if (iequals(sub, "info") && argv.size() == 2) {
-    w.verbatim("txt", client_info_line(s, now_ms()) + "\n");
-  } else if (iequals(sub, "list")) {
-    std::string text;
-    for (const auto& other : sessions()) text += client_info_line(*other, now_ms()) + "\n";
-    w.verbatim("txt", text);
-  } else if (iequals(sub, "setinfo") && argv.size() == 4) {
-    if (iequals(argv[2], "lib-name")) {
-      s.lib_name = std::string(argv[3]);
-      w.simple("OK");
-    } else if (iequals(argv[2], "lib-ver")) {
-      s.lib_version = std::string(argv[3]);
-      w.simple("OK");
-    } else {
-      w.error(fmt::format("ERR Unrecognized option '{}'", argv[2]));
-    }
-  } else if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && argv.size() == 3) {
-    w.simple("OK");
-  } else if (iequals(sub, "tracking") && argv.size() >= 3) {
-    client_tracking(c.s, argv.subspan(2), w);
-  } else if (iequals(sub, "help")) {
-    write_client_help(w);
-  } else {
-    w.error(unknown_subcommand_message("client", sub));
-  }
-}
-
-// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [NOLOOP]
-void Node::client_tracking(const std::shared_ptr<Session>& s,
-                           std::span<const std::string_view> args, resp::Writer& w) {
-  bool on = iequals(args[0], "on");
-  if (!on && !iequals(args[0], "off")) {
-    w.error("ERR syntax error");
-    return;
-  }
-  Tracking::Options o;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (iequals(args[i], "bcast")) {
-      o.bcast = true;
-    } else if (iequals(args[i], "noloop")) {
-      o.noloop = true;
-    } else if (iequals(args[i], "prefix") && i + 1 < args.size()) {
-      o.prefixes.emplace_back(args[++i]);
-    } else if (iequals(args[i], "redirect") && i + 1 < args.size()) {
-      int64_t id = 0;
-      if (!parse_int64(args[++i], &id) || id <= 0) {
-        w.error("ERR Invalid client ID");
-        return;
-      }
-      if (!tracking_.find_session(static_cast<uint64_t>(id))) {
-        w.error("ERR The client ID you want redirect to does not exist");
-        return;
-      }
-      o.redirect = static_cast<uint64_t>(id);
-    } else if (iequals(args[i], "optin") || iequals(args[i], "optout")) {
-      w.error("ERR OPTIN and OPTOUT are not supported by this node; use the default mode or BCAST");
-      return;
-    } else {
-      w.error("ERR syntax error");
-      return;
-    }
-  }
-  if (!o.prefixes.empty() && !o.bcast) {
-    w.error("ERR PREFIX option requires BCAST mode to be enabled");
-    return;
-  }
-  if (on) {
-    tracking_.enable(s, std::move(o));
-  } else {
-    tracking_.disable(s.get());
-  }
-  w.simple("OK");
 }
 
 // WAIT numreplicas timeout: how many followers hold this client's last write. Every

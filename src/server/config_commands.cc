@@ -64,7 +64,7 @@ void Node::config_command(NodeCall& c) {
       w.simple("OK");
     }
   } else if (iequals(sub, "resetstat") && argv.size() == 2) {
-    command_stats_.reset();
+    reset_command_stats();
     w.simple("OK");
   } else if (iequals(sub, "rewrite") && argv.size() == 2) {
     if (config_.config_file.empty()) {

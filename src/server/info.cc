@@ -111,7 +111,42 @@ void section_stats(const Node& n, std::string& o) {
   o += fmt::format("writes_forwarded:{}\r\nforwards_resent:{}\r\nread_index_rounds:{}\r\n",
                    k.forwarded, k.forwards_resent, k.read_index_rounds);
   o += fmt::format("read_index_answered:{}\r\n", k.read_index_answered);
-  o += fmt::format("expired_keys_proposed:{}\r\n\r\n", k.expired_keys_proposed);
+  o += fmt::format("expired_keys_proposed:{}\r\n", k.expired_keys_proposed);
+  o += fmt::format("total_error_replies:{}\r\n\r\n", n.command_stats().total_errors());
+}
+
+// INFO commandstats, latencystats, errorstats: Redis's formats.
+void section_commandstats(const Node& n, std::string& o) {
+  o += "# Commandstats\r\n";
+  for (const auto& [name, s] : n.command_stats().commands()) {
+    if (s.calls == 0 && s.failed_calls == 0 && s.rejected_calls == 0) continue;
+    const double per_call =
+        s.calls == 0 ? 0.0 : static_cast<double>(s.usec) / static_cast<double>(s.calls);
+    o += fmt::format(
+        "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
+        name, s.calls, s.usec, per_call, s.rejected_calls, s.failed_calls);
+  }
+  o += "\r\n";
+}
+
+void section_latencystats(const Node& n, std::string& o) {
+  o += "# Latencystats\r\n";
+  for (const auto& [name, s] : n.command_stats().commands()) {
+    if (s.latency.count == 0) continue;
+    o += fmt::format("latency_percentiles_usec_{}:p50={:.3f},p99={:.3f},p99.9={:.3f}\r\n", name,
+                     static_cast<double>(s.latency.percentile_us(50)),
+                     static_cast<double>(s.latency.percentile_us(99)),
+                     static_cast<double>(s.latency.percentile_us(99.9)));
+  }
+  o += "\r\n";
+}
+
+void section_errorstats(const Node& n, std::string& o) {
+  o += "# Errorstats\r\n";
+  for (const auto& [prefix, count] : n.command_stats().errors()) {
+    o += fmt::format("errorstat_{}:count={}\r\n", prefix, count);
+  }
+  o += "\r\n";
 }
 
 void section_replication(const Node& n, std::string& o) {
@@ -203,20 +238,32 @@ void section_keyspace(const Node& n, std::string& o) {
 
 std::string render_info(const Node& n, std::span<const std::string_view> sections) {
   using Fn = void (*)(const Node&, std::string&);
-  const std::pair<const char*, Fn> all[] = {
-      {"server", section_server}, {"clients", section_clients},
-      {"memory", section_memory}, {"persistence", section_persistence},
-      {"stats", section_stats},   {"replication", section_replication},
-      {"raft", section_raft},     {"keyspace", section_keyspace},
+  struct Section {
+    const char* name;
+    Fn fn;
+    bool in_default;  // Redis leaves commandstats and latencystats out of INFO / INFO default
+  };
+  const Section all[] = {
+      {"server", section_server, true},
+      {"clients", section_clients, true},
+      {"memory", section_memory, true},
+      {"persistence", section_persistence, true},
+      {"stats", section_stats, true},
+      {"replication", section_replication, true},
+      {"raft", section_raft, true},
+      {"commandstats", section_commandstats, false},
+      {"latencystats", section_latencystats, false},
+      {"errorstats", section_errorstats, true},
+      {"keyspace", section_keyspace, true},
   };
   std::set<std::string> wanted;
   for (auto s : sections)
     wanted.insert(absl::AsciiStrToLower(absl::string_view(s.data(), s.size())));
-  bool everything = wanted.empty() || wanted.contains("default") || wanted.contains("all") ||
-                    wanted.contains("everything");
+  const bool everything = wanted.contains("all") || wanted.contains("everything");
+  const bool defaults = wanted.empty() || wanted.contains("default");
   std::string out;
-  for (const auto& [name, fn] : all) {
-    if (everything || wanted.contains(name)) fn(n, out);
+  for (const Section& s : all) {
+    if (everything || (defaults && s.in_default) || wanted.contains(s.name)) s.fn(n, out);
   }
   if (out.size() >= 2) out.resize(out.size() - 2);  // Redis ends without the last blank line
   return out;

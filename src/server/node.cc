@@ -209,18 +209,14 @@ void Node::execute(const std::shared_ptr<Session>& session,
                    std::span<const std::string_view> argv) {
   BW_ASSERT(!argv.empty());
   ++counters_.commands;
-  uint64_t seq = session->reserve();
+  const bool sentinel_refused = session->sentinel_port && !sentinel_port_command(argv[0]);
+  const resp::CommandSpec* spec = sentinel_refused ? nullptr : resp::find_command(argv[0]);
+  uint64_t seq = session->reserve_command(spec);  // its reply is counted (command_replied)
   session->commands++;
   session->last_command_ms = static_cast<uint64_t>(now_ms());
   ReplyTo to{.session = session, .seq = seq, .protocol = session->protocol};
-  if (session->sentinel_port && !sentinel_port_command(argv[0])) {
-    reply_error(to, unknown_command_message(argv));
-    return;
-  }
-
-  const resp::CommandSpec* spec = resp::find_command(argv[0]);
   if (spec == nullptr) {
-    session->multi_dirty = session->in_multi;
+    session->multi_dirty = session->in_multi && !sentinel_refused;
     reply_error(to, unknown_command_message(argv));
     return;
   }
@@ -228,16 +224,33 @@ void Node::execute(const std::shared_ptr<Session>& session,
   const kv::CommandKind kind = kv::command_kind(argv);  // one lookup serves arity and routing
   if (!arity_ok(*spec, argv, kind.write_name)) {
     session->multi_dirty = session->in_multi;
+    session->mark_rejected(seq);
     reply_error(to, fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
   }
   if (stopping_ && !spec->has(resp::kConnection)) {
+    session->mark_rejected(seq);
     reply_error(to, "TRYAGAIN node is shutting down");
     return;
+  }
+  if (session->monitor && (kind.read || kind.write_name)) {  // Redis: a monitor is a replica
+    session->multi_dirty = session->in_multi;
+    session->mark_rejected(seq);
+    reply_error(to, "ERR Replica can't interact with the keyspace");
+    return;
+  }
+  if (!monitors_.empty() && !spec->has(resp::kAdmin) && !spec->has(resp::kSkipMonitor)) {
+    feed_monitors(*session, argv);
+  }
+  if (session->in_multi && spec->name != "exec" && spec->name != "discard" &&
+      spec->name != "multi" && spec->name != "watch" && spec->name != "unwatch" &&
+      spec->name != "quit" && spec->name != "reset") {
+    session->mark_queued(seq);  // counted when EXEC runs it, or as rejected if it fails to queue
   }
   if (execute_transaction_command(session, to, *spec, argv)) return;
   if (session->protocol == 2 && pubsub_.subscriptions(session.get()) > 0 &&
       !allowed_while_subscribed(spec->name)) {
+    session->mark_rejected(seq);
     reply_error(to, fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                                 "PING / QUIT / RESET are allowed in this context",
                                 spec->name));

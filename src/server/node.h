@@ -45,12 +45,14 @@
 #include "server/config.h"
 #include "server/forward_table.h"
 #include "server/http_server.h"
+#include "server/latency_monitor.h"
 #include "server/members_file.h"
 #include "server/metrics.h"
 #include "server/pubsub.h"
 #include "server/reply_to.h"
 #include "server/sentinel.h"
 #include "server/session.h"
+#include "server/slowlog.h"
 #include "server/tracking.h"
 #include "storage/posix_file_system.h"
 #include "storage/storage.h"
@@ -115,6 +117,14 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void execute(const std::shared_ptr<Session>& session, std::span<const std::string_view> argv);
   void end_of_input();
   void session_closed(Session* session);
+  // A command's reply is ready (admin.cc): command statistics, SLOWLOG, LATENCY.
+  void command_replied(Session& s, const CommandReplied& r);
+  // CLIENT PAUSE: true if `argv` from `s` waits for the pause to end; the session then holds it
+  // back (hold_paused) and runs it when the pause ends, in the order the sessions were held.
+  bool pause_holds(const Session& s, std::span<const std::string_view> argv) const {
+    return pause_.end_ms != 0 && pause_holds_command(s, argv);
+  }
+  void hold_paused(std::shared_ptr<Session> s);
 
   // Introspection (INFO, ROLE, status).
   const NodeConfig& config() const { return config_; }
@@ -246,6 +256,9 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void save_command(NodeCall& c);  // SAVE, BGSAVE (backup.cc)
   void lastsave_command(NodeCall& c);
   void backup_command(NodeCall& c);
+  void slowlog_command(NodeCall& c);  // admin.cc
+  void latency_command(NodeCall& c);
+  void monitor_command(NodeCall& c);
   // ---- end of node command handlers ------------------------------------------------------------
 
   // Replies.
@@ -312,6 +325,22 @@ class Node final : private replica::Clock, private replica::Transport, private r
 
   // The operations HTTP endpoint (node_metrics.cc): /metrics, /healthz.
   Status start_ops_http();
+  // Admin (admin.cc, client_commands.cc).
+  struct ClientPause {
+    int64_t end_ms = 0;  // monotonic_ms() when it ends; 0: no pause
+    bool all = true;     // ALL, or WRITE (writes and may-replicate commands only)
+  };
+  bool pause_holds_command(const Session& s, std::span<const std::string_view> argv) const;
+  void pause_clients(int64_t timeout_ms, bool all);
+  void end_pause();
+  void feed_monitors(const Session& s, std::span<const std::string_view> argv);
+  CommandStat& stat_for(const resp::CommandSpec& spec);
+  void reset_command_stats();                      // CONFIG RESETSTAT
+  std::string client_info_line(Session& s) const;  // CLIENT LIST / INFO
+  void client_kill(NodeCall& c);
+  void client_list(NodeCall& c);
+  void client_pause(NodeCall& c);
+  void client_reply(NodeCall& c);
 
   // Timers.
   void start_ticker();
@@ -410,6 +439,16 @@ class Node final : private replica::Clock, private replica::Transport, private r
   NodeCounters counters_;
   CommandStats command_stats_;
   std::unique_ptr<OpsHttpServer> ops_http_;  // only with metrics_listen
+  // command_stats_'s entry of each command of resp::all_commands() (by its index) that has been
+  // answered, so a reply costs an index, not a name lookup. Sized to the command table.
+  std::vector<CommandStat*> stat_by_command_;
+  const resp::CommandSpec* commands_base_ = nullptr;  // resp::all_commands().data()
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
+  std::vector<std::weak_ptr<Session>> monitors_;  // MONITOR clients; closed ones dropped lazily
+  ClientPause pause_;
+  std::unique_ptr<asio::steady_timer> pause_timer_;
+  std::deque<std::weak_ptr<Session>> paused_sessions_;  // in the order they were held
   std::function<void()> shutdown_done_;
   int64_t shutdown_deadline_ms_ = 0;
   std::function<void()> stop_handler_;

@@ -1,6 +1,6 @@
-// One node command being answered (Node::execute_node_command looks its handler up by name).
-// Handlers live in commands.cc and in the files of their feature (backup.cc, config_commands.cc,
-// shutdown.cc).
+// Node::NodeCall: one node command being answered (Node::execute_node_command looks its handler
+// up by name). Handlers live in commands.cc and in the files of their feature (client_commands.cc,
+// admin.cc, backup.cc, config_commands.cc, shutdown.cc).
 #pragma once
 
 #include <memory>

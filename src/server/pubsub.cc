@@ -78,6 +78,11 @@ size_t PubSub::subscriptions(const Session* s) const {
   return it == by_session_.end() ? 0 : it->second.channels.size() + it->second.patterns.size();
 }
 
+size_t PubSub::pattern_subscriptions(const Session* s) const {
+  auto it = by_session_.find(const_cast<Session*>(s));
+  return it == by_session_.end() ? 0 : it->second.patterns.size();
+}
+
 void PubSub::subscribe(const std::shared_ptr<Session>& s, std::span<const std::string_view> names,
                        bool pattern, std::string* out) {
   Subs& subs = by_session_[s.get()];

@@ -29,6 +29,7 @@ class PubSub {
                    bool pattern, std::string* out);
   void drop(Session* s);  // connection closed
   size_t subscriptions(const Session* s) const;
+  size_t pattern_subscriptions(const Session* s) const;  // of subscriptions(s), the patterns
 
   // Delivers to every matching subscriber; returns how many received it.
   int64_t publish(std::string_view channel, std::string_view message);

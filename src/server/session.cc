@@ -4,7 +4,9 @@
 
 #include "common/assert.h"
 #include "resp/writer.h"
+#include "server/args.h"
 #include "server/node.h"
+#include "server/slowlog.h"
 
 namespace bw::server {
 
@@ -25,6 +27,8 @@ Session::Session(Node* node, asio::ip::tcp::socket socket, uint64_t id, SessionL
             (a.is_v6() && a.to_v6().is_v4_mapped() &&
              asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback());
   }
+  auto local_ep = socket_.local_endpoint(ec);
+  if (!ec) local_address = local_ep.address().to_string() + ":" + std::to_string(local_ep.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
@@ -33,7 +37,7 @@ void Session::start() {
 }
 
 void Session::read() {
-  if (reading_ || closing_ || closed_) return;
+  if (reading_ || closing_ || closed_ || paused_) return;
   if (slots_.size() >= limits_.pending_replies_max) return;  // resumed by drain_ready_slots
   reading_ = true;
   std::span<char> space = parser_.prepare(kReadBytesMin);
@@ -53,7 +57,7 @@ void Session::read() {
 }
 
 void Session::process_input() {
-  while (!closing_ && !closed_) {
+  while (!closing_ && !closed_ && !paused_) {
     resp::Parser::State st = parser_.next(&argv_);
     if (st == resp::Parser::State::kNeedMore) break;
     if (st == resp::Parser::State::kError) {
@@ -64,15 +68,123 @@ void Session::process_input() {
       close_after_flush();
       break;
     }
-    node_->execute(shared_from_this(), argv_);
+    if (node_->pause_holds(*this, argv_)) {
+      paused_argv_ = copy_args(argv_);
+      paused_ = true;
+      node_->hold_paused(shared_from_this());
+      break;
+    }
+    run(argv_);
     if (slots_.size() >= limits_.pending_replies_max) break;
   }
   node_->end_of_input();
 }
 
+void Session::run(std::span<const std::string_view> argv) {
+  receipt_ = std::chrono::steady_clock::now();
+  executing_ = true;
+  running_argv_ = argv;
+  node_->execute(shared_from_this(), argv);
+  executing_ = false;
+  if (node_->config().slowlog_log_slower_than_us < 0) return;
+  // The command's slot is the last one unless it pushed something after it (pub/sub).
+  Slot* slot = !slots_.empty() && slots_.back().seq == executing_seq_ ? &slots_.back()
+                                                                      : find_slot(executing_seq_);
+  if (slot == nullptr || slot->ready || !slot->command) return;
+  const size_t before = argv_arena_.size();
+  slowlog_pack_argv(&argv_arena_, argv);
+  slot->argv_begin = argv_arena_base_ + static_cast<uint32_t>(before);  // modulo 2^32
+  slot->argv_bytes = static_cast<uint32_t>(argv_arena_.size() - before);
+}
+
+void Session::resume_paused() {
+  if (!paused_ || closed_) return;
+  paused_ = false;
+  std::vector<std::string> held = std::move(paused_argv_);
+  paused_argv_.clear();
+  run(views(held));
+  process_input();
+  read();
+}
+
 uint64_t Session::reserve() {
   slots_.push_back(Slot{.seq = next_seq_});
   return next_seq_++;
+}
+
+uint64_t Session::reserve_command(const resp::CommandSpec* spec) {
+  Slot& slot = slots_.emplace_back(Slot{.seq = next_seq_, .command = true, .spec = spec});
+  slot.received = receipt_;
+  if (reply_mode == ReplyMode::kOff) {
+    slot.silent = true;
+  } else if (skip_next_reply_) {
+    slot.silent = true;
+    skip_next_reply_ = false;
+  }
+  executing_seq_ = next_seq_;
+  return next_seq_++;
+}
+
+Session::Slot* Session::find_slot(uint64_t seq) {
+  if (slots_.empty() || seq < slots_.front().seq) return nullptr;
+  const size_t pos = seq - slots_.front().seq;
+  return pos < slots_.size() ? &slots_[pos] : nullptr;
+}
+
+const Session::Slot* Session::find_slot(uint64_t seq) const {
+  return const_cast<Session*>(this)->find_slot(seq);
+}
+
+void Session::mark_rejected(uint64_t seq) {
+  if (Slot* slot = find_slot(seq)) slot->rejected = true;
+}
+
+void Session::mark_queued(uint64_t seq) {
+  if (Slot* slot = find_slot(seq)) slot->queued = true;
+}
+
+std::vector<std::string> Session::slowlog_argv(uint64_t seq) const {
+  if (executing_ && seq == executing_seq_) return slowlog_trim_argv(running_argv_);
+  const Slot* slot = find_slot(seq);
+  if (slot == nullptr || slot->argv_bytes == 0) return {};
+  const uint32_t offset = slot->argv_begin - argv_arena_base_;  // modulo 2^32
+  BW_ASSERT(size_t{offset} + slot->argv_bytes <= argv_arena_.size());
+  return slowlog_unpack_argv(std::string_view(argv_arena_).substr(offset, slot->argv_bytes));
+}
+
+void Session::release_argv(const Slot& slot) {
+  if (slot.argv_bytes == 0) return;
+  // Slots drain in order, so everything before this slot's line is released already.
+  BW_ASSERT(slot.argv_begin == argv_arena_released_, "released to {}, slot line at {}",
+            argv_arena_released_, slot.argv_begin);
+  argv_arena_released_ = slot.argv_begin + slot.argv_bytes;  // modulo 2^32
+  const uint32_t released = argv_arena_released_ - argv_arena_base_;
+  if (released == argv_arena_.size()) {
+    argv_arena_.clear();
+    argv_arena_base_ = argv_arena_released_;
+  } else if (released >= kArgvArenaCompactBytes) {
+    argv_arena_.erase(0, released);
+    argv_arena_base_ = argv_arena_released_;
+  }
+}
+
+void Session::set_reply_mode(ReplyMode mode, uint64_t seq) {
+  Slot* slot = find_slot(seq);
+  switch (mode) {
+    case ReplyMode::kOn:
+      reply_mode = ReplyMode::kOn;
+      if (slot != nullptr) slot->silent = false;
+      break;
+    case ReplyMode::kOff:
+      reply_mode = ReplyMode::kOff;
+      if (slot != nullptr) slot->silent = true;
+      break;
+    case ReplyMode::kSkip:
+      if (reply_mode == ReplyMode::kOff) break;
+      skip_next_reply_ = true;
+      if (slot != nullptr) slot->silent = true;
+      break;
+  }
 }
 
 void Session::fulfil(uint64_t seq, std::string bytes) {
@@ -84,12 +196,23 @@ void Session::fulfil(uint64_t seq, std::string bytes) {
   Slot& slot = slots_[pos];
   BW_ASSERT(!slot.ready, "slot {} fulfilled twice", seq);
   slot.ready = true;
+  if (slot.command) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto usec =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - slot.received).count();
+    node_->command_replied(*this, CommandReplied{.seq = seq,
+                                                 .spec = slot.spec,
+                                                 .rejected = slot.rejected,
+                                                 .queued = slot.queued,
+                                                 .usec = static_cast<uint64_t>(usec),
+                                                 .reply = bytes});
+  }
   slot.bytes = std::move(bytes);
   if (pos == 0) drain_ready_slots();
 }
 
 void Session::push(std::string bytes) {
-  if (closed_) return;
+  if (closed_ || reply_mode == ReplyMode::kOff) return;
   if (slots_.empty()) {
     out_.append(bytes);
     schedule_write();
@@ -102,10 +225,14 @@ void Session::push(std::string bytes) {
 void Session::drain_ready_slots() {
   bool was_full = slots_.size() >= limits_.pending_replies_max;
   while (!slots_.empty() && slots_.front().ready) {
-    if (out_.empty()) {
-      out_ = std::move(slots_.front().bytes);
+    Slot& slot = slots_.front();
+    release_argv(slot);
+    if (slot.silent) {
+      // CLIENT REPLY OFF / SKIP: answered, never written.
+    } else if (out_.empty()) {
+      out_ = std::move(slot.bytes);
     } else {
-      out_.append(slots_.front().bytes);
+      out_.append(slot.bytes);
     }
     slots_.pop_front();
   }
@@ -185,6 +312,8 @@ void Session::close() {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   slots_.clear();
+  argv_arena_.clear();
+  paused_argv_.clear();
   node_->session_closed(this);
 }
 
