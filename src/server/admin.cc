@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "common/assert.h"
 #include "kv/command.h"
+#include "server/args.h"
 #include "server/latency_monitor.h"
 #include "server/monitor.h"
 #include "server/node.h"
@@ -20,11 +21,6 @@
 namespace bw::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 int64_t unix_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -1,15 +1,38 @@
-// Small helpers for command lines kept beyond the read buffer they arrived in.
+// Small helpers for command lines: parsing arguments, and keeping them beyond the read buffer
+// they arrived in.
 #pragma once
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "kv/command.h"
 #include "resp/command_table.h"
 
 namespace bw::server {
+
+// A whole argument as a signed 64-bit decimal integer (nothing before or after it).
+inline bool parse_int64(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+// ASCII case-insensitive equality, as Redis compares command words and options.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+// A client name Redis accepts (CLIENT SETNAME, HELLO SETNAME): printable, no spaces.
+inline bool valid_client_name(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
+}
 
 inline std::vector<std::string> copy_args(std::span<const std::string_view> argv) {
   return std::vector<std::string>(argv.begin(), argv.end());

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "absl/strings/match.h"
+#include "server/args.h"
 #include "server/node.h"
 #include "server/node_call.h"
 #include "storage/backup_file.h"
@@ -15,11 +16,6 @@
 namespace bw::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 bool parse_u64(std::string_view s, uint64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "resp/writer.h"
+#include "server/args.h"
 #include "server/node.h"
 #include "server/node_call.h"
 #include "server/reply.h"
@@ -17,21 +18,6 @@
 namespace bw::server {
 
 namespace {
-
-bool parse_int64(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
-
-bool valid_client_name(std::string_view name) {
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
-}
 
 // Redis's client types (CLIENT LIST TYPE, CLIENT KILL TYPE). No client here is a replica or a
 // master of this node: replication runs over the peer port.

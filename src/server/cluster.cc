@@ -185,6 +185,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   }
   std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
               o.base_port, o.base_port + o.nodes - 1);
+  std::printf("Dashboard: http://%s/ (any node's metrics address)\n", metrics[0].c_str());
   std::fflush(stdout);
   if (o.detach) {
     std::printf("Detached. Stop with: bellwether cluster down --dir %s\n", o.dir.c_str());

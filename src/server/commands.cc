@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/args.h"
 #include "server/info.h"
 #include "server/node.h"
 #include "server/node_call.h"
@@ -22,21 +23,6 @@ namespace bw::server {
 namespace {
 
 constexpr std::string_view kRedisCompatVersion = "7.0.0";
-
-bool parse_int64(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
-
-bool valid_client_name(std::string_view name) {
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > ' ' && c <= '~'; });
-}
 
 // COMMAND GETKEYS command arg...: the keys THE command table locates in that command line.
 void write_command_getkeys(resp::Writer& w, std::span<const std::string_view> command) {

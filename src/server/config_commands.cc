@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/match.h"
+#include "server/args.h"
 #include "server/config_params.h"
 #include "server/node.h"
 #include "server/node_call.h"
@@ -16,11 +17,6 @@ namespace {
 
 // A config file is a few kilobytes; this bounds what CONFIG REWRITE reads back.
 constexpr uint64_t kConfigFileBytesMax = 1 << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 void write_config_help(resp::Writer& w) {
   const char* lines[] = {"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

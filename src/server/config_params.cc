@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "server/args.h"
 #include "server/pubsub.h"
 
 namespace bw::server {
@@ -21,11 +22,6 @@ namespace {
 
 Status invalid(std::string message) {
   return absl::InvalidArgumentError(std::move(message));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
 }
 
 std::string lower(std::string_view s) {

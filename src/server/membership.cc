@@ -19,6 +19,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "server/args.h"
 #include "server/log_format.h"
 #include "server/members_file.h"
 #include "server/node.h"
@@ -26,11 +27,6 @@
 namespace bw::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 bool parse_node_id(std::string_view s, NodeId* out) {
   uint64_t v = 0;

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "common/assert.h"
+#include "server/args.h"
 #include "server/node.h"
 #include "server/reply.h"
 
@@ -26,17 +27,6 @@ constexpr std::string_view kDebugNotAllowed =
     "configuration file, and then restart the server.";
 constexpr int64_t kFsyncDelayMsMax = 60000;
 constexpr double kDebugSleepSecondsMax = 60;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
-
-bool parse_int64(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
 
 bool debug_allowed(DebugCommandAccess access, const Session& s) {
   return access == DebugCommandAccess::kYes || (access == DebugCommandAccess::kLocal && s.local);

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/match.h"
+#include "server/args.h"
 #include "server/log_format.h"
 #include "server/node.h"
 #include "server/node_call.h"
@@ -18,11 +19,6 @@
 namespace bw::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 struct ShutdownArgs {
   bool save = false;

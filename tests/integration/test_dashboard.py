@@ -61,6 +61,8 @@ def test_api_cluster_lists_every_node_and_the_leader(cluster_factory):
     doc = api(follower)
     row = next(n for n in doc["nodes"] if n["id"] == str(leader.id))
     assert row["role"] == "leader" and row["commands_total"] >= 1
+    assert row["commands"]["set"]["calls"] >= 1  # INFO commandstats of the leader
+    assert row["commands"]["set"]["p50"] > 0
 
 
 def leader_shown(driver):
