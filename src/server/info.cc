@@ -24,12 +24,6 @@ int64_t wall_ms() {
       .count();
 }
 
-uint64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 std::string human_bytes(uint64_t b) {
   if (b >= (1ull << 30)) return fmt::format("{:.2f}G", static_cast<double>(b) / (1ull << 30));
@@ -75,7 +69,7 @@ void section_clients(const Node& n, std::string& o) {
 
 void section_memory(const Node& n, std::string& o) {
   uint64_t used = n.store().memory_bytes_estimate();
-  uint64_t rss = rss_bytes();
+  uint64_t rss = resident_memory_bytes();
   o += "# Memory\r\n";
   o += fmt::format("used_memory:{}\r\nused_memory_human:{}\r\n", used, human_bytes(used));
   o += fmt::format("used_memory_rss:{}\r\nused_memory_rss_human:{}\r\n", rss, human_bytes(rss));
@@ -235,6 +229,13 @@ void section_keyspace(const Node& n, std::string& o) {
 }
 
 }  // namespace
+
+uint64_t resident_memory_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 std::string render_info(const Node& n, std::span<const std::string_view> sections) {
   using Fn = void (*)(const Node&, std::string&);

@@ -10,21 +10,11 @@
 #include <fstream>
 
 #include "server/dashboard.h"
+#include "server/info.h"
 #include "server/metrics.h"
 #include "server/node.h"
 
 namespace bw::server {
-
-namespace {
-
-uint64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
-}  // namespace
 
 Status Node::start_ops_http() {
   if (config_.metrics_listen.empty()) return OkStatus();
@@ -118,7 +108,7 @@ MetricsSnapshot Node::metrics_snapshot() const {
   s.connections = sessions_.size();
   s.connections_total = c.connections_total;
   s.rejected_connections = c.rejected_connections;
-  s.rss_bytes = resident_bytes();
+  s.rss_bytes = resident_memory_bytes();
   s.keys = store().key_count();
   s.store_bytes = store().memory_bytes_estimate();
   s.uptime_seconds = static_cast<double>(now_ms() - started_ms_) / 1e3;
