@@ -24,7 +24,6 @@ int64_t wall_ms() {
       .count();
 }
 
-
 std::string human_bytes(uint64_t b) {
   if (b >= (1ull << 30)) return fmt::format("{:.2f}G", static_cast<double>(b) / (1ull << 30));
   if (b >= (1ull << 20)) return fmt::format("{:.2f}M", static_cast<double>(b) / (1ull << 20));
