@@ -198,6 +198,8 @@ std::vector<std::shared_ptr<Session>> Node::sessions() const {
 }
 
 void Node::session_closed(Session* session) {
+  // Its subscriptions go with it: publishers must neither reach nor count a closed connection.
+  pubsub_.drop(session);
   sessions_.erase(session);
 }
 

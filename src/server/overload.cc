@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "kv/command.h"
 #include "server/node.h"
@@ -74,10 +74,11 @@ bool Node::maybe_evict() {
   if (!over_maxmemory()) return true;
   if (eviction_index_ > replica_->applied().value()) return true;  // one entry in flight
   if (config_.maxmemory_policy == kv::EvictionPolicy::kNoEviction) return false;
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  // The draws' seed: differs per start and per eviction (the choice is the leader's alone).
+  const uint64_t seed = boot_epoch_ ^ (++eviction_rounds_ * 0x9e3779b97f4a7c15ull);
   const uint64_t excess = used_memory() - config_.maxmemory_bytes;
   kv::EvictionChoice choice = replica_->store().choose_evictions(
-      config_.maxmemory_policy, config_.maxmemory_samples, excess, rng());
+      config_.maxmemory_policy, config_.maxmemory_samples, excess, seed);
   if (choice.keys.empty()) return false;
   auto ignore = [](const Status&, const kv::Reply&) {};
   Result<LogIndex> index =
