@@ -234,21 +234,22 @@ def test_ten_thousand_clients_then_maxclients(cluster_factory):
         assert time.monotonic() - started < 30, "connecting took too long"
         wait_until(lambda: probe.info("clients")["connected_clients"] == CLIENTS, timeout=20,
                    what=f"{CLIENTS} connected clients")
-        # Every client sends PING at once; the probe measures its latency meanwhile.
-        for s in socks:
-            s.send(b"PING\r\n")
+        # Every client sends PING at once, three rounds; the probe measures its latency meanwhile.
         during = []
-        pongs = 0
-        deadline = time.monotonic() + 30
-        while pongs < len(socks):
-            assert time.monotonic() < deadline, f"only {pongs} PONGs"
-            t = time.monotonic()
-            probe.ping()
-            during.append(time.monotonic() - t)
-            for key, _ in sel.select(timeout=0.05):
-                data = key.fileobj.recv(64)
-                assert data == b"+PONG\r\n", data
-                pongs += 1
+        for _ in range(3):
+            for s in socks:
+                s.send(b"PING\r\n")
+            pongs = 0
+            deadline = time.monotonic() + 15
+            while pongs < len(socks):
+                assert time.monotonic() < deadline, f"only {pongs} PONGs"
+                t = time.monotonic()
+                probe.ping()
+                during.append(time.monotonic() - t)
+                for key, _ in sel.select(timeout=0.01):
+                    data = key.fileobj.recv(64)
+                    assert data == b"+PONG\r\n", data
+                    pongs += 1
         rss = rss_bytes(node)
         base_p99 = sorted(baseline)[int(len(baseline) * 0.99) - 1]
         during_max = max(during)
@@ -263,7 +264,7 @@ def test_ten_thousand_clients_then_maxclients(cluster_factory):
         reply, closed = extra.read_until_closed(timeout=10)
         extra.close()
         assert (reply, closed) == (b"-ERR max number of clients reached\r\n", True)
-        assert int(stats(node)["rejected_connections"]) >= 1
+        assert int(probe.info("stats")["rejected_connections"]) >= 1
     finally:
         sel.close()
         for s in socks:
@@ -303,7 +304,7 @@ def test_client_that_never_reads_is_cut(cluster_factory):
     node = c.nodes[0]
     client = node.client()
     assert client.config_set("client-output-buffer-limit", "normal 32mb 16mb 5") is True
-    big = b"x" * (1 << 20)
+    big = b"x" * (64 << 10)
     assert client.set("big", big) is True
     rss_before = rss_bytes(node)
     slow = RawConn(node.port)
@@ -314,18 +315,20 @@ def test_client_that_never_reads_is_cut(cluster_factory):
     deadline = time.monotonic() + 30
     while int(stats(node)["client_output_buffer_limit_disconnections"]) == 0:
         assert time.monotonic() < deadline, "the slow client was not cut"
-        if sent < 5000 and not slow.send(request):
+        if sent < 20000 and not slow.send(request):
             break
         sent += 100
         rss_max = max(rss_max, rss_bytes(node))
     wait_until(lambda: int(stats(node)["client_output_buffer_limit_disconnections"]) >= 1,
                what="the cut to be counted")
     rss_max = max(rss_max, rss_bytes(node))
-    print(f"\nslow reader: {sent} GETs of 1 MiB sent; node RSS before {rss_before / 2**20:.1f} "
+    print(f"\nslow reader: {sent} GETs of 64 KiB sent; node RSS before {rss_before / 2**20:.1f} "
           f"MiB, max {rss_max / 2**20:.1f} MiB")
     assert rss_max < RSS_BOUND
-    # Another client is served as before.
+    # Another client is served as before; the slow one is gone.
     assert client.get("big") == big
+    wait_until(lambda: client.info("clients")["connected_clients"] == 1,
+               what="the slow client's connection to close")
     slow.close()
     assert_alive(c.nodes)
 
@@ -337,7 +340,7 @@ def test_subscriber_that_never_reads_is_cut(cluster_factory):
     sub = RawConn(node.port)
     sub.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     assert sub.send(resp_command("SUBSCRIBE", "flood"))
-    wait_until(lambda: client.pubsub_numsub("flood")[0][1] == 1, what="the subscription")
+    wait_until(lambda: client.publish("flood", "hello") == 1, what="the subscription")
     message = b"m" * 10000
     rss_before = rss_bytes(node)
     rss_max = rss_before
@@ -356,10 +359,12 @@ def test_subscriber_that_never_reads_is_cut(cluster_factory):
     print(f"\nslow subscriber: cut after {published} messages of 10 kB; node RSS before "
           f"{rss_before / 2**20:.1f} MiB, max {rss_max / 2**20:.1f} MiB")
     assert rss_max < RSS_BOUND
-    _, closed = sub.read_until_closed(timeout=10, bytes_max=1 << 30)
-    assert closed
+    # The node closed it (the bytes already in the kernel's buffers may still trickle out).
+    wait_until(lambda: client.info("clients")["connected_clients"] == 1,
+               what="the subscriber's connection to close")
+    sub.close()
     assert client.ping()
-    assert client.pubsub_numsub("flood")[0][1] == 0
+    assert client.publish("flood", "after") == 0  # the subscription went with the connection
     assert_alive(c.nodes)
 
 
