@@ -102,6 +102,10 @@ def test_fill_noeviction_refuses_writes_and_keeps_every_acknowledged_one(cluster
     assert client.expire(some[1], 1000) is True
     with pytest.raises(redis.exceptions.ResponseError, match="^OOM"):
         client.append(some[2], "more")
+    with pytest.raises(redis.exceptions.ResponseError, match="OOM"):
+        tx = client.pipeline(transaction=True)
+        tx.set("in-multi", "x")
+        tx.execute()
     assert client.delete(*some) == len(some)
     # Below the limit again: writes succeed.
     wait_until(lambda: client.set("after-delete", "ok") is True, timeout=10,
@@ -153,6 +157,24 @@ def test_fill_allkeys_lru_evicts_on_every_node_and_never_refuses(cluster_factory
             seen += 1
     assert seen > 0, "no 'evicted' keyspace event on the follower"
     sub.close()
+
+
+def test_lowering_maxmemory_evicts_down_to_it_on_every_node(cluster_factory):
+    c = cluster_factory(3, extra_args=["--maxmemory-policy", "allkeys-random"])
+    leader = c.wait_for_leader()
+    acked, ooms, _ = fill(leader.client(), "low", keys_max=3000)
+    assert ooms == 0 and len(acked) == 3000
+    for n in c.nodes:
+        assert n.client().config_set("maxmemory", "1mb") is True
+    # No write arrives: the leader's tick evicts until the estimate is under the new limit.
+    wait_until(lambda: leader.client().info("memory")["used_memory"] <= 1 << 20, timeout=20,
+               what="evictions down to maxmemory")
+    sizes = set()
+    for n in c.nodes:
+        wait_caught_up(n, leader)
+        sizes.add(n.client().dbsize())
+        assert n.client().info("memory")["used_memory"] <= 1 << 20
+    assert len(sizes) == 1 and 0 < sizes.pop() < 3000
 
 
 def test_maxmemory_config_and_golden_oom_error(cluster_factory, redis_server):
