@@ -93,7 +93,8 @@ void Node::apply_config() {
   }
   // Limits apply to every connection: the output limit at its next reply, proto-max-bulk-len to
   // the commands it reads from now on (as Redis's). readonly-default applies to new connections.
-  if (config_.maxclients != effective_maxclients_) {
+  if (config_.maxclients != maxclients_requested_) {
+    maxclients_requested_ = config_.maxclients;
     effective_maxclients_ = adjust_open_files_limit(config_.maxclients);
   }
   for (const auto& s : sessions()) {

@@ -67,6 +67,7 @@ int64_t Node::monotonic_us() const {
 
 Status Node::start() {
   started_ms_ = now_ms();
+  maxclients_requested_ = config_.maxclients;
   effective_maxclients_ = adjust_open_files_limit(config_.maxclients);
   if (Status st = pubsub_.set_notify_flags(config_.notify_keyspace_events); !st.ok()) {
     return absl::InvalidArgumentError(fmt::format("notify-keyspace-events: {}", st.message()));

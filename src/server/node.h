@@ -455,6 +455,7 @@ class Node final : private replica::Clock, private replica::Transport, private r
   uint64_t ticks_ = 0;
   int64_t started_ms_ = 0;
   uint64_t effective_maxclients_ = 0;  // set by start() and CONFIG SET maxclients
+  uint64_t maxclients_requested_ = 0;  // the maxclients effective_maxclients_ was granted for
   uint64_t eviction_index_ = 0;        // the last eviction entry proposed here
   uint64_t eviction_rounds_ = 0;       // choices made here (seeds their draws)
   int64_t idle_checked_ms_ = 0;

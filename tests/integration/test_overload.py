@@ -12,6 +12,7 @@ import resource
 import selectors
 import socket
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -160,7 +161,7 @@ def test_fill_allkeys_lru_evicts_on_every_node_and_never_refuses(cluster_factory
 
 
 def test_lowering_maxmemory_evicts_down_to_it_on_every_node(cluster_factory):
-    c = cluster_factory(3, extra_args=["--maxmemory-policy", "allkeys-random"])
+    c = cluster_factory(3, extra_args=["--maxmemory-policy", "allkeys-random"], metrics=True)
     leader = c.wait_for_leader()
     acked, ooms, _ = fill(leader.client(), "low", keys_max=3000)
     assert ooms == 0 and len(acked) == 3000
@@ -175,6 +176,13 @@ def test_lowering_maxmemory_evicts_down_to_it_on_every_node(cluster_factory):
         sizes.add(n.client().dbsize())
         assert n.client().info("memory")["used_memory"] <= 1 << 20
     assert len(sizes) == 1 and 0 < sizes.pop() < 3000
+    for n in c.nodes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{n.metrics_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        evicted = [line for line in metrics.splitlines()
+                   if line.startswith("bellwether_evicted_keys_total")]
+        assert evicted and float(evicted[0].split()[-1]) > 0, evicted
+        assert "bellwether_maxmemory_bytes 1048576" in metrics
 
 
 def test_maxmemory_config_and_golden_oom_error(cluster_factory, redis_server):
