@@ -52,7 +52,12 @@ void Applier::assign(Record* rec, std::string_view value) {
 Record* Applier::store(std::string_view key, std::string_view value, WriteCmd::Ttl ttl,
                        int64_t deadline_ms, uint64_t lease_id) {
   Record* rec = live(key);
-  if (rec == nullptr) rec = keys_.insert(key);
+  if (rec == nullptr) {
+    rec = keys_.insert(key);
+  } else {
+    // Deterministic stand-in for a random draw: the LFU counter is local statistics anyway.
+    keys_.touch(rec, index_ * 0x9e3779b97f4a7c15ull);
+  }
   assign(rec, value);
   keys_.set_lease(rec, lease_id);
   if (ttl == WriteCmd::Ttl::kClear) keys_.set_deadline(rec, 0);
@@ -350,6 +355,17 @@ Reply Applier::expire_key(std::string_view key, int64_t deadline_ms) {
   }
   remove(rec, "expired");
   return Reply::integer_value(1);
+}
+
+Reply Applier::evict(std::span<const std::string_view> keys) {
+  int64_t evicted = 0;
+  for (std::string_view key : keys) {
+    Record* rec = keys_.find(key);
+    if (rec == nullptr) continue;
+    remove(rec, "evicted");
+    ++evicted;
+  }
+  return Reply::integer_value(evicted);
 }
 
 }  // namespace bw::kv

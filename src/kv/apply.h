@@ -34,6 +34,8 @@ class Applier {
   Reply expire_lease(uint64_t id, int64_t deadline_ms);
   Reply expire_election(std::string_view name, uint64_t token);
   Reply extend(int64_t extra_ms);
+  // Eviction (kind 8): deletes each key present, "evicted" events; replies the count.
+  Reply evict(std::span<const std::string_view> keys);
   // The error a write fenced with (name, token) gets, or nullopt if token is name's live token.
   std::optional<Reply> check_fence(std::string_view name, uint64_t token) const;
 

@@ -21,6 +21,7 @@ enum class PayloadKind : uint8_t {
   kExpireLease = 5,
   kExpireElection = 6,
   kExtend = 7,
+  kEvict = 8,
 };
 
 // The names kv encodes, with their opcodes. Arity, flags and key positions: THE command table
@@ -596,6 +597,16 @@ std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms) {
   return out;
 }
 
+std::string encode_evict_keys(std::span<const std::string> keys, int64_t now_ms) {
+  std::string out;
+  ByteWriter w(&out);
+  write_header(w, now_ms);
+  w.u8(static_cast<uint8_t>(PayloadKind::kEvict));
+  w.varint(keys.size());
+  for (const std::string& key : keys) w.bytes(key);
+  return out;
+}
+
 bool is_write_command(std::string_view name) {
   const CommandSpec* spec = find_command(name);
   return spec != nullptr && spec->write();
@@ -740,6 +751,21 @@ Result<DecodedPayload> decode_payload(std::string_view payload) {
     case PayloadKind::kExtend: {
       BW_ASSIGN_OR_RETURN(uint64_t extra, r.u64());
       out.body = DecodedExtend{static_cast<int64_t>(extra)};
+      break;
+    }
+    case PayloadKind::kEvict: {
+      DecodedEvict evict;
+      BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+      // Each key takes at least one byte, which bounds the reservation by the input size.
+      if (count > kEvictKeysMax || count > r.remaining()) {
+        return absl::DataLossError(fmt::format("bad evicted key count {}", count));
+      }
+      evict.keys.reserve(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        BW_ASSIGN_OR_RETURN(std::string_view key, r.bytes(kPayloadArgBytesMax));
+        evict.keys.push_back(key);
+      }
+      out.body = std::move(evict);
       break;
     }
     default:

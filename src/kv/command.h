@@ -16,6 +16,7 @@
 //     kind 5 (expire lease)   : id:varint  deadline_ms:u64le   iff its deadline is unchanged
 //     kind 6 (expire election): name:bytes  token:varint       iff token current and lapsed
 //     kind 7 (extend)         : extra_ms:u64le   failover rule (encode_extend_leases)
+//     kind 8 (evict)          : count:varint  (key:bytes){count}   maxmemory eviction
 //
 // A new command gets a new opcode (read opcodes are part of the format too, since transactions
 // carry reads); existing kinds never change.
@@ -119,5 +120,11 @@ std::string encode_expire_election(std::string_view name, uint64_t token, int64_
 // election timeout), so time the cluster spent without a leader never ends a lease early.
 // Thread safe.
 std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms);
+
+// maxmemory eviction, decided by the leader (eviction.h): deletes each of `keys` that exists,
+// whatever its deadline, with an "evicted" event. Replies the number deleted. At most
+// kEvictKeysMax keys (the decoder's bound). Thread safe.
+inline constexpr size_t kEvictKeysMax = 4096;
+std::string encode_evict_keys(std::span<const std::string> keys, int64_t now_ms);
 
 }  // namespace bw::kv

@@ -193,10 +193,13 @@ struct DecodedExpireElection {
 struct DecodedExtend {
   int64_t extra_ms;
 };
+struct DecodedEvict {
+  std::vector<std::string_view> keys;
+};
 struct DecodedPayload {
   int64_t now_ms = 0;
   std::variant<DecodedCommand, DecodedExpire, DecodedBatch, DecodedExpireLease,
-               DecodedExpireElection, DecodedExtend>
+               DecodedExpireElection, DecodedExtend, DecodedEvict>
       body;
 };
 // Bounds a decoder enforces (defence against a corrupt entry; the leader never exceeds them).

@@ -5,17 +5,6 @@
 
 namespace bw::kv {
 
-namespace {
-// Bytes glibc malloc hands out for a request of n bytes (8-byte header, 16-byte granules).
-size_t malloc_bytes(size_t n) {
-  return n < 24 ? 32 : (n + 8 + 15) / 16 * 16;
-}
-// Heap bytes behind a std::string of `n` bytes (libstdc++ keeps up to 15 bytes inline).
-size_t string_heap_bytes(size_t n) {
-  return n <= 15 ? 0 : malloc_bytes(n + 1);
-}
-}  // namespace
-
 uint64_t key_hash(std::string_view key) {
   return checksum64(key);
 }
@@ -39,6 +28,8 @@ Record* Keyspace::insert(std::string_view key) {
   auto [pos, ordered] = order_.insert(Slot{key_hash(key), raw});
   BW_ASSERT(ordered);
   key_bytes_ += key.size();
+  raw->lfu_counter = kLfuInitCounter;
+  raw->access_seq = ++access_seq_;
   return raw;
 }
 
@@ -107,19 +98,24 @@ void Keyspace::clear() {
 }
 
 size_t Keyspace::memory_bytes_estimate() const {
-  // Hash table slots (plus a control byte) at the table's real capacity; ordered-index slots at
-  // ~3/4 node fill; records and their strings as malloc chunks. Values and keys of 15 bytes or
-  // fewer live inside the record.
-  size_t total = table_.capacity() * (sizeof(std::pair<std::string_view, void*>) + 1);
-  total += table_.size() * (malloc_bytes(sizeof(Record)) + sizeof(Slot) * 4 / 3);
-  total += deadlines_.size() * (sizeof(DeadlineRef) * 4 / 3);
-  total += leased_.size() * (sizeof(LeaseRef) * 4 / 3);
-  // Approximation: as if every record held the average key and value.
-  if (!table_.empty()) {
-    total += table_.size() * (string_heap_bytes(value_bytes_ / table_.size()) +
-                              string_heap_bytes(key_bytes_ / table_.size()));
-  }
-  return total;
+  // Deterministic: the same contents give the same figure on every node, whatever order of
+  // inserts and deletes (or snapshot restore) built them; allocator slack and hash-table
+  // capacity are folded into the per-record constant rather than measured.
+  return key_bytes_ + value_bytes_ + table_.size() * kRecordOverheadBytes +
+         (deadlines_.size() + leased_.size()) * kIndexEntryBytes;
+}
+
+size_t Keyspace::record_bytes(const Record& rec) {
+  return rec.key.size() + rec.value.size() + kRecordOverheadBytes +
+         (rec.deadline_ms != 0 ? kIndexEntryBytes : 0) + (rec.lease_id != 0 ? kIndexEntryBytes : 0);
+}
+
+void Keyspace::touch(Record* rec, uint64_t random) {
+  rec->access_seq = ++access_seq_;
+  if (rec->lfu_counter == 255) return;
+  const uint64_t base = rec->lfu_counter > kLfuInitCounter ? rec->lfu_counter - kLfuInitCounter : 0;
+  // Increment with probability 1 / (base * factor + 1): random % (base * factor + 1) == 0.
+  if (random % (base * kLfuLogFactor + 1) == 0) ++rec->lfu_counter;
 }
 
 }  // namespace bw::kv

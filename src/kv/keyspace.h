@@ -21,7 +21,23 @@ struct Record {
   int64_t deadline_ms = 0;  // absolute unix ms; 0 = no deadline
   uint64_t version = 0;     // log index of the last modification
   uint64_t lease_id = 0;    // lease the key is attached to; 0 = none
+  // Access tracking for LRU/LFU eviction: local to each node (reads touch keys only where they
+  // are served), never part of the replicated state or the snapshot. Only the leader's choice of
+  // keys to evict matters; the eviction itself is a log entry.
+  uint64_t access_seq = 0;  // Keyspace::touch()'s counter at the last access (LRU)
+  uint8_t lfu_counter = 0;  // Redis's logarithmic access counter (LFU)
 };
+
+// Redis's LFU constants: a new key starts at kLfuInitCounter; an access increments the counter
+// with probability 1 / ((counter - kLfuInitCounter) * kLfuLogFactor + 1), saturating at 255.
+inline constexpr uint8_t kLfuInitCounter = 5;
+inline constexpr uint32_t kLfuLogFactor = 10;
+
+// Bytes a record counts for in the dataset estimate besides its key and value bytes: the record
+// itself, its hash-table slot and its ordered-index slot (see Keyspace::memory_bytes_estimate).
+inline constexpr size_t kRecordOverheadBytes = 128;
+// Extra bytes for a record with a deadline (deadline index) or a lease (lease index).
+inline constexpr size_t kIndexEntryBytes = 24;
 
 // The hash that orders the keyspace and forms SCAN cursors: XXH3-64 of the key bytes, the same on
 // every node and release (cursors may be continued on another node).
@@ -67,8 +83,14 @@ class Keyspace {
   size_t size() const { return table_.size(); }
   size_t volatile_count() const { return deadlines_.size(); }
   size_t value_bytes() const { return value_bytes_; }
-  // Rough heap footprint (records, strings, index nodes); see memory_bytes_estimate in store.h.
+  // The dataset estimate (store.h memory_bytes_estimate): a function of the contents only.
   size_t memory_bytes_estimate() const;
+  // What erasing `rec` takes off memory_bytes_estimate().
+  static size_t record_bytes(const Record& rec);
+  // An access for LRU/LFU: stamps rec->access_seq with the next access number and bumps the LFU
+  // counter when `random` (uniform 64-bit) falls under its probability. Not replicated state.
+  void touch(Record* rec, uint64_t random);
+  uint64_t access_seq() const { return access_seq_; }
   // Call after changing rec->value's size so value_bytes() stays right.
   void value_resized(size_t old_size, size_t new_size) {
     value_bytes_ = value_bytes_ - old_size + new_size;
@@ -127,6 +149,7 @@ class Keyspace {
   LeaseSet leased_;
   size_t value_bytes_ = 0;
   size_t key_bytes_ = 0;
+  uint64_t access_seq_ = 0;  // touch() counter (local, not replicated)
 };
 
 }  // namespace bw::kv

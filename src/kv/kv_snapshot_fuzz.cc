@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A payload that decodes and passes arity and syntax is one the leader could have written, so
   // it must apply without tripping an assertion: to an empty store, and to one holding leases,
   // attached keys and election holders, so every payload kind (commands, fenced commands,
-  // transactions, expiry of keys/leases/holders, the failover extension) meets real state.
+  // transactions, expiry of keys/leases/holders, the failover extension, evictions) meets real
+  // state.
   auto decoded = bw::kv::decode_payload(input);
   if (!decoded.ok()) return 0;
   // SETRANGE may legitimately grow a value to 512 MiB; keep fuzz iterations small.

@@ -93,6 +93,11 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
   if (const auto* ext = std::get_if<DecodedExtend>(&decoded->body)) {
     return applier.extend(ext->extra_ms);
   }
+  if (const auto* evict = std::get_if<DecodedEvict>(&decoded->body)) {
+    Reply r = applier.evict(evict->keys);
+    evicted_keys_ += static_cast<uint64_t>(r.integer);
+    return r;
+  }
   if (auto* batch = std::get_if<DecodedBatch>(&decoded->body)) {
     return apply_batch(applier, *batch, index, now_ms);
   }

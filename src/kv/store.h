@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "kv/command.h"
 #include "kv/coordination.h"
+#include "kv/eviction.h"
 #include "kv/keyspace.h"
 #include "kv/reply.h"
 
@@ -180,8 +181,24 @@ class Store {
   size_t lease_count() const { return coord_.leases().size(); }
   // Election/lock names with a holder (including lapsed ones not removed yet).
   size_t election_count() const { return coord_.elections().size(); }
-  // Heap bytes held by keys, values and indexes (an estimate: allocator overhead approximated).
+  // The dataset estimate maxmemory is judged against (INFO used_memory): key and value bytes
+  // plus kRecordOverheadBytes per key and kIndexEntryBytes per deadline or lease attachment.
+  // A function of the replicated contents only, so it is the same on every node at the same
+  // applied index (the process RSS is not: allocator state, the Raft log cache, buffers).
   size_t memory_bytes_estimate() const { return keys_.memory_bytes_estimate(); }
+
+  // maxmemory eviction (eviction.h), leader side: keys to propose with encode_evict_keys.
+  EvictionChoice choose_evictions(EvictionPolicy policy, uint32_t samples, size_t bytes_to_free,
+                                  uint64_t random) const {
+    return kv::choose_evictions(keys_, policy, samples, bytes_to_free, random);
+  }
+  // An access by a read served on this node, for LRU/LFU (local, not replicated; writes touch
+  // the keys they store at apply). Absent keys are ignored. `random` drives the LFU counter.
+  void touch(std::string_view key, uint64_t random) {
+    if (Record* rec = keys_.find(key)) keys_.touch(rec, random);
+  }
+  // Keys deleted by applied eviction entries since this process started (INFO evicted_keys).
+  uint64_t evicted_keys() const { return evicted_keys_; }
 
  private:
   Reply apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms);
@@ -194,7 +211,8 @@ class Store {
   std::map<uint64_t, Member> members_;
   uint64_t member_id_max_ = 0;
   uint64_t applied_index_ = 0;
-  int64_t clock_ms_ = 0;  // see clock_ms(); always >= 0
+  int64_t clock_ms_ = 0;       // see clock_ms(); always >= 0
+  uint64_t evicted_keys_ = 0;  // evicted_keys(); a statistic, not part of the snapshot
   // expired_keys() resume point (leader-local, not part of the replicated state).
   int64_t expiry_cursor_deadline_ms_ = 0;
   std::string expiry_cursor_key_;

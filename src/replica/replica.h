@@ -175,6 +175,9 @@ class Replica {
   // Evaluates a read-only command on the store (as of applied()), judging expiry as the log
   // does (kReadsUseLocalClock: as this node's clock does).
   kv::Reply evaluate_read(std::span<const std::string_view> argv, uint64_t random) const;
+  // A read served here accessed `key` (LRU/LFU eviction's local access tracking; changes no
+  // replicated state).
+  void touch(std::string_view key, uint64_t random) { store_.touch(key, random); }
 
  private:
   struct PendingWrite {

@@ -254,7 +254,7 @@ Parser::State Parser::next(std::vector<std::string_view>* argv) {
         return State::kError;
       case Step::kNeedMore:
         if (buffered_bytes() > limits_.buffer_bytes_max) {
-          fail("Protocol error: query buffer limit exceeded");
+          fail(std::string(kQueryBufferLimitError));
           return State::kError;
         }
         return State::kNeedMore;
@@ -391,7 +391,7 @@ Parser::Step Parser::parse_bulk_header() {
   pos_ = scan_ = cr + 2;
   bulk_bytes_ = length;
   if (!reserve_command_bytes(pos_ - begin_ + static_cast<size_t>(length) + 2)) {
-    return fail("Protocol error: query buffer limit exceeded");
+    return fail(std::string(kQueryBufferLimitError));
   }
   return Step::kCommand;
 }

@@ -68,6 +68,12 @@ class Parser {
   // (the connection must reply `-ERR <error()>` and close); nothing more is parsed.
   State next(std::vector<std::string_view>* argv);
 
+  // true if the error is the query buffer limit (buffer_bytes_max, Redis's
+  // client-query-buffer-limit): Redis closes such a client without a reply.
+  bool query_buffer_limit_hit() const { return error_ == kQueryBufferLimitError; }
+  static constexpr std::string_view kQueryBufferLimitError =
+      "Protocol error: query buffer limit exceeded";
+
   // The Redis error text without the "ERR " prefix, e.g. "Protocol error: invalid bulk length".
   // Empty unless next() returned kError.
   const std::string& error() const { return error_; }

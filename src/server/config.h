@@ -7,7 +7,9 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "kv/eviction.h"
 #include "resp/parser.h"
+#include "server/output_limits.h"
 #include "server/session.h"
 
 namespace bw::server {
@@ -84,7 +86,22 @@ struct NodeConfig {
   std::string config_file;
 
   SessionLimits session;
-  resp::ParserLimits protocol;
+  resp::ParserLimits protocol;  // buffer_bytes_max is client-query-buffer-limit
+
+  // Overload protection (docs/security.md, "Overload protection").
+  // Connections on the client and sentinel ports together; beyond it a new one gets
+  // "-ERR max number of clients reached" and is closed. The open-files limit is raised at start
+  // to maxclients + kReservedFds; if it cannot be, maxclients is lowered to fit (logged).
+  uint64_t maxclients = 10000;
+  // Dataset estimate (kv::Store::memory_bytes_estimate) beyond which the leader refuses writes
+  // that may grow memory (noeviction) or proposes evictions; 0 = no limit.
+  uint64_t maxmemory_bytes = 0;
+  kv::EvictionPolicy maxmemory_policy = kv::EvictionPolicy::kNoEviction;
+  uint32_t maxmemory_samples = 5;
+  OutputBufferLimits output_limits;  // client-output-buffer-limit
+  // Seconds a client may stay idle before it is closed (0 = never); blocked and subscribed
+  // clients are exempt, as in Redis.
+  uint64_t idle_timeout_s = 0;
 };
 
 // "1=127.0.0.1:7001,2=127.0.0.1:7002" or with explicit peer addresses

@@ -8,6 +8,7 @@
 #include "server/config_params.h"
 #include "server/node.h"
 #include "server/node_call.h"
+#include "server/overload.h"
 #include "server/reply.h"
 #include "storage/file_system.h"
 
@@ -92,6 +93,10 @@ void Node::apply_config() {
   }
   // Limits apply to every connection: the output limit at its next reply, proto-max-bulk-len to
   // the commands it reads from now on (as Redis's). readonly-default applies to new connections.
+  if (config_.maxclients != maxclients_requested_) {
+    maxclients_requested_ = config_.maxclients;
+    effective_maxclients_ = adjust_open_files_limit(config_.maxclients);
+  }
   for (const auto& s : sessions()) {
     s->set_output_bytes_max(config_.session.output_bytes_max);
     s->set_bulk_bytes_max(config_.protocol.bulk_bytes_max);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "server/args.h"
+#include "server/output_limits.h"
 #include "server/pubsub.h"
 
 namespace bw::server {
@@ -190,13 +191,63 @@ const ConfigParam kParams[] = {
                            &c->protocol.bulk_bytes_max);
      })},
     {"client-output-bytes-max", "client-output-bytes-max", FileValue::kNumber,
-     "replies not yet written to a client beyond which it is disconnected",
+     "ceiling on any client's unwritten replies, whatever its class's "
+     "client-output-buffer-limit: beyond it the client is disconnected",
      "every connection, at its next reply", true,
      BW_GET(std::to_string(c.session.output_bytes_max)), BW_PARSE({
        uint64_t bytes = 0;
        BW_RETURN_IF_ERROR(parse_memory(v, kClientOutputBytesMin, kClientOutputBytesMax, &bytes));
        c->session.output_bytes_max = bytes;
        return OkStatus();
+     })},
+    // Overload protection (docs/security.md).
+    {"maxclients", "maxclients", FileValue::kNumber,
+     "connections (client and sentinel ports) beyond which a new one is refused",
+     "new connections; the open-files limit is raised to fit if it can be", true,
+     BW_GET(std::to_string(c.maxclients)), BW_PARSE({
+       return parse_integer<uint64_t>(v, kMaxClientsMin, kMaxClientsMax, &c->maxclients);
+     })},
+    {"maxmemory", "maxmemory", FileValue::kNumber,
+     "dataset estimate (INFO used_memory) beyond which the leader refuses or evicts (0: none)",
+     "the next write this node leads", true, BW_GET(std::to_string(c.maxmemory_bytes)),
+     BW_PARSE({ return parse_memory(v, 0, kMaxMemoryMax, &c->maxmemory_bytes); })},
+    {"maxmemory-policy", "maxmemory-policy", FileValue::kString,
+     "noeviction | allkeys-lru | allkeys-lfu | allkeys-random | volatile-lru | "
+     "volatile-lfu | volatile-random | volatile-ttl",
+     "the next write this node leads", true,
+     BW_GET(std::string(kv::eviction_policy_name(c.maxmemory_policy))), BW_PARSE({
+       auto p = kv::parse_eviction_policy(v);
+       if (!p) {
+         return invalid("argument(s) must be one of the following: " + kv::eviction_policy_names());
+       }
+       c->maxmemory_policy = *p;
+       return OkStatus();
+     })},
+    {"maxmemory-samples", "maxmemory-samples", FileValue::kNumber,
+     "keys sampled per key evicted (LRU, LFU, random)", "the next eviction", true,
+     BW_GET(std::to_string(c.maxmemory_samples)), BW_PARSE({
+       return parse_integer<uint32_t>(v, kv::kEvictionSamplesMin, kv::kEvictionSamplesMax,
+                                      &c->maxmemory_samples);
+     })},
+    {"client-output-buffer-limit", "client-output-buffer-limit", FileValue::kString,
+     "per class (normal, replica, pubsub): hard soft soft-seconds, Redis's syntax",
+     "every connection, at its next reply", true,
+     BW_GET(format_output_buffer_limits(c.output_limits)), BW_PARSE({
+       auto limits = parse_output_buffer_limits(v, c->output_limits);
+       if (!limits.ok()) return invalid(std::string(limits.status().message()));
+       c->output_limits = *limits;
+       return OkStatus();
+     })},
+    {"client-query-buffer-limit", "client-query-buffer-limit", FileValue::kNumber,
+     "unparsed input a client may hold (one command's bytes) before it is disconnected",
+     kNewConnections, true, BW_GET(std::to_string(c.protocol.buffer_bytes_max)), BW_PARSE({
+       return parse_memory(v, kQueryBufferLimitMin, kQueryBufferLimitMax,
+                           &c->protocol.buffer_bytes_max);
+     })},
+    {"timeout", "timeout", FileValue::kNumber,
+     "close a client idle this many seconds (0: never; not blocked or subscribed ones)",
+     "checked every second", true, BW_GET(std::to_string(c.idle_timeout_s)), BW_PARSE({
+       return parse_integer<uint64_t>(v, 0, kIdleTimeoutSecondsMax, &c->idle_timeout_s);
      })},
     {"notify-keyspace-events", "notify-keyspace-events", FileValue::kString,
      "keyspace notification classes, Redis's letters (KEA ...)", "at once", true,
@@ -271,9 +322,6 @@ const ConfigParam kParams[] = {
      BW_GET("no"), nullptr},
     {"databases", "", FileValue::kNone, "one database (SELECT 0 only)", kFixed, false, BW_GET("1"),
      nullptr},
-    {"maxmemory", "", FileValue::kNone, "no memory limit", kFixed, false, BW_GET("0"), nullptr},
-    {"maxclients", "", FileValue::kNone, "reported as Redis's default", kFixed, false,
-     BW_GET("10000"), nullptr},
     {"cluster-enabled", "", FileValue::kNone, "one Raft group, no Redis Cluster slots", kFixed,
      false, BW_GET("no"), nullptr},
 };

@@ -32,6 +32,12 @@ inline constexpr uint64_t kSlowlogMaxLenMax = 1ull << 20;          // entries
 inline constexpr uint64_t kLatencyThresholdMsMax = 86400000;       // one day
 inline constexpr uint64_t kSnapshotEntriesMax = 1000000000000ull;  // 10^12 entries
 inline constexpr uint64_t kShutdownTransferMsMax = 600000;         // ten minutes
+inline constexpr uint64_t kMaxClientsMin = 1;                      // Redis's bounds
+inline constexpr uint64_t kMaxClientsMax = 1000000;
+inline constexpr uint64_t kMaxMemoryMax = 1ull << 50;           // 1 PiB
+inline constexpr uint64_t kQueryBufferLimitMin = 1ull << 20;    // Redis's minimum: 1mb
+inline constexpr uint64_t kQueryBufferLimitMax = 1ull << 30;    // the parser's buffer cap
+inline constexpr uint64_t kIdleTimeoutSecondsMax = 1ull << 31;  // Redis's: INT_MAX
 
 // How CONFIG REWRITE writes a value into the TOML/INI file CLI11 reads.
 enum class FileValue : uint8_t {

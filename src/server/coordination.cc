@@ -118,6 +118,7 @@ void Node::route_transaction(ReplyTo to, Transaction tx) {
 }
 
 void Node::propose_transaction(ReplyTo to, const Transaction& tx) {
+  if (refuse_oom_transaction(to, tx)) return;
   auto encoded = kv::encode_transaction(tx.commands, tx.watched, now_ms());
   if (auto* err = std::get_if<kv::Reply>(&encoded)) {
     reply_value(to, *err);

@@ -63,16 +63,21 @@ void section_server(const Node& n, std::string& o) {
 void section_clients(const Node& n, std::string& o) {
   o += "# Clients\r\n";
   o += fmt::format("connected_clients:{}\r\n", n.session_count());
-  o += "blocked_clients:0\r\ntracking_clients:0\r\nmaxclients:10000\r\n\r\n";
+  o += fmt::format("blocked_clients:0\r\ntracking_clients:0\r\nmaxclients:{}\r\n\r\n",
+                   n.effective_maxclients());
 }
 
 void section_memory(const Node& n, std::string& o) {
-  uint64_t used = n.store().memory_bytes_estimate();
+  uint64_t used = n.used_memory();
   uint64_t rss = resident_memory_bytes();
   o += "# Memory\r\n";
   o += fmt::format("used_memory:{}\r\nused_memory_human:{}\r\n", used, human_bytes(used));
   o += fmt::format("used_memory_rss:{}\r\nused_memory_rss_human:{}\r\n", rss, human_bytes(rss));
-  o += "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n";
+  const NodeConfig& c = n.config();
+  o += fmt::format("maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n",
+                   c.maxmemory_bytes, human_bytes(c.maxmemory_bytes),
+                   kv::eviction_policy_name(c.maxmemory_policy));
+  o += fmt::format("maxmemory_samples:{}\r\n\r\n", c.maxmemory_samples);
 }
 
 void section_persistence(const Node& n, std::string& o) {
@@ -105,6 +110,12 @@ void section_stats(const Node& n, std::string& o) {
                    k.forwarded, k.forwards_resent, k.read_index_rounds);
   o += fmt::format("read_index_answered:{}\r\n", k.read_index_answered);
   o += fmt::format("expired_keys_proposed:{}\r\n", k.expired_keys_proposed);
+  o += fmt::format("evicted_keys:{}\r\nrejected_connections:{}\r\n", n.store().evicted_keys(),
+                   k.rejected_connections);
+  o += fmt::format("client_output_buffer_limit_disconnections:{}\r\n",
+                   k.output_limit_disconnections);
+  o += fmt::format("oom_rejected_writes:{}\r\neviction_entries_proposed:{}\r\n", k.oom_rejections,
+                   k.eviction_entries_proposed);
   o += fmt::format("total_error_replies:{}\r\n\r\n", n.command_stats().total_errors());
 }
 

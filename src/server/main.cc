@@ -131,6 +131,13 @@ int main(int argc, char** argv) {
       {"log-format", "log-format"},
       {"proto-max-bulk-len", "proto-max-bulk-len"},
       {"client-output-bytes-max", "client-output-bytes-max"},
+      {"maxclients", "maxclients"},
+      {"maxmemory", "maxmemory"},
+      {"maxmemory-policy", "maxmemory-policy"},
+      {"maxmemory-samples", "maxmemory-samples"},
+      {"client-output-buffer-limit", "client-output-buffer-limit"},
+      {"client-query-buffer-limit", "client-query-buffer-limit"},
+      {"timeout", "timeout"},
   };
   std::map<std::string, std::string> text_values;
   for (const auto& [flag, param] : kTextParams) {
@@ -208,6 +215,30 @@ int main(int argc, char** argv) {
   server
       ->add_option("--client-output-bytes-max", text_values["client-output-bytes-max"],
                    "Replies not yet written beyond which a client is disconnected")
+      ->capture_default_str();
+  server->add_option("--maxclients", text_values["maxclients"], "Most client connections")
+      ->capture_default_str();
+  server
+      ->add_option("--maxmemory", text_values["maxmemory"],
+                   "Dataset size beyond which writes are refused or keys evicted (0: none)")
+      ->capture_default_str();
+  server
+      ->add_option("--maxmemory-policy", text_values["maxmemory-policy"],
+                   "noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, ...")
+      ->capture_default_str();
+  server
+      ->add_option("--maxmemory-samples", text_values["maxmemory-samples"],
+                   "Keys sampled per key evicted")
+      ->capture_default_str();
+  server
+      ->add_option("--client-output-buffer-limit", text_values["client-output-buffer-limit"],
+                   "Per class: <class> <hard> <soft> <soft-seconds> ... (Redis's syntax)")
+      ->capture_default_str();
+  server
+      ->add_option("--client-query-buffer-limit", text_values["client-query-buffer-limit"],
+                   "Unparsed input a client may hold")
+      ->capture_default_str();
+  server->add_option("--timeout", text_values["timeout"], "Idle client timeout in seconds (0: off)")
       ->capture_default_str();
   server
       ->add_option("--slowlog-log-slower-than", config.slowlog_log_slower_than_us,

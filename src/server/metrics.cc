@@ -162,8 +162,16 @@ void add_process(FamilyBuilder& b, const MetricsSnapshot& s) {
               d(s.rss_bytes));
   b.one_gauge("bellwether_keys", "Keys in the store", d(s.keys),
               {{"group", std::to_string(s.group)}});
-  b.one_gauge("bellwether_store_bytes", "Estimated heap bytes of the store's keys and values",
-              d(s.store_bytes), {{"group", std::to_string(s.group)}});
+  b.one_gauge("bellwether_store_bytes",
+              "Dataset estimate of the store, what maxmemory is judged against", d(s.store_bytes),
+              {{"group", std::to_string(s.group)}});
+  b.one_gauge("bellwether_maxmemory_bytes", "The maxmemory setting (0: no limit)",
+              d(s.maxmemory_bytes));
+  b.one_counter("bellwether_evicted_keys_total", "Keys deleted by applied eviction entries",
+                d(s.evicted_keys), {{"group", std::to_string(s.group)}});
+  b.one_counter("bellwether_client_output_buffer_limit_disconnections_total",
+                "Clients disconnected for breaking an output buffer limit",
+                d(s.output_limit_disconnections));
   if (s.peers.empty()) return;
   MetricFamily& connected = b.family("bellwether_peer_connected",
                                      "1 while the link to the peer is up", MetricType::Gauge);

@@ -71,6 +71,9 @@ struct MetricsSnapshot {
   uint64_t rss_bytes = 0;
   uint64_t keys = 0;
   uint64_t store_bytes = 0;  // kv::Store::memory_bytes_estimate
+  uint64_t maxmemory_bytes = 0;
+  uint64_t evicted_keys = 0;
+  uint64_t output_limit_disconnections = 0;
   double uptime_seconds = 0;
   std::vector<PeerMetrics> peers;
 

@@ -22,6 +22,7 @@
 #include "resp/writer.h"
 #include "server/args.h"
 #include "server/log_format.h"
+#include "server/overload.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -66,6 +67,8 @@ int64_t Node::monotonic_us() const {
 
 Status Node::start() {
   started_ms_ = now_ms();
+  maxclients_requested_ = config_.maxclients;
+  effective_maxclients_ = adjust_open_files_limit(config_.maxclients);
   if (Status st = pubsub_.set_notify_flags(config_.notify_keyspace_events); !st.ok()) {
     return absl::InvalidArgumentError(fmt::format("notify-keyspace-events: {}", st.message()));
   }
@@ -174,7 +177,7 @@ Status Node::start() {
 void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
   acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopping_ && !acceptor->is_open()) return;
-    if (!ec) {
+    if (!ec && !refuse_client(socket)) {
       auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
                                          config_.session, config_.protocol);
       s->created_ms = static_cast<uint64_t>(now_ms());
@@ -196,6 +199,8 @@ std::vector<std::shared_ptr<Session>> Node::sessions() const {
 }
 
 void Node::session_closed(Session* session) {
+  // Its subscriptions go with it: publishers must neither reach nor count a closed connection.
+  pubsub_.drop(session);
   sessions_.erase(session);
 }
 
@@ -289,6 +294,7 @@ void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
 }
 
 void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
+  if (refuse_oom(to, argv)) return;
   auto encoded = kv::encode_write(argv, now_ms());
   if (auto* err = std::get_if<kv::Reply>(&encoded)) {
     reply_value(to, *err);
@@ -366,6 +372,14 @@ void Node::route_read(ReplyTo to, std::span<const std::string_view> argv) {
 void Node::serve_read_now(const ReplyTo& to, std::span<const std::string_view> argv) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   reply_value(to, replica_->evaluate_read(argv, rng()));
+  if (config_.maxmemory_bytes != 0 && !(to.session && to.session->no_touch)) {
+    // LRU/LFU access tracking, local to this node (only the leader's choice of keys matters).
+    if (const resp::CommandSpec* spec = resp::find_command(argv[0])) {
+      for (std::string_view key : resp::command_key_positions(*spec, argv)) {
+        replica_->touch(key, rng());
+      }
+    }
+  }
   if (to.session && tracking_.enabled(to.session.get())) {
     if (const resp::CommandSpec* spec = resp::find_command(argv[0])) {
       tracking_.on_read(to.session.get(), resp::command_key_positions(*spec, argv));
@@ -666,6 +680,11 @@ void Node::on_tick() {
   poll_replacing();
   log_catch_up();
   poll_snapshot_child();
+  if (raft().is_leader()) maybe_evict();  // also after CONFIG SET maxmemory lowered it
+  if (const int64_t now = monotonic_ms(); now - idle_checked_ms_ >= kIdleCheckIntervalMs) {
+    idle_checked_ms_ = now;
+    close_idle_clients();
+  }
   schedule_flush();
 }
 

@@ -77,8 +77,11 @@ struct NodeCounters {
   uint64_t expired_keys_proposed = 0;
   uint64_t snapshots_taken = 0;
   uint64_t snapshots_installed = 0;
-  uint64_t rejected_connections = 0;
-  uint64_t snapshot_last_bytes = 0;  // the last snapshot this node wrote
+  uint64_t rejected_connections = 0;         // refused at maxclients
+  uint64_t output_limit_disconnections = 0;  // client-output-buffer-limit (and the ceiling)
+  uint64_t oom_rejections = 0;               // writes refused with -OOM as leader
+  uint64_t eviction_entries_proposed = 0;    // as leader
+  uint64_t snapshot_last_bytes = 0;          // the last snapshot this node wrote
   uint64_t snapshot_last_duration_ms = 0;
 };
 
@@ -125,6 +128,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
     return pause_.end_ms != 0 && pause_holds_command(s, argv);
   }
   void hold_paused(std::shared_ptr<Session> s);
+  // Output buffer limits (overload.cc): the class whose client-output-buffer-limit applies to
+  // `s`, and the report of a client cut for breaking it (log line as Redis's, counter).
+  ClientClass client_class(const Session& s) const;
+  void output_limit_reached(Session& s);
 
   // Introspection (INFO, ROLE, status).
   const NodeConfig& config() const { return config_; }
@@ -143,6 +150,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
   size_t session_count() const { return sessions_.size(); }
   std::vector<std::shared_ptr<Session>> sessions() const;
   int64_t started_ms() const { return started_ms_; }
+  // maxclients as granted by the open-files limit (overload.h adjust_open_files_limit).
+  uint64_t effective_maxclients() const { return effective_maxclients_; }
+  // What maxmemory is judged against: the store's dataset estimate (INFO used_memory).
+  uint64_t used_memory() const;
   uint64_t last_leader_contact_ms() const;
   // A copy of everything /metrics reports (node_metrics.cc). On the event-loop thread.
   MetricsSnapshot metrics_snapshot() const;
@@ -177,6 +188,17 @@ class Node final : private replica::Clock, private replica::Transport, private r
     std::vector<std::string> argv;
     int64_t deadline_ms;  // 0 = no limit
   };
+
+  // Overload protection (overload.cc).
+  bool over_maxmemory() const;
+  bool maybe_evict();
+  // Leader side: replies -OOM and returns true if `argv` (or a command of `tx`) may grow memory
+  // while the dataset is over maxmemory and eviction cannot help.
+  bool refuse_oom(const ReplyTo& to, std::span<const std::string_view> argv);
+  bool refuse_oom_transaction(const ReplyTo& to, const Transaction& tx);
+  // At maxclients: answers Redis's error on `socket`, closes it and returns true.
+  bool refuse_client(asio::ip::tcp::socket& socket);
+  void close_idle_clients();
 
   // Routing.
   void route_write(ReplyTo to, std::span<const std::string_view> argv);
@@ -432,6 +454,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   uint64_t boot_epoch_ = 0;
   uint64_t ticks_ = 0;
   int64_t started_ms_ = 0;
+  uint64_t effective_maxclients_ = 0;  // set by start() and CONFIG SET maxclients
+  uint64_t maxclients_requested_ = 0;  // the maxclients effective_maxclients_ was granted for
+  uint64_t eviction_index_ = 0;        // the last eviction entry proposed here
+  uint64_t eviction_rounds_ = 0;       // choices made here (seeds their draws)
+  int64_t idle_checked_ms_ = 0;
   int64_t last_leader_contact_ms_ = 0;
   // monotonic_ms() of the last frame from each configured peer: how long a down peer has been
   // silent, as INFO and `bellwether status` show. Bounded by the peer list.

@@ -111,6 +111,9 @@ MetricsSnapshot Node::metrics_snapshot() const {
   s.rss_bytes = resident_memory_bytes();
   s.keys = store().key_count();
   s.store_bytes = store().memory_bytes_estimate();
+  s.maxmemory_bytes = config_.maxmemory_bytes;
+  s.evicted_keys = store().evicted_keys();
+  s.output_limit_disconnections = c.output_limit_disconnections;
   s.uptime_seconds = static_cast<double>(now_ms() - started_ms_) / 1e3;
   for (const auto& [id, link] : linked_peers_) {
     const net::PeerStats p = peer_stats(id);

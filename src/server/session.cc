@@ -37,7 +37,7 @@ void Session::start() {
 }
 
 void Session::read() {
-  if (reading_ || closing_ || closed_ || paused_) return;
+  if (reading_ || closing_ || closed_ || paused_ || output_cut_) return;
   if (slots_.size() >= limits_.pending_replies_max) return;  // resumed by drain_ready_slots
   reading_ = true;
   std::span<char> space = parser_.prepare(kReadBytesMin);
@@ -57,9 +57,16 @@ void Session::read() {
 }
 
 void Session::process_input() {
-  while (!closing_ && !closed_ && !paused_) {
+  while (!closing_ && !closed_ && !paused_ && !output_cut_) {
     resp::Parser::State st = parser_.next(&argv_);
     if (st == resp::Parser::State::kNeedMore) break;
+    if (st == resp::Parser::State::kError && parser_.query_buffer_limit_hit()) {
+      // As Redis: logged and closed, no reply.
+      spdlog::warn("Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                   id_, peer_address, parser_.buffered_bytes());
+      close();
+      break;
+    }
     if (st == resp::Parser::State::kError) {
       std::string bytes;
       resp::Writer(&bytes, protocol).error("ERR " + parser_.error());
@@ -212,9 +219,10 @@ void Session::fulfil(uint64_t seq, std::string bytes) {
 }
 
 void Session::push(std::string bytes) {
-  if (closed_ || reply_mode == ReplyMode::kOff) return;
+  if (closed_ || output_cut_ || reply_mode == ReplyMode::kOff) return;
   if (slots_.empty()) {
     out_.append(bytes);
+    if (check_output_limits()) return;
     schedule_write();
     return;
   }
@@ -236,12 +244,7 @@ void Session::drain_ready_slots() {
     }
     slots_.pop_front();
   }
-  if (output_bytes() > limits_.output_bytes_max) {
-    spdlog::warn("client {} ({}): output buffer over {} bytes; closing", id_, peer_address,
-                 limits_.output_bytes_max);
-    close();
-    return;
-  }
+  if (check_output_limits()) return;
   schedule_write();
   if (was_full && slots_.size() < limits_.pending_replies_max) resume_input();
 }
@@ -293,6 +296,26 @@ void Session::write() {
                         close();
                       }
                     });
+}
+
+bool Session::check_output_limits() {
+  if (output_cut_) return true;
+  const size_t bytes = output_bytes();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  const OutputLimit& limit = node_->config().output_limits.of(node_->client_class(*this));
+  const bool broken = output_limit_reached(limit, bytes, now_ms, &output_limit_state_) ||
+                      bytes > limits_.output_bytes_max;
+  if (!broken) return false;
+  output_cut_ = true;
+  node_->output_limit_reached(*this);
+  out_.clear();
+  out_.shrink_to_fit();
+  // Closed at the end of this pass, as Redis's "ASAP": the caller may be walking the subscribers
+  // of a channel, or fulfilling replies of several clients.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  return true;
 }
 
 void Session::close_after_flush() {

@@ -15,6 +15,7 @@
 
 #include "resp/command_table.h"
 #include "resp/parser.h"
+#include "server/output_limits.h"
 
 namespace bw::server {
 
@@ -34,7 +35,10 @@ struct CommandReplied {
 enum class ReplyMode : uint8_t { kOn, kOff, kSkip };
 
 struct SessionLimits {
-  size_t output_bytes_max = 256u << 20;  // replies not yet written; beyond it the client is cut
+  // client-output-bytes-max: a ceiling on replies not yet written for every client, whatever
+  // its class's client-output-buffer-limit says (whose normal class has no limit by default);
+  // beyond it the client is cut.
+  size_t output_bytes_max = 256u << 20;
   // Commands awaiting replies before the session stops reading its socket. This is what holds
   // a pipelining client (redis-cli --pipe, -P) back to the speed of the cluster instead of
   // letting it pile work on the node; the kernel's socket buffers then push back on the client.
@@ -104,6 +108,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_output_bytes_max(size_t bytes) { limits_.output_bytes_max = bytes; }
   // CONFIG SET proto-max-bulk-len: for the commands this connection reads from now on.
   void set_bulk_bytes_max(uint64_t bytes) { parser_.set_bulk_bytes_max(bytes); }
+  // True once the client broke an output limit; it is closed at the end of this event-loop pass
+  // and gets no more output.
+  bool output_limit_broken() const { return output_cut_; }
   size_t unwritten_bytes() const { return out_.size(); }
   size_t pending_replies() const { return slots_.size(); }
   size_t query_buffer_bytes() const { return parser_.buffered_bytes(); }
@@ -140,6 +147,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void resume_input();
   void schedule_write();
   void write();
+  // Checks the output limits after output was added; schedules the close if one is broken.
+  // Returns true if the client is being cut.
+  bool check_output_limits();
 
   Node* node_;
   asio::ip::tcp::socket socket_;
@@ -158,6 +168,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_now_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool output_cut_ = false;              // check_output_limits()
+  OutputLimitState output_limit_state_;  // the soft limit's clock
 
   // The command being executed (run): its slot, and its receipt time.
   bool executing_ = false;
