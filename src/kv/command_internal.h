@@ -193,10 +193,20 @@ struct DecodedExpireElection {
 struct DecodedExtend {
   int64_t extra_ms;
 };
+struct DecodedAclUser {
+  std::string_view name;
+  uint64_t base;
+  std::string_view definition;  // empty: delete
+};
+struct DecodedAcl {
+  uint8_t mode;  // AclMode
+  uint64_t base;
+  std::vector<DecodedAclUser> users;
+};
 struct DecodedPayload {
   int64_t now_ms = 0;
   std::variant<DecodedCommand, DecodedExpire, DecodedBatch, DecodedExpireLease,
-               DecodedExpireElection, DecodedExtend>
+               DecodedExpireElection, DecodedExtend, DecodedAcl>
       body;
 };
 // Bounds a decoder enforces (defence against a corrupt entry; the leader never exceeds them).

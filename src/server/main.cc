@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
       {"log-format", "log-format"},
       {"proto-max-bulk-len", "proto-max-bulk-len"},
       {"client-output-bytes-max", "client-output-bytes-max"},
+      {"protected-mode", "protected-mode"},
   };
   std::map<std::string, std::string> text_values;
   for (const auto& [flag, param] : kTextParams) {
@@ -163,6 +164,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_flag("--readonly-default", config.readonly_default,
                    "Connections start in READONLY mode: stale local reads, as a Redis replica's");
+  server->add_option("--requirepass", config.requirepass,
+                     "The default user's password until the replicated ACL state defines users");
+  server->add_option("--aclfile", config.aclfile,
+                     "ACL file (Redis's format): bootstrap users, ACL LOAD and ACL SAVE");
+  server
+      ->add_option("--protected-mode", text_values["protected-mode"],
+                   "yes | no: refuse non-loopback clients while the default user has no "
+                   "password")
+      ->capture_default_str();
   server->add_option("--fsync", text_values["fsync"], "always | none")->capture_default_str();
   server
       ->add_option("--enable-debug-command", text_values["enable-debug-command"],
