@@ -248,6 +248,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_cmd->add_option("--dir", up.dir, "Where data and logs go")->capture_default_str();
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
+  up_cmd->add_option("--requirepass", up.requirepass,
+                     "Password of the default user on every node (--requirepass of each server)");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
   up_cmd->add_option("--restore", up.restore,

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import BIN, free_port_block, wait_until
 from helpers import persistence, raft, wait_caught_up
 from test_snapshot import _snapshot_setup, write_keys
 
@@ -202,6 +202,21 @@ def test_config_set_requirepass_replicates(cluster_factory):
 # ---- Redis's replies, side by side ----------------------------------------------------------
 
 
+def rules_normalized(text):
+    """An ACL rule string with the command rules after +@all/-@all sorted: Redis lists single
+    commands in its hash table's order, Bellwether in the command table's."""
+    words = text.split()
+    start = next((i for i, w in enumerate(words) if w in ("+@all", "-@all")), len(words))
+    return " ".join(words[:start + 1] + sorted(words[start + 1:]))
+
+
+def getuser(r, name):
+    reply = r.execute_command("ACL", "GETUSER", name)
+    reply = dict(zip(reply[::2], reply[1::2])) if isinstance(reply, list) else dict(reply)
+    reply["commands"] = rules_normalized(reply["commands"])
+    return reply
+
+
 def mask_log(entries):
     out = []
     for e in entries:
@@ -221,12 +236,11 @@ def test_acl_replies_match_redis(cluster_factory, redis_server):
         assert r.execute_command("ACL", "SETUSER", "alice", *ALICE_RULES) == "OK"
     wait_until(lambda: can_login(c.nodes[1].port, "alice", "alicepw"), what="alice")
     assert ours.execute_command("ACL", "CAT") == ref.execute_command("ACL", "CAT")
-    assert ours.execute_command("ACL", "GETUSER", "alice") == \
-        ref.execute_command("ACL", "GETUSER", "alice")
-    assert ours.execute_command("ACL", "GETUSER", "default") == \
-        ref.execute_command("ACL", "GETUSER", "default")
+    assert getuser(ours, "alice") == getuser(ref, "alice")
+    assert getuser(ours, "default") == getuser(ref, "default")
     assert ours.execute_command("ACL", "GETUSER", "nobody") is None
-    assert sorted(ours.execute_command("ACL", "LIST")) == sorted(ref.execute_command("ACL", "LIST"))
+    assert sorted(map(rules_normalized, ours.execute_command("ACL", "LIST"))) == \
+        sorted(map(rules_normalized, ref.execute_command("ACL", "LIST")))
     assert ours.execute_command("ACL", "USERS") == ref.execute_command("ACL", "USERS")
     assert ours.execute_command("ACL", "WHOAMI") == ref.execute_command("ACL", "WHOAMI")
     for cmd in (["alice", "set", "x", "1"], ["alice", "get", "k1"], ["alice", "del", "k1"],
@@ -276,3 +290,75 @@ def test_multi_checks_at_queue_time(cluster_factory):
     assert data.split(b"\r\n")[:5] == [
         b"+OK", b"+OK", b"+QUEUED", b"-NOPERM this user has no permissions to run the 'del' command",
         b"-EXECABORT Transaction discarded because of previous errors."]
+
+
+# ---- protected mode -------------------------------------------------------------------------
+
+
+def non_loopback_address():
+    """This machine's address on its default route, or None (then the test is skipped)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.123", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        addr = s.getsockname()[0]
+    return None if addr.startswith("127.") else addr
+
+
+def redis_denied_text(addr):
+    """What a real redis-server listening on every address answers a non-loopback client."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "0.0.0.0",
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(client(port).ping, what="redis-server")
+        return error_of(redis.Redis(host=addr, port=port, socket_timeout=10).ping)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_protected_mode_refuses_remote_clients_without_password(cluster_factory):
+    addr = non_loopback_address()
+    if addr is None:
+        pytest.skip("no non-loopback address on this machine")
+    c = cluster_factory(size=1, start=False)
+    n = c.nodes[0]
+    n.extra_args = ["--listen", f"0.0.0.0:{n.port}"]
+    n.start()
+    c.wait_for_leader()
+    remote = redis.Redis(host=addr, port=n.port, socket_timeout=10)
+    denied = error_of(remote.ping)
+    assert denied.startswith("DENIED Redis is running in protected mode because protected mode "
+                             "is enabled and no password is set for the default user.")
+    assert denied == redis_denied_text(addr)
+    assert n.client().ping() is True  # loopback clients are served
+    assert n.client().config_set("requirepass", "pw") is True
+    wait_until(lambda: can_login(n.port, "default", "pw"), what="the password")
+    assert redis.Redis(host=addr, port=n.port, password="pw", socket_timeout=10).ping() is True
+    local = client(n.port, password="pw")
+    assert local.config_set("requirepass", "") is True
+    wait_until(lambda: can_login(n.port, "default", "x"), what="no password")
+    assert "DENIED" in error_of(redis.Redis(host=addr, port=n.port, socket_timeout=10).ping)
+    assert local.config_set("protected-mode", "no") is True
+    assert redis.Redis(host=addr, port=n.port, socket_timeout=10).ping() is True
+
+
+def test_cluster_up_requirepass(tmp_path):
+    work = str(tmp_path / "cluster")
+    base = free_port_block(3)
+    try:
+        out = subprocess.run([BIN, "cluster", "up", "--dir", work, "--detach", "--base-port",
+                              str(base), "--requirepass", "uppw"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        for p in range(base, base + 3):
+            assert "NOAUTH" in cli(p, "get", "k")
+            assert cli(p, "-a", "uppw", "set", f"k{p}", "v") == "OK"
+    finally:
+        subprocess.run([BIN, "cluster", "down", "--dir", work], capture_output=True, text=True,
+                       timeout=60)
