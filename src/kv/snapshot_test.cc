@@ -130,8 +130,8 @@ TEST(KvSnapshot, RestoresVersionTwoImagesWithClockZero) {
   EXPECT_EQ(s.key_count(), 1u);
   // Written back as the current version, clock included.
   std::string again = s.snapshot();
-  EXPECT_EQ(again[8], 4);
-  EXPECT_EQ(again.size(), image.size() + 8 + 2);  // clock, empty member section
+  EXPECT_EQ(again[8], 5);
+  EXPECT_EQ(again.size(), image.size() + 8 + 4);  // clock, empty member and ACL sections
   Store copy;
   ASSERT_TRUE(copy.restore(again).ok());
   EXPECT_EQ(copy.snapshot(), again);

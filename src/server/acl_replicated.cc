@@ -113,6 +113,15 @@ std::variant<std::vector<std::string>, std::string> Node::prepare_acl_write(
     out.push_back(std::move(canonical));
     return out;
   }
+  if (sub == "setuser") {
+    // Rule errors name the rule as the client wrote it, before passwords become hashes (the
+    // leader checks again against its own state).
+    const AclUser* known = acl_.find(argv[2]);
+    AclUser u = known != nullptr ? *known : AclUser(&acl_.index(), std::string(argv[2]));
+    if (Status st = u.apply_rules(argv.subspan(3)); !st.ok()) {
+      return fmt::format("ERR {}", st.message());
+    }
+  }
   for (size_t i = 2; i < argv.size(); ++i) {
     std::string_view a = argv[i];
     if (sub == "setuser" && i > 2 && (a.starts_with('>') || a.starts_with('<'))) {

@@ -48,8 +48,11 @@ def followers(c):
 
 
 def can_login(port, user, password):
+    """True if AUTH succeeds (the connection authenticates before its first command)."""
     try:
         return client(port, username=user, password=password, socket_timeout=2).ping()
+    except redis.exceptions.NoPermissionError:
+        return True  # authenticated; PING is not among the user's commands
     except redis.exceptions.RedisError:
         return False
 
@@ -73,9 +76,9 @@ def test_requirepass_noauth_wrongpass_and_clients(cluster_factory, redis_server)
     for p in (port, redis_server):
         anon = client(p)
         assert error_of(anon.get, "x") == NOAUTH.replace("NOAUTH ", "")
-        assert error_of(anon.execute_command, "AUTH", "wrong") == WRONGPASS.split(" ", 1)[1]
+        assert error_of(anon.execute_command, "AUTH", "wrong") == WRONGPASS
         assert error_of(anon.execute_command, "AUTH", "nobody", "s3cret") == \
-            WRONGPASS.split(" ", 1)[1]
+            WRONGPASS
         assert anon.execute_command("AUTH", "s3cret") is True
         assert anon.execute_command("AUTH", "default", "s3cret") is True
         assert anon.execute_command("ACL", "WHOAMI") == b"default"
@@ -98,9 +101,9 @@ def test_requirepass_noauth_wrongpass_and_clients(cluster_factory, redis_server)
     assert "NOAUTH" in cli(port, "get", "k1")
     assert "WRONGPASS" in cli(port, "-a", "bad", "get", "k1")
     h = client(port)
-    assert error_of(h.execute_command, "HELLO", "3", "AUTH", "default", "bad") == \
-        WRONGPASS.split(" ", 1)[1]
-    assert h.execute_command("HELLO", "3", "AUTH", "default", "s3cret")[b"proto"] == 3
+    assert error_of(h.execute_command, "HELLO", "2", "AUTH", "default", "bad") == WRONGPASS
+    hello = h.execute_command("HELLO", "2", "AUTH", "default", "s3cret")
+    assert hello[hello.index(b"proto") + 1] == 2
 
 
 # ---- replicated users -----------------------------------------------------------------------
