@@ -365,3 +365,26 @@ def test_cluster_up_requirepass(tmp_path):
     finally:
         subprocess.run([BIN, "cluster", "down", "--dir", work], capture_output=True, text=True,
                        timeout=60)
+
+
+def test_aclfile_bootstrap_save_and_load(cluster_factory, tmp_path):
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\n"
+                    "user frank on >frankpw ~* +@all\n")
+    c = cluster_factory(size=3, extra_args=["--aclfile", str(path)])
+    wait_everywhere(c, "frank from the aclfile", lambda n: can_login(n.port, "frank", "frankpw"))
+    # The first replicated change carries the bootstrap users along.
+    assert client(c.nodes[0].port).execute_command("ACL", "SETUSER", "gina", "on", ">ginapw",
+                                                   "+get") == b"OK"
+    wait_everywhere(c, "gina", lambda n: can_login(n.port, "gina", "ginapw"))
+    assert can_login(c.nodes[2].port, "frank", "frankpw")
+    assert client(c.nodes[1].port).execute_command("ACL", "SAVE") == b"OK"
+    saved = path.read_text()
+    assert "user gina on #" in saved and "user frank on #" in saved and "ginapw" not in saved
+    path.write_text("user default on nopass ~* &* +@all\nuser hank on >hankpw +@all\n")
+    assert client(c.nodes[2].port).execute_command("ACL", "LOAD") == b"OK"
+    wait_everywhere(c, "hank", lambda n: can_login(n.port, "hank", "hankpw"))
+    wait_everywhere(c, "gina gone", lambda n: not can_login(n.port, "gina", "ginapw"))
+    path.write_text("user broken on +nosuchcommand\n")
+    assert "Unknown command" in error_of(client(c.nodes[0].port).execute_command, "ACL", "LOAD")
+    assert can_login(c.nodes[0].port, "hank", "hankpw")  # a bad file changes nothing
