@@ -18,7 +18,7 @@ namespace bw::server {
 
 namespace {
 
-constexpr std::string_view kKRedisCompatVersion = "7.0.0";
+constexpr std::string_view kRedisCompatVersion = "7.0.0";
 constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
 constexpr std::string_view kProtectedModeDenied =
@@ -231,7 +231,7 @@ void Node::hello_command(NodeCall& c) {
   w.bulk("server");
   w.bulk("redis");
   w.bulk("version");
-  w.bulk(kKRedisCompatVersion);
+  w.bulk(kRedisCompatVersion);
   w.bulk("proto");
   w.integer(c.s->protocol);
   w.bulk("id");
