@@ -23,6 +23,7 @@ enum class PayloadKind : uint8_t {
   kExtend = 7,
   kAclUsers = 8,
 };
+static_assert(static_cast<uint8_t>(PayloadKind::kAclUsers) == kAclPayloadKind);
 
 // The names kv encodes, with their opcodes. Arity, flags and key positions: THE command table
 // (resp/command_data.cc); the server checks them before a command gets here.
@@ -367,12 +368,6 @@ Reply unknown_command(std::span<const std::string_view> argv) {
                                   argv.empty() ? "" : argv[0].substr(0, 128), args));
 }
 
-// The payload prefix every kind shares.
-void write_header(ByteWriter& w, int64_t now_ms) {
-  w.u8(kPayloadFormatVersion);
-  w.u64(static_cast<uint64_t>(now_ms));
-}
-
 // A kind 1 body (or kind 4 around it when fenced) for a command line that is known to be valid.
 void write_command(ByteWriter& w, const FenceSplit& fence, uint64_t fence_token, Op op,
                    std::span<const std::string_view> args) {
@@ -597,23 +592,6 @@ std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms) {
   return out;
 }
 
-std::string encode_acl_users(AclMode mode, uint64_t base, const std::vector<AclUserChange>& users,
-                             int64_t now_ms) {
-  std::string out;
-  ByteWriter w(&out);
-  write_header(w, now_ms);
-  w.u8(static_cast<uint8_t>(PayloadKind::kAclUsers));
-  w.u8(static_cast<uint8_t>(mode));
-  w.varint(base);
-  w.varint(users.size());
-  for (const AclUserChange& u : users) {
-    w.bytes(u.name);
-    w.varint(u.base);
-    w.bytes(u.definition);
-  }
-  return out;
-}
-
 bool is_write_command(std::string_view name) {
   const CommandSpec* spec = find_command(name);
   return spec != nullptr && spec->write();
@@ -707,35 +685,12 @@ Result<DecodedBatch> decode_batch(ByteReader& r) {
   return batch;
 }
 
-// After the kind byte of a kind 8 body.
-Result<DecodedAcl> decode_acl(ByteReader& r) {
-  DecodedAcl acl;
-  BW_ASSIGN_OR_RETURN(acl.mode, r.u8());
-  if (acl.mode > static_cast<uint8_t>(AclMode::kReplaceAll)) {
-    return absl::DataLossError(fmt::format("bad ACL mode {}", acl.mode));
-  }
-  BW_ASSIGN_OR_RETURN(acl.base, r.varint());
-  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
-  // A user takes at least three bytes.
-  if (count > kAclUsersMax || count > r.remaining() / 3) {
-    return absl::DataLossError(fmt::format("bad ACL user count {}", count));
-  }
-  acl.users.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    DecodedAclUser u;
-    BW_ASSIGN_OR_RETURN(u.name, r.bytes(kAclUserNameBytesMax));
-    BW_ASSIGN_OR_RETURN(u.base, r.varint());
-    BW_ASSIGN_OR_RETURN(u.definition, r.bytes(kAclDefinitionBytesMax));
-    if (u.name.empty()) return absl::DataLossError("ACL user without a name");
-    if (u.definition.empty() && acl.mode != static_cast<uint8_t>(AclMode::kUpdate)) {
-      return absl::DataLossError("ACL user without a definition in a replacement");
-    }
-    acl.users.push_back(u);
-  }
-  return acl;
-}
-
 }  // namespace
+
+void write_header(ByteWriter& w, int64_t now_ms) {
+  w.u8(kPayloadFormatVersion);
+  w.u64(static_cast<uint64_t>(now_ms));
+}
 
 Result<DecodedPayload> decode_payload(std::string_view payload) {
   ByteReader r(payload);
@@ -789,7 +744,7 @@ Result<DecodedPayload> decode_payload(std::string_view payload) {
       break;
     }
     case PayloadKind::kAclUsers: {
-      BW_ASSIGN_OR_RETURN(out.body, decode_acl(r));
+      BW_ASSIGN_OR_RETURN(out.body, decode_acl_body(r));
       break;
     }
     default:

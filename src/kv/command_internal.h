@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/codec.h"
 #include "common/status.h"
 #include "kv/reply.h"
 
@@ -214,5 +215,12 @@ inline constexpr uint64_t kPayloadArgsMax = 1024 * 1024;
 inline constexpr uint64_t kPayloadArgBytesMax = 512ull * 1024 * 1024;
 
 Result<DecodedPayload> decode_payload(std::string_view payload);
+
+// Shared by the encoders of command.cc and acl_payload.cc.
+inline constexpr uint8_t kAclPayloadKind = 8;
+// The payload prefix every kind shares: format version and the leader's now_ms.
+void write_header(ByteWriter& w, int64_t now_ms);
+// After the kind byte of a kind 8 body.
+Result<DecodedAcl> decode_acl_body(ByteReader& r);
 
 }  // namespace bw::kv
