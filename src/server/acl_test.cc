@@ -58,6 +58,15 @@ TEST_F(AclTest, CanonicalFormRoundTrips) {
   }
 }
 
+TEST_F(AclTest, FullStarPatternIsAllKeys) {
+  // Found by fuzz_acl_rules: "%RW~*" described as "~*" must read back as the same user.
+  EXPECT_EQ(make("%RW~*").describe(), make("allkeys").describe());
+  AclUser u(&index_, "u");
+  EXPECT_FALSE(u.apply_rules(split_acl_rules("%RW~* %R~r*")).ok());  // as "~* %R~r*"
+  EXPECT_EQ(make("%R~* %W~*").describe_keys(), "~*");
+  EXPECT_EQ(make("%R~*").describe_keys(), "%R~*");
+}
+
 TEST_F(AclTest, RuleErrorsAsRedis) {
   AclUser u(&index_, "q");
   auto error = [&](std::vector<std::string_view> rules) {

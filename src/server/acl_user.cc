@@ -263,10 +263,18 @@ Status AclUser::key_rule(std::string_view rule) {
   if (all_keys_) return rule_error(kKeyAfterAll);
   for (AclKeyPattern& p : keys_) {
     if (p.pattern == pattern) {
-      p.read = p.read || read;
-      p.write = p.write || write;
-      return OkStatus();
+      read = p.read = p.read || read;
+      write = p.write = p.write || write;
+      break;
     }
+  }
+  if (pattern == "*" && read && write) {  // "%RW~*" is "~*": one canonical form, allkeys
+    all_keys_ = true;
+    keys_.clear();
+    return OkStatus();
+  }
+  if (std::ranges::any_of(keys_, [&](const AclKeyPattern& p) { return p.pattern == pattern; })) {
+    return OkStatus();
   }
   if (keys_.size() >= kAclPatternsMax) return rule_error("Too many key patterns");
   keys_.push_back(AclKeyPattern{std::string(pattern), read, write});
