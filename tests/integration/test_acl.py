@@ -388,3 +388,17 @@ def test_aclfile_bootstrap_save_and_load(cluster_factory, tmp_path):
     path.write_text("user broken on +nosuchcommand\n")
     assert "Unknown command" in error_of(client(c.nodes[0].port).execute_command, "ACL", "LOAD")
     assert can_login(c.nodes[0].port, "hank", "hankpw")  # a bad file changes nothing
+
+
+def test_passwords_never_reach_slowlog_or_monitor(cluster_factory):
+    c = cluster_factory(size=1)
+    r = client(c.nodes[0].port)
+    assert r.config_set("slowlog-log-slower-than", "0") is True
+    r.slowlog_reset()
+    assert r.execute_command("AUTH", "default", "authsecret") is True  # nopass: any password
+    r.execute_command("ACL", "SETUSER", "ivan", "on", ">setusersecret", "+get")
+    error_of(r.execute_command, "HELLO", "2", "AUTH", "ivan", "hellosecret")
+    logged = repr(r.slowlog_get(128))
+    for secret in ("authsecret", "setusersecret", "hellosecret"):
+        assert secret not in logged, logged
+    assert "(redacted)" in logged
