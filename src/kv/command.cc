@@ -22,7 +22,9 @@ enum class PayloadKind : uint8_t {
   kExpireElection = 6,
   kExtend = 7,
   kEvict = 8,
+  kAclUsers = 9,
 };
+static_assert(static_cast<uint8_t>(PayloadKind::kAclUsers) == kAclPayloadKind);
 
 // The names kv encodes, with their opcodes. Arity, flags and key positions: THE command table
 // (resp/command_data.cc); the server checks them before a command gets here.
@@ -367,12 +369,6 @@ Reply unknown_command(std::span<const std::string_view> argv) {
                                   argv.empty() ? "" : argv[0].substr(0, 128), args));
 }
 
-// The payload prefix every kind shares.
-void write_header(ByteWriter& w, int64_t now_ms) {
-  w.u8(kPayloadFormatVersion);
-  w.u64(static_cast<uint64_t>(now_ms));
-}
-
 // A kind 1 body (or kind 4 around it when fenced) for a command line that is known to be valid.
 void write_command(ByteWriter& w, const FenceSplit& fence, uint64_t fence_token, Op op,
                    std::span<const std::string_view> args) {
@@ -702,6 +698,11 @@ Result<DecodedBatch> decode_batch(ByteReader& r) {
 
 }  // namespace
 
+void write_header(ByteWriter& w, int64_t now_ms) {
+  w.u8(kPayloadFormatVersion);
+  w.u64(static_cast<uint64_t>(now_ms));
+}
+
 Result<DecodedPayload> decode_payload(std::string_view payload) {
   ByteReader r(payload);
   BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
@@ -766,6 +767,10 @@ Result<DecodedPayload> decode_payload(std::string_view payload) {
         evict.keys.push_back(key);
       }
       out.body = std::move(evict);
+      break;
+    }
+    case PayloadKind::kAclUsers: {
+      BW_ASSIGN_OR_RETURN(out.body, decode_acl_body(r));
       break;
     }
     default:

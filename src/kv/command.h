@@ -17,6 +17,12 @@
 //     kind 6 (expire election): name:bytes  token:varint       iff token current and lapsed
 //     kind 7 (extend)         : extra_ms:u64le   failover rule (encode_extend_leases)
 //     kind 8 (evict)          : count:varint  (key:bytes){count}   maxmemory eviction
+//     kind 9 (acl users)      : mode:u8  base:varint  count:varint
+//                               (name:bytes user_base:varint definition:bytes){count}
+//                               mode 0 updates the named users, each only if its last change is
+//                               still at user_base (0: absent); an empty definition deletes.
+//                               mode 1 replaces every user, only if the last ACL change of all
+//                               is still at base (encode_acl_users).
 //
 // A new command gets a new opcode (read opcodes are part of the format too, since transactions
 // carry reads); existing kinds never change.
@@ -126,5 +132,35 @@ std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms);
 // kEvictKeysMax keys (the decoder's bound). Thread safe.
 inline constexpr size_t kEvictKeysMax = 4096;
 std::string encode_evict_keys(std::span<const std::string> keys, int64_t now_ms);
+
+// ---- ACL users ----
+//
+// kv keeps the users as opaque canonical definitions (the server's ACL rule engine writes and
+// reads them; kv never interprets one) with the log index of each user's last change. The
+// leader computes new definitions from its applied state and names the state it computed from,
+// so a change made meanwhile by another entry refuses this one instead of being overwritten.
+
+// One user of an ACL entry.
+struct AclUserChange {
+  std::string name;
+  uint64_t base = 0;       // mode kUpdate: the user's last change index seen (0: absent)
+  std::string definition;  // empty: delete the user (kUpdate only)
+};
+enum class AclMode : uint8_t {
+  kUpdate = 0,      // change the named users, each only if unchanged since its base
+  kReplaceAll = 1,  // the users become exactly these, only if no ACL change since `base`
+};
+// Bounds a decoder enforces on an ACL entry and on the users of a snapshot image.
+inline constexpr uint64_t kAclUsersMax = 10000;
+inline constexpr uint64_t kAclUserNameBytesMax = 1024;
+inline constexpr uint64_t kAclDefinitionBytesMax = 1 << 20;
+// The reply when a user changed between the leader's reading and the entry's applying.
+inline constexpr std::string_view kAclConflictError =
+    "TRYAGAIN the ACL user changed concurrently; retry the command";
+
+// Leader side. Applied, the entry answers OK, or for an update that deletes users the number of
+// users deleted, or kAclConflictError (nothing changed). Thread safe (pure function).
+std::string encode_acl_users(AclMode mode, uint64_t base, const std::vector<AclUserChange>& users,
+                             int64_t now_ms);
 
 }  // namespace bw::kv

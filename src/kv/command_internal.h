@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/codec.h"
 #include "common/status.h"
 #include "kv/reply.h"
 
@@ -196,10 +197,20 @@ struct DecodedExtend {
 struct DecodedEvict {
   std::vector<std::string_view> keys;
 };
+struct DecodedAclUser {
+  std::string_view name;
+  uint64_t base;
+  std::string_view definition;  // empty: delete
+};
+struct DecodedAcl {
+  uint8_t mode;  // AclMode
+  uint64_t base;
+  std::vector<DecodedAclUser> users;
+};
 struct DecodedPayload {
   int64_t now_ms = 0;
   std::variant<DecodedCommand, DecodedExpire, DecodedBatch, DecodedExpireLease,
-               DecodedExpireElection, DecodedExtend, DecodedEvict>
+               DecodedExpireElection, DecodedExtend, DecodedEvict, DecodedAcl>
       body;
 };
 // Bounds a decoder enforces (defence against a corrupt entry; the leader never exceeds them).
@@ -207,5 +218,12 @@ inline constexpr uint64_t kPayloadArgsMax = 1024 * 1024;
 inline constexpr uint64_t kPayloadArgBytesMax = 512ull * 1024 * 1024;
 
 Result<DecodedPayload> decode_payload(std::string_view payload);
+
+// Shared by the encoders of command.cc and acl_payload.cc.
+inline constexpr uint8_t kAclPayloadKind = 9;
+// The payload prefix every kind shares: format version and the leader's now_ms.
+void write_header(ByteWriter& w, int64_t now_ms);
+// After the kind byte of a kind 9 body.
+Result<DecodedAcl> decode_acl_body(ByteReader& r);
 
 }  // namespace bw::kv

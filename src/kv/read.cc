@@ -1,7 +1,6 @@
 // Read-only commands: evaluated on the local keyspace, hiding keys whose deadline has passed by
 // the read's expiry time (Store::read: the log's time, the same on every replica).
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/glob.h"
 #include "kv/apply.h"
 #include "kv/numbers.h"
 
@@ -29,16 +29,6 @@ const Record* live(const Keyspace& keys, std::string_view key, int64_t expiry_ms
 
 bool hidden(const Record& rec, int64_t expiry_ms) {
   return rec.deadline_ms != 0 && rec.deadline_ms <= expiry_ms;
-}
-
-// Redis glob patterns through fnmatch(3) (no flags: '*' crosses '/', '\' escapes, [^...] and
-// [!...] negate). fnmatch sees C strings, so a key or pattern with a NUL byte matches only the
-// catch-all "*".
-bool glob_match(std::string_view pattern, std::string_view key) {
-  if (pattern == "*") return true;
-  if (pattern.find('\0') != std::string_view::npos) return false;
-  if (key.find('\0') != std::string_view::npos) return false;
-  return fnmatch(std::string(pattern).c_str(), std::string(key).c_str(), 0) == 0;
 }
 
 Reply ttl(const Keyspace& keys, std::string_view key, ReadClock clock, bool ms, bool absolute) {

@@ -1,13 +1,16 @@
-// Snapshot image, version 4, all integers little-endian:
-//   magic "BWKVSNAP"  version:u8 (=4)  applied_index:u64  clock_ms:u64  key_count:varint
+// Snapshot image, version 5, all integers little-endian:
+//   magic "BWKVSNAP"  version:u8 (=5)  applied_index:u64  clock_ms:u64  key_count:varint
 //   (key:bytes value:bytes deadline_ms:u64 version:varint lease_id:varint){key_count}
 //   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
 //   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
 //                           deadline_ms:u64){holder_count}
 //   member_count:varint    (id:varint client_address:bytes peer_address:bytes){member_count}
 //   member_id_max:varint
+//   acl_index:varint  acl_user_count:varint
+//                          (name:bytes definition:bytes index:varint){acl_user_count}
 //   checksum:u64 = XXH3-64 of every byte before it
-// clock_ms is Store::clock_ms(), the log's time. Version 3 (still restored) has no member
+// clock_ms is Store::clock_ms(), the log's time. Version 4 (still restored) has no ACL section
+// (no users). Version 3 (still restored) has no member
 // section; version 2 (still restored, with clock_ms 0) has
 // no clock_ms; version 1 (likewise) has neither clock_ms, lease_id nor the lease and holder
 // sections.
@@ -24,7 +27,8 @@ namespace bw::kv {
 
 namespace {
 constexpr std::string_view kMagic = "BWKVSNAP";
-constexpr uint8_t kSnapshotVersion = 4;
+constexpr uint8_t kSnapshotVersion = 5;
+constexpr uint8_t kSnapshotVersionNoAcl = 4;
 constexpr uint8_t kSnapshotVersionNoMembers = 3;
 constexpr uint8_t kSnapshotVersionNoClock = 2;
 constexpr uint8_t kSnapshotVersionNoLeases = 1;
@@ -36,6 +40,8 @@ constexpr uint64_t kLeaseBytesMin = 10;
 constexpr uint64_t kHolderBytesMin = 12;
 // Smallest member: id (1) and two empty addresses (1 + 1).
 constexpr uint64_t kMemberBytesMin = 3;
+// Smallest ACL user: a name of one byte (2), an empty definition (1) and an index (1).
+constexpr uint64_t kAclUserBytesMin = 4;
 // Holder names and ids are command arguments; their bound is the argument bound.
 constexpr uint64_t kNameBytesMax = kValueBytesMax;
 
@@ -87,6 +93,13 @@ std::string Store::snapshot() const {
     w.bytes(m.peer_address);
   }
   w.varint(member_id_max_);
+  w.varint(acl_index_);
+  w.varint(acl_users_.size());
+  for (const auto& [name, user] : acl_users_) {
+    w.bytes(name);
+    w.bytes(user.definition);
+    w.varint(user.index);
+  }
   w.u64(checksum64(out));
   return out;
 }
@@ -96,6 +109,8 @@ Status Store::restore(std::string_view image) {
   coord_.clear();
   members_.clear();
   member_id_max_ = 0;
+  acl_users_.clear();
+  acl_index_ = 0;
   applied_index_ = 0;
   clock_ms_ = 0;
   expiry_cursor_deadline_ms_ = 0;
@@ -112,8 +127,9 @@ Status Store::restore(std::string_view image) {
     BW_ASSIGN_OR_RETURN(std::string_view magic, r.raw(kMagic.size()));
     if (magic != kMagic) return corrupt("bad magic");
     BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-    if (version != kSnapshotVersion && version != kSnapshotVersionNoMembers &&
-        version != kSnapshotVersionNoClock && version != kSnapshotVersionNoLeases) {
+    if (version != kSnapshotVersion && version != kSnapshotVersionNoAcl &&
+        version != kSnapshotVersionNoMembers && version != kSnapshotVersionNoClock &&
+        version != kSnapshotVersionNoLeases) {
       return corrupt(fmt::format("unknown version {}", version));
     }
     const bool with_leases = version != kSnapshotVersionNoLeases;
@@ -148,8 +164,11 @@ Status Store::restore(std::string_view image) {
     if (with_leases) {
       BW_RETURN_IF_ERROR(restore_coordination(r, applied));
     }
-    if (version == kSnapshotVersion) {
+    if (version >= kSnapshotVersionNoAcl) {
       BW_RETURN_IF_ERROR(restore_members(r));
+    }
+    if (version == kSnapshotVersion) {
+      BW_RETURN_IF_ERROR(restore_acl(r, applied));
     }
     if (!r.done()) return corrupt("trailing bytes");
     applied_index_ = applied;
@@ -161,6 +180,8 @@ Status Store::restore(std::string_view image) {
     coord_.clear();
     members_.clear();
     member_id_max_ = 0;
+    acl_users_.clear();
+    acl_index_ = 0;
   }
   return s;
 }
@@ -219,6 +240,28 @@ Status Store::restore_members(ByteReader& r) {
   if (!members_.empty() && members_.rbegin()->first > member_id_max_) {
     return corrupt("member id beyond the largest id recorded");
   }
+  return OkStatus();
+}
+
+Status Store::restore_acl(ByteReader& r, uint64_t applied) {
+  BW_ASSIGN_OR_RETURN(uint64_t acl_index, r.varint());
+  if (acl_index > applied) return corrupt("ACL change beyond the applied index");
+  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+  if (count > kAclUsersMax || count > r.remaining() / kAclUserBytesMin) {
+    return corrupt("ACL user count exceeds the image");
+  }
+  std::string_view previous;
+  for (uint64_t i = 0; i < count; ++i) {
+    BW_ASSIGN_OR_RETURN(std::string_view name, r.bytes(kAclUserNameBytesMax));
+    BW_ASSIGN_OR_RETURN(std::string_view definition, r.bytes(kAclDefinitionBytesMax));
+    BW_ASSIGN_OR_RETURN(uint64_t index, r.varint());
+    if (name.empty() || definition.empty()) return corrupt("empty ACL user");
+    if (i > 0 && name <= previous) return corrupt("ACL users out of order");
+    if (index == 0 || index > acl_index) return corrupt("ACL user change out of range");
+    previous = name;
+    acl_users_.emplace(std::string(name), AclUserRecord{std::string(definition), index});
+  }
+  acl_index_ = acl_index;
   return OkStatus();
 }
 

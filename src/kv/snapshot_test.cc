@@ -130,8 +130,8 @@ TEST(KvSnapshot, RestoresVersionTwoImagesWithClockZero) {
   EXPECT_EQ(s.key_count(), 1u);
   // Written back as the current version, clock included.
   std::string again = s.snapshot();
-  EXPECT_EQ(again[8], 4);
-  EXPECT_EQ(again.size(), image.size() + 8 + 2);  // clock, empty member section
+  EXPECT_EQ(again[8], 5);
+  EXPECT_EQ(again.size(), image.size() + 8 + 4);  // clock, empty member and ACL sections
   Store copy;
   ASSERT_TRUE(copy.restore(again).ok());
   EXPECT_EQ(copy.snapshot(), again);
@@ -154,14 +154,54 @@ TEST(KvSnapshot, RoundTripKeepsTheMemberDirectory) {
 
 TEST(KvSnapshot, RestoresVersionThreeImagesWithoutMembers) {
   std::string image = populated().store().snapshot();
-  // Rewrite as version 3: drop the (empty) member section and the checksum.
-  image.resize(image.size() - 8 - 2);
+  // Rewrite as version 3: drop the (empty) member and ACL sections and the checksum.
+  image.resize(image.size() - 8 - 4);
   image[8] = 3;
   ByteWriter(&image).u64(checksum64(image));
   Store s;
   ASSERT_TRUE(s.restore(image).ok());
   EXPECT_TRUE(s.members().empty());
   EXPECT_EQ(s.key_count(), populated().store().key_count());
+}
+
+TEST(KvSnapshot, RestoresVersionFourImagesWithoutAclUsers) {
+  std::string image = populated().store().snapshot();
+  // Rewrite as version 4: drop the (empty) ACL section and the checksum.
+  image.resize(image.size() - 8 - 2);
+  image[8] = 4;
+  ByteWriter(&image).u64(checksum64(image));
+  Store s;
+  ASSERT_TRUE(s.restore(image).ok());
+  EXPECT_TRUE(s.acl_users().empty());
+  EXPECT_EQ(s.acl_index(), 0u);
+}
+
+TEST(KvAcl, UpdatesRefuseConcurrentChangesAndRoundTrip) {
+  Store s;
+  const std::vector<AclUserChange> all = {{.name = "default", .base = 0, .definition = "on nopass"},
+                                          {.name = "alice", .base = 0, .definition = "on +get"}};
+  EXPECT_EQ(render(s.apply(1, encode_acl_users(AclMode::kReplaceAll, 0, all, 5))), "\"OK\"");
+  EXPECT_EQ(s.acl_index(), 1u);
+  EXPECT_EQ(s.acl_users().at("alice").definition, "on +get");
+  // A replacement computed before index 1 is refused, and changes nothing.
+  EXPECT_EQ(render(s.apply(2, encode_acl_users(AclMode::kReplaceAll, 0, {}, 5))),
+            std::string("(error) ") + std::string(kAclConflictError));
+  EXPECT_EQ(s.acl_users().size(), 2u);
+  // An update based on alice's last change applies; a second one based on the same is refused.
+  const std::vector<AclUserChange> a1 = {{.name = "alice", .base = 1, .definition = "off"}};
+  EXPECT_EQ(render(s.apply(3, encode_acl_users(AclMode::kUpdate, 1, a1, 5))), "\"OK\"");
+  EXPECT_EQ(render(s.apply(4, encode_acl_users(AclMode::kUpdate, 1, a1, 5))),
+            std::string("(error) ") + std::string(kAclConflictError));
+  EXPECT_EQ(s.acl_users().at("alice").index, 3u);
+  // Deletion answers the number deleted.
+  const std::vector<AclUserChange> del = {{.name = "alice", .base = 3, .definition = ""}};
+  EXPECT_EQ(render(s.apply(5, encode_acl_users(AclMode::kUpdate, 3, del, 5))), "(integer) 1");
+  EXPECT_FALSE(s.acl_users().contains("alice"));
+  Store copy;
+  ASSERT_TRUE(copy.restore(s.snapshot()).ok());
+  EXPECT_EQ(copy.acl_users(), s.acl_users());
+  EXPECT_EQ(copy.acl_index(), 5u);
+  EXPECT_EQ(copy.snapshot(), s.snapshot());
 }
 
 TEST(KvSnapshot, MemberRecordsRoundTripAndRejectGarbage) {
@@ -253,10 +293,10 @@ TEST(KvCoordSnapshot, RestoresVersionOneImages) {
   EXPECT_EQ(s.lease_count(), 0u);
   EXPECT_EQ(s.clock_ms(), 0);
   // An unknown version is refused.
-  std::string v5 = image.substr(0, image.size() - 8);
-  v5[8] = 5;
-  ByteWriter(&v5).u64(checksum64(v5));
-  EXPECT_EQ(s.restore(v5).message(), "kv snapshot: unknown version 5");
+  std::string v6 = image.substr(0, image.size() - 8);
+  v6[8] = 6;
+  ByteWriter(&v6).u64(checksum64(v6));
+  EXPECT_EQ(s.restore(v6).message(), "kv snapshot: unknown version 6");
   EXPECT_EQ(s.key_count(), 0u);
 }
 

@@ -101,8 +101,45 @@ Reply Store::apply(uint64_t index, std::string_view payload, ApplyEffects* effec
   if (auto* batch = std::get_if<DecodedBatch>(&decoded->body)) {
     return apply_batch(applier, *batch, index, now_ms);
   }
+  if (const auto* acl = std::get_if<DecodedAcl>(&decoded->body)) return apply_acl(*acl, index);
   // Arity was checked against THE command table before the leader proposed the entry.
   return run_write(applier, std::get<DecodedCommand>(decoded->body), now_ms);
+}
+
+// All or nothing: a user (or, replacing all, the ACL state) changed since the leader read it
+// refuses the whole entry.
+Reply Store::apply_acl(const DecodedAcl& acl, uint64_t index) {
+  if (acl.mode == static_cast<uint8_t>(AclMode::kReplaceAll)) {
+    if (acl.base != acl_index_) return Reply::error(std::string(kAclConflictError));
+    acl_users_.clear();
+    for (const DecodedAclUser& u : acl.users) {
+      acl_users_.insert_or_assign(std::string(u.name),
+                                  AclUserRecord{std::string(u.definition), index});
+    }
+    acl_index_ = index;
+    return Reply::ok();
+  }
+  for (const DecodedAclUser& u : acl.users) {
+    auto it = acl_users_.find(u.name);
+    const uint64_t current = it == acl_users_.end() ? 0 : it->second.index;
+    if (current != u.base) return Reply::error(std::string(kAclConflictError));
+  }
+  int64_t deleted = 0;
+  bool deletes = false;
+  for (const DecodedAclUser& u : acl.users) {
+    if (u.definition.empty()) {
+      deletes = true;
+      if (auto it = acl_users_.find(u.name); it != acl_users_.end()) {
+        acl_users_.erase(it);
+        ++deleted;
+      }
+    } else {
+      acl_users_.insert_or_assign(std::string(u.name),
+                                  AclUserRecord{std::string(u.definition), index});
+    }
+  }
+  acl_index_ = index;
+  return deletes ? Reply::integer_value(deleted) : Reply::ok();
 }
 
 Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms) {

@@ -25,6 +25,7 @@ namespace bw::kv {
 
 class Applier;
 struct DecodedBatch;
+struct DecodedAcl;
 
 // A keyspace notification as Redis emits it: event names follow Redis ("set", "del", "expired",
 // "expire", "incrby", "incrbyfloat", "append", "setrange", "rename_from", "rename_to", "persist").
@@ -76,6 +77,14 @@ inline constexpr size_t kMemberAddressBytesMax = 255;
 std::string encode_member(const Member& m);
 // Errors: InvalidArgument for bytes that are not a member record or addresses over the bound.
 Result<Member> decode_member(std::string_view bytes);
+
+// An ACL user as the replicated state holds it: the server's canonical definition (opaque to
+// kv) and the log index of the user's last change.
+struct AclUserRecord {
+  std::string definition;
+  uint64_t index = 0;
+  bool operator==(const AclUserRecord&) const = default;
+};
 
 // Bounds on work done by one read command.
 inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to this
@@ -171,6 +180,11 @@ class Store {
   const std::map<uint64_t, Member>& members() const { return members_; }
   uint64_t member_id_max() const { return member_id_max_; }
 
+  // The ACL users (command.h, encode_acl_users), by name. acl_index() is the log index of the
+  // last applied ACL change (0: none yet): equal acl_index() on two replicas means equal users.
+  const std::map<std::string, AclUserRecord, std::less<>>& acl_users() const { return acl_users_; }
+  uint64_t acl_index() const { return acl_index_; }
+
   uint64_t applied_index() const { return applied_index_; }
   // The log's time: the largest entry time applied so far (0 before any, and after restoring an
   // image older than version 3). Part of the replicated state: equal on every replica at the
@@ -205,11 +219,15 @@ class Store {
   Status restore_coordination(ByteReader& r, uint64_t applied);
 
   Status restore_members(ByteReader& r);
+  Status restore_acl(ByteReader& r, uint64_t applied);
+  Reply apply_acl(const DecodedAcl& acl, uint64_t index);
 
   Keyspace keys_;
   Coordination coord_;
   std::map<uint64_t, Member> members_;
   uint64_t member_id_max_ = 0;
+  std::map<std::string, AclUserRecord, std::less<>> acl_users_;
+  uint64_t acl_index_ = 0;
   uint64_t applied_index_ = 0;
   int64_t clock_ms_ = 0;       // see clock_ms(); always >= 0
   uint64_t evicted_keys_ = 0;  // evicted_keys(); a statistic, not part of the snapshot

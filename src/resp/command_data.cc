@@ -7,6 +7,41 @@
 namespace bw::resp {
 namespace {
 
+constexpr CommandSpec kAclSubcommands[] = {
+    {"acl|cat", -2, kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server", "6.0.0",
+     "Lists the ACL categories, or the commands inside a category.", "[category]", "@slow", ""},
+    {"acl|deluser", -3, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Deletes ACL users, and terminates their connections (replicated).",
+     "username [username ...]", "@admin @slow @dangerous", ""},
+    {"acl|dryrun", -4, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "7.0.0", "Simulates the execution of a command by a user, without executing it.",
+     "username command [arg [arg ...]]", "@admin @slow @dangerous", ""},
+    {"acl|genpass", -2, kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server", "6.0.0",
+     "Generates a pseudorandom, secure password for ACL users.", "[bits]", "@slow", ""},
+    {"acl|getuser", 3, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Lists the ACL rules of a user.", "username", "@admin @slow @dangerous", ""},
+    {"acl|help", 2, kLoading | kStale | kConnection, 0, 0, 0, "server", "6.0.0",
+     "Returns helpful text about the different subcommands.", "", "@slow", ""},
+    {"acl|list", 2, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Dumps the effective rules in ACL file format.", "", "@admin @slow @dangerous", ""},
+    {"acl|load", 2, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Reloads the rules from this node's ACL file (replicated).", "",
+     "@admin @slow @dangerous", ""},
+    {"acl|log", -2, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Lists recent security events generated due to ACL rules.", "[count | RESET]",
+     "@admin @slow @dangerous", ""},
+    {"acl|save", 2, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Saves the effective ACL rules in this node's ACL file.", "",
+     "@admin @slow @dangerous", ""},
+    {"acl|setuser", -3, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Creates and modifies an ACL user and its rules (replicated).",
+     "username [rule [rule ...]]", "@admin @slow @dangerous", ""},
+    {"acl|users", 2, kAdmin | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server",
+     "6.0.0", "Lists all ACL users.", "", "@admin @slow @dangerous", ""},
+    {"acl|whoami", 2, kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "server", "6.0.0",
+     "Returns the authenticated username of the current connection.", "", "@slow", ""},
+};
+
 constexpr CommandSpec kClientSubcommands[] = {
     {"client|getname", 2, kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "connection",
      "2.6.9", "Returns the connection name.", "", "@slow @connection", ""},
@@ -175,6 +210,8 @@ constexpr CommandSpec kSentinelSubcommands[] = {
 };
 
 constexpr CommandSpec kCommands[] = {
+    {"acl", -2, kConnection, 0, 0, 0, "server", "6.0.0",
+     "A container for Access List Control commands.", "", "@slow", "", kAclSubcommands},
     {"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, "string", "2.0.0",
      "Appends to the string value of a key.", "key value", "@write @string @fast", "RW insert"},
     {"auth", -2, kNoScript | kLoading | kStale | kFast | kNoAuth | kAllowBusy | kConnection, 0, 0,

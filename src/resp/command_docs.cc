@@ -56,26 +56,6 @@ std::vector<std::string_view> flag_names(const CommandSpec& spec) {
   return names;
 }
 
-// ACL categories follow from flags and group (Redis lists them per command; this derivation
-// matches it for the commands we serve closely enough for clients, which only display them).
-std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
-  if (!spec.acl_categories.empty()) return split(spec.acl_categories, ' ');
-  std::vector<std::string_view> cats;
-  const std::string_view group = spec.group;
-  if (group == "generic") cats.push_back("@keyspace");
-  if (spec.has(kReadonly)) cats.push_back("@read");
-  if (spec.has(kWrite)) cats.push_back("@write");
-  if (group == "string") cats.push_back("@string");
-  if (group == "pubsub") cats.push_back("@pubsub");
-  if (spec.has(kAdmin)) cats.push_back("@admin");
-  cats.push_back(spec.has(kFast) ? "@fast" : "@slow");
-  if (spec.has(kBlocking)) cats.push_back("@blocking");
-  if (spec.has(kAdmin)) cats.push_back("@dangerous");
-  if (group == "connection") cats.push_back("@connection");
-  if (group == "transactions") cats.push_back("@transaction");
-  return cats;
-}
-
 void write_status_set(Writer& w, const std::vector<std::string_view>& items) {
   w.set(items.size());
   for (std::string_view s : items) w.simple(s);
@@ -358,6 +338,26 @@ void write_one_doc(Writer& w, const CommandSpec& spec) {
 }
 
 }  // namespace
+
+// ACL categories follow from flags and group (Redis lists them per command; this derivation
+// matches it for the commands we serve closely enough for clients, which only display them).
+std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
+  if (!spec.acl_categories.empty()) return split(spec.acl_categories, ' ');
+  std::vector<std::string_view> cats;
+  const std::string_view group = spec.group;
+  if (group == "generic") cats.push_back("@keyspace");
+  if (spec.has(kReadonly)) cats.push_back("@read");
+  if (spec.has(kWrite)) cats.push_back("@write");
+  if (group == "string") cats.push_back("@string");
+  if (group == "pubsub") cats.push_back("@pubsub");
+  if (spec.has(kAdmin)) cats.push_back("@admin");
+  cats.push_back(spec.has(kFast) ? "@fast" : "@slow");
+  if (spec.has(kBlocking)) cats.push_back("@blocking");
+  if (spec.has(kAdmin)) cats.push_back("@dangerous");
+  if (group == "connection") cats.push_back("@connection");
+  if (group == "transactions") cats.push_back("@transaction");
+  return cats;
+}
 
 void write_command_info(Writer& w, const CommandSpec* spec) {
   if (spec == nullptr) {

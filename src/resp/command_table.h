@@ -78,6 +78,10 @@ std::vector<size_t> command_key_indexes(const CommandSpec& spec,
 std::vector<std::string_view> command_key_positions(const CommandSpec& spec,
                                                     std::span<const std::string_view> argv);
 
+// The ACL categories of a command ("@read", "@fast", ...): the table's, or derived from its flags
+// and group when the table lists none.
+std::vector<std::string_view> acl_categories(const CommandSpec& spec);
+
 // Replies for the COMMAND family in Redis 7's formats.
 // One COMMAND INFO entry: [name, arity, flags, first, last, step, acl-categories, tips,
 // key-specs, subcommands]; spec == nullptr writes nil (unknown command).

@@ -22,6 +22,29 @@ namespace bw::server {
 
 namespace {
 
+// Passwords never reach SLOWLOG (Redis shows them as "(redacted)"): AUTH's arguments, HELLO's
+// AUTH password, ACL SETUSER's >password and <password rules, CONFIG SET requirepass's value.
+void redact_secrets(std::vector<std::string>* argv) {
+  std::vector<std::string>& a = *argv;
+  if (a.empty()) return;
+  constexpr std::string_view kRedacted = "(redacted)";
+  if (iequals(a[0], "auth")) {
+    for (size_t i = 1; i < a.size(); ++i) a[i] = kRedacted;
+  } else if (iequals(a[0], "hello")) {
+    for (size_t i = 1; i + 2 < a.size(); ++i) {
+      if (iequals(a[i], "auth")) a[i + 2] = kRedacted;
+    }
+  } else if (iequals(a[0], "acl") && a.size() > 3 && iequals(a[1], "setuser")) {
+    for (size_t i = 3; i < a.size(); ++i) {
+      if (a[i].starts_with('>') || a[i].starts_with('<')) a[i] = kRedacted;
+    }
+  } else if (iequals(a[0], "config") && a.size() > 3 && iequals(a[1], "set")) {
+    for (size_t i = 2; i + 1 < a.size(); i += 2) {
+      if (iequals(a[i], "requirepass")) a[i + 1] = kRedacted;
+    }
+  }
+}
+
 int64_t unix_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -92,9 +115,11 @@ void Node::command_replied(Session& s, const CommandReplied& r) {
   // a transaction here is one log entry whose commands are not timed apart, so EXEC is logged.
   if (slower_than_us >= 0 && r.usec >= static_cast<uint64_t>(slower_than_us) &&
       (!r.spec->has(resp::kSkipSlowlog) || r.spec->name == "exec") && config_.slowlog_max_len > 0) {
+    std::vector<std::string> argv = s.slowlog_argv(r.seq);
+    redact_secrets(&argv);
     slowlog_.add(SlowLog::Entry{.unix_s = unix_us() / 1000000,
                                 .duration_us = r.usec,
-                                .argv = s.slowlog_argv(r.seq),
+                                .argv = std::move(argv),
                                 .client_address = s.peer_address,
                                 .client_name = s.name},
                  config_.slowlog_max_len);

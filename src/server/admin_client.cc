@@ -79,11 +79,20 @@ Result<bool> parse_reply(const std::string& buf, bool array, std::vector<std::st
 
 Result<std::vector<std::string>> exchange(std::string_view endpoint,
                                           const std::vector<std::string>& argv,
-                                          std::chrono::milliseconds timeout, bool array) {
+                                          std::chrono::milliseconds timeout, bool array,
+                                          const AdminAuth& auth) {
   BW_ASSIGN_OR_RETURN(auto ep, net::parse_endpoint(endpoint));
   asio::io_context io;
   asio::ip::tcp::socket sock(io);
-  std::string request = fmt::format("*{}\r\n", argv.size());
+  std::string request;
+  // AUTH first; its +OK is skipped (an error reply ends the exchange with that error).
+  constexpr std::string_view kAuthOk = "+OK\r\n";
+  if (!auth.password.empty()) {
+    request = fmt::format("*3\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n${}\r\n{}\r\n", auth.user.size(),
+                          auth.user, auth.password.size(), auth.password);
+  }
+  const size_t skip = auth.password.empty() ? 0 : kAuthOk.size();
+  request += fmt::format("*{}\r\n", argv.size());
   for (const auto& a : argv) request += fmt::format("${}\r\n{}\r\n", a.size(), a);
   std::string buf;
   std::array<char, 16384> chunk{};
@@ -97,7 +106,23 @@ Result<std::vector<std::string>> exchange(std::string_view endpoint,
         return;
       }
       buf.append(chunk.data(), n);
-      auto done = parse_reply(buf, array, &reply);
+      if (skip > 0 && !buf.empty() && buf[0] == '-') {
+        std::vector<std::string> ignored;
+        auto auth_reply = parse_reply(buf, false, &ignored);
+        if (!auth_reply.ok()) {
+          result = auth_reply.status();
+          return;
+        }
+      }
+      if (buf.size() < skip || (skip > 0 && buf.compare(0, skip, kAuthOk) != 0)) {
+        if (buf.size() >= skip) {
+          result = absl::DataLossError("unexpected reply to AUTH");
+          return;
+        }
+        read_more();
+        return;
+      }
+      auto done = parse_reply(buf.substr(skip), array, &reply);
       if (!done.ok()) {
         result = done.status();
       } else if (*done) {
@@ -131,15 +156,17 @@ Result<std::vector<std::string>> exchange(std::string_view endpoint,
 }  // namespace
 
 Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
-                                  std::chrono::milliseconds timeout) {
-  BW_ASSIGN_OR_RETURN(std::vector<std::string> reply, exchange(endpoint, argv, timeout, false));
+                                  std::chrono::milliseconds timeout, const AdminAuth& auth) {
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> reply,
+                      exchange(endpoint, argv, timeout, false, auth));
   return std::move(reply.at(0));
 }
 
 Result<std::vector<std::string>> admin_command_array(std::string_view endpoint,
                                                      const std::vector<std::string>& argv,
-                                                     std::chrono::milliseconds timeout) {
-  return exchange(endpoint, argv, timeout, true);
+                                                     std::chrono::milliseconds timeout,
+                                                     const AdminAuth& auth) {
+  return exchange(endpoint, argv, timeout, true, auth);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text) {
@@ -160,9 +187,10 @@ std::vector<std::pair<std::string, std::string>> parse_info(std::string_view tex
 }
 
 std::map<std::string, std::string> info_raft(std::string_view endpoint,
-                                             std::chrono::milliseconds timeout) {
+                                             std::chrono::milliseconds timeout,
+                                             const AdminAuth& auth) {
   std::map<std::string, std::string> m;
-  auto r = admin_command(endpoint, {"INFO", "raft"}, timeout);
+  auto r = admin_command(endpoint, {"INFO", "raft"}, timeout, auth);
   if (!r.ok()) return m;
   for (auto& [k, v] : parse_info(*r)) m[k] = v;
   return m;

@@ -115,12 +115,13 @@ std::string Node::client_info_line(Session& s) const {
   return fmt::format(
       "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 "
       "multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} "
-      "tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+      "tot-mem={} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
       s.id(), s.peer_address, s.local_address, s.fd(), s.name, age, std::max<int64_t>(idle, 0),
       flags, sub, psub, s.in_multi ? static_cast<int64_t>(s.queued.size()) : -1, qbuf,
       qbuf_cap - std::min(qbuf, qbuf_cap), qbuf_cap, qbuf_cap, s.unwritten_bytes(),
       s.pending_replies(), omem, qbuf_cap + omem, s.writing() ? "rw" : "r",
-      s.last_command.empty() ? "NULL" : s.last_command, s.protocol, s.lib_name, s.lib_version);
+      s.last_command.empty() ? "NULL" : s.last_command, s.user, s.protocol, s.lib_name,
+      s.lib_version);
 }
 
 void Node::client_command(NodeCall& c) {
@@ -231,7 +232,7 @@ void Node::client_kill(NodeCall& c) {
   struct Filter {
     std::optional<uint64_t> id;
     std::optional<ClientType> type;
-    std::optional<std::string_view> addr, laddr;
+    std::optional<std::string_view> addr, laddr, user;
     std::optional<int64_t> max_age_s;
     bool skip_me = true;
   } f;
@@ -265,10 +266,11 @@ void Node::client_kill(NodeCall& c) {
       } else if (iequals(opt, "laddr")) {
         f.laddr = value;
       } else if (iequals(opt, "user")) {
-        if (value != "default") {
+        if (acl_.find(value) == nullptr) {
           w.error(fmt::format("ERR No such user '{}'", value));
           return;
         }
+        f.user = value;
       } else if (iequals(opt, "skipme")) {
         if (iequals(value, "yes")) {
           f.skip_me = true;
@@ -296,6 +298,7 @@ void Node::client_kill(NodeCall& c) {
     if (f.id && other->id() != *f.id) continue;
     if (f.addr && other->peer_address != *f.addr) continue;
     if (f.laddr && other->local_address != *f.laddr) continue;
+    if (f.user && other->user != *f.user) continue;
     if (f.type) {
       const bool pubsub = pubsub_.subscriptions(other.get()) > 0;
       if (!((*f.type == ClientType::kPubSub && pubsub) ||

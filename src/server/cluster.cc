@@ -123,6 +123,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
         "--cluster-id", cluster_id,       "--metrics-listen",
         metrics[i - 1]};
     args.insert(args.end(), o.server_args.begin(), o.server_args.end());
+    if (!o.requirepass.empty()) {
+      args.push_back("--requirepass");
+      args.push_back(o.requirepass);
+    }
     pids.push_back(spawn(self_exe, args, dir / fmt::format("node{}.log", i)));
   }
   {
@@ -131,6 +135,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     std::ofstream nodes(dir / "nodes");
     std::ofstream args(dir / "server-args");
     for (const std::string& a : o.server_args) args << a << "\n";
+    if (!o.requirepass.empty()) args << "--requirepass\n" << o.requirepass << "\n";
     for (int i = 1; i <= o.nodes; ++i) {
       nodes << i << " " << o.base_port + i - 1 << " up\n";
       std::ofstream(dir / fmt::format("node{}.pid", i)) << pids[i - 1] << "\n";
@@ -155,7 +160,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     all_up = true;
     leader.clear();
     for (const auto& e : endpoints) {
-      auto m = info_raft(e, kQueryTimeout);
+      auto m = info_raft(e, kQueryTimeout, AdminAuth{.password = o.requirepass});
       if (m.empty()) all_up = false;
       if (m["raft_role"] == "leader") leader = e;
     }

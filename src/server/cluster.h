@@ -19,6 +19,8 @@ struct ClusterUpOptions {
   bool detach = false;
   std::vector<std::string> server_args;  // extra flags passed to every `bellwether server`
   std::string restore;  // a backup file every node starts from (restore_member), if not empty
+  // Passed to every node as --requirepass; cluster up authenticates with it.
+  std::string requirepass;
 };
 
 // Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it

@@ -22,8 +22,6 @@ namespace bw::server {
 
 namespace {
 
-constexpr std::string_view kRedisCompatVersion = "7.0.0";
-
 // COMMAND GETKEYS command arg...: the keys THE command table locates in that command line.
 void write_command_getkeys(resp::Writer& w, std::span<const std::string_view> command) {
   const resp::CommandSpec* spec = command.empty() ? nullptr : resp::find_command(command[0]);
@@ -53,6 +51,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
     void (Node::*answer)(NodeCall&);
   };
   static constexpr Handler kHandlers[] = {
+      {"acl", &Node::acl_command},
       {"auth", &Node::auth_command},
       {"backup", &Node::backup_command},
       {"bgsave", &Node::save_command},
@@ -141,6 +140,8 @@ void Node::reset_command(NodeCall& c) {
   c.s->protocol = 2;
   c.s->readonly = config_.readonly_default;
   c.s->name.clear();
+  c.s->user = "default";  // Redis: RESET authenticates as the default user again, if it can
+  c.s->authenticated = acl_.default_open();
   c.w.set_protocol(2);
   c.w.simple("RESET");
 }
@@ -154,80 +155,6 @@ void Node::select_command(NodeCall& c) {
   } else {
     c.w.simple("OK");
   }
-}
-
-void Node::auth_command(NodeCall& c) {
-  if (c.argv.size() == 2) {
-    c.w.error(
-        "ERR AUTH <password> called without any password configured for the default user. Are "
-        "you "
-        "sure your configuration is correct?");
-  } else if (c.argv.size() == 3 && c.argv[1] == "default") {
-    c.w.simple("OK");
-  } else if (c.argv.size() == 3) {
-    c.w.error("WRONGPASS invalid username-password pair or user is disabled.");
-  } else {
-    c.w.error("ERR syntax error");
-  }
-}
-
-// HELLO [protover [AUTH username password] [SETNAME clientname]]
-void Node::hello_command(NodeCall& c) {
-  std::span<const std::string_view> argv = c.argv;
-  int64_t proto = c.s->protocol;
-  size_t i = 1;
-  if (argv.size() >= 2) {
-    if (!parse_int64(argv[1], &proto)) {
-      c.w.error("ERR Protocol version is not an integer or out of range");
-      return;
-    }
-    if (proto < 2 || proto > 3) {
-      c.w.error("NOPROTO unsupported protocol version");
-      return;
-    }
-    i = 2;
-  }
-  std::string new_name = c.s->name;
-  for (; i < argv.size(); ++i) {
-    if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
-      if (argv[i + 1] != "default") {
-        c.w.error("WRONGPASS invalid username-password pair or user is disabled.");
-        return;
-      }
-      i += 2;
-    } else if (iequals(argv[i], "setname") && i + 1 < argv.size()) {
-      if (!valid_client_name(argv[i + 1])) {
-        c.w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-        return;
-      }
-      new_name = std::string(argv[++i]);
-    } else {
-      c.w.error(fmt::format("ERR Syntax error in HELLO option '{}'", argv[i]));
-      return;
-    }
-  }
-  c.s->protocol = static_cast<int>(proto);
-  c.s->name = new_name;
-  resp::Writer& w = c.w;
-  w.set_protocol(c.s->protocol);
-  const bool sentinel = c.s->sentinel_port;  // Sentinel's HELLO has no role
-  w.map(sentinel ? 6 : 7);
-  w.bulk("server");
-  w.bulk("redis");
-  w.bulk("version");
-  w.bulk(kRedisCompatVersion);
-  w.bulk("proto");
-  w.integer(c.s->protocol);
-  w.bulk("id");
-  w.integer(static_cast<int64_t>(c.s->id()));
-  w.bulk("mode");
-  w.bulk(sentinel ? "sentinel" : "standalone");
-  if (!sentinel) {
-    w.bulk("role");
-    w.bulk(raft().is_leader() ? "master" : "replica");
-  }
-  w.bulk("modules");
-  w.array(0);
 }
 
 // READONLY, READWRITE.

@@ -51,6 +51,12 @@ struct NodeConfig {
   uint32_t heartbeat_ticks = 1;
   ReadMode read_mode = ReadMode::kLinearizable;
   bool readonly_default = false;  // new connections start in READONLY mode (stale local reads)
+  // Authentication (docs/security.md): the default user's password until the replicated ACL
+  // state defines users, the aclfile read then and by ACL LOAD / written by ACL SAVE, and
+  // protected mode (non-loopback clients refused while the default user has no password).
+  std::string requirepass;
+  std::string aclfile;
+  bool protected_mode = true;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   // Anything but kNo also wraps the data directory's file system so that DEBUG FSYNC-DELAY and
   // FSYNC-FAIL can slow down or fail its syncs.

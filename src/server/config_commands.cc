@@ -49,6 +49,16 @@ void Node::config_command(NodeCall& c) {
       w.bulk(value);
     }
   } else if (iequals(sub, "set") && argv.size() >= 4) {
+    // Alone, requirepass is replicated as ACL SETUSER default (Node::execute); with other
+    // parameters it would only change this node's copy.
+    for (size_t i = 2; i < argv.size(); i += 2) {
+      if (iequals(argv[i], "requirepass")) {
+        w.error(
+            "ERR CONFIG SET requirepass must be set alone: it changes the replicated default "
+            "user");
+        return;
+      }
+    }
     if (auto error = config_set(&config_, argv.subspan(2))) {
       w.error(*error);
     } else {

@@ -183,6 +183,19 @@ const ConfigParam kParams[] = {
      "connections start in READONLY mode (stale local reads)", kNewConnections, true,
      BW_GET(yes_no(c.readonly_default)),
      BW_PARSE({ return parse_yes_no(v, &c->readonly_default); })},
+    {"requirepass", "requirepass", FileValue::kString,
+     "the default user's password until the replicated ACL state defines users",
+     "CONFIG SET replicates it as ACL SETUSER default resetpass >password", true,
+     BW_GET(c.requirepass), BW_PARSE({
+       c->requirepass = std::string(v);
+       return OkStatus();
+     })},
+    {"aclfile", "aclfile", FileValue::kString,
+     "ACL file: bootstrap users, ACL LOAD reads it, ACL SAVE writes it", kAtStart, false,
+     BW_GET(c.aclfile), nullptr},
+    {"protected-mode", "protected-mode", FileValue::kBool,
+     "refuse non-loopback clients while the default user has no password", "the next command", true,
+     BW_GET(yes_no(c.protected_mode)), BW_PARSE({ return parse_yes_no(v, &c->protected_mode); })},
     {"proto-max-bulk-len", "proto-max-bulk-len", FileValue::kNumber,
      "largest argument in bytes (memory units allowed: 512mb)",
      "every connection, for the commands it reads next", true,

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
       {"client-output-buffer-limit", "client-output-buffer-limit"},
       {"client-query-buffer-limit", "client-query-buffer-limit"},
       {"timeout", "timeout"},
+      {"protected-mode", "protected-mode"},
   };
   std::map<std::string, std::string> text_values;
   for (const auto& [flag, param] : kTextParams) {
@@ -170,6 +171,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_flag("--readonly-default", config.readonly_default,
                    "Connections start in READONLY mode: stale local reads, as a Redis replica's");
+  server->add_option("--requirepass", config.requirepass,
+                     "The default user's password until the replicated ACL state defines users");
+  server->add_option("--aclfile", config.aclfile,
+                     "ACL file (Redis's format): bootstrap users, ACL LOAD and ACL SAVE");
+  server
+      ->add_option("--protected-mode", text_values["protected-mode"],
+                   "yes | no: refuse non-loopback clients while the default user has no "
+                   "password")
+      ->capture_default_str();
   server->add_option("--fsync", text_values["fsync"], "always | none")->capture_default_str();
   server
       ->add_option("--enable-debug-command", text_values["enable-debug-command"],
@@ -269,6 +279,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_cmd->add_option("--dir", up.dir, "Where data and logs go")->capture_default_str();
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
+  up_cmd->add_option("--requirepass", up.requirepass,
+                     "Password of the default user on every node (--requirepass of each server)");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
   up_cmd->add_option("--restore", up.restore,

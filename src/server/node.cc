@@ -138,6 +138,7 @@ Status Node::start() {
   replica_ = std::make_unique<replica::Replica>(
       ro, replica::Io{.clock = this, .transport = this, .disk = disk_.get(), .observer = this},
       std::move(boot));
+  BW_RETURN_IF_ERROR(start_acl());
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
   transport_ = std::make_unique<net::PeerTransport>(
@@ -183,6 +184,7 @@ void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
       s->sentinel_port = sentinel_port;
+      s->authenticated = acl_.default_open();
       sessions_[s.get()] = s;
       ++counters_.connections_total;
       s->start();
@@ -236,6 +238,26 @@ void Node::execute(const std::shared_ptr<Session>& session,
   if (stopping_ && !spec->has(resp::kConnection)) {
     session->mark_rejected(seq);
     reply_error(to, "TRYAGAIN node is shutting down");
+    return;
+  }
+  if (!acl_admits(session, to, *spec, argv)) {  // checked here, so also at MULTI queue time
+    session->multi_dirty = session->in_multi;
+    session->mark_rejected(seq);
+    return;
+  }
+  if (is_acl_write(argv)) {
+    if (session->in_multi) {
+      session->multi_dirty = true;
+      session->mark_rejected(seq);
+      reply_error(to, "ERR ACL changes are not allowed inside MULTI");
+      return;
+    }
+    auto prepared = prepare_acl_write(argv);
+    if (auto* err = std::get_if<std::string>(&prepared)) {
+      reply_error(to, *err);
+      return;
+    }
+    route_write(std::move(to), views(std::get<std::vector<std::string>>(prepared)));
     return;
   }
   if (session->monitor && (kind.read || kind.write_name)) {  // Redis: a monitor is a replica
@@ -294,6 +316,10 @@ void Node::route_write(ReplyTo to, std::span<const std::string_view> argv) {
 }
 
 void Node::propose_write(ReplyTo to, std::span<const std::string_view> argv) {
+  if (is_acl_write(argv)) {
+    propose_acl(std::move(to), argv);
+    return;
+  }
   if (refuse_oom(to, argv)) return;
   auto encoded = kv::encode_write(argv, now_ms());
   if (auto* err = std::get_if<kv::Reply>(&encoded)) {
@@ -446,6 +472,7 @@ void Node::send(raft::Message m) {
 void Node::on_applied(const raft::Entry& e, const kv::ApplyEffects* effects, uint64_t tag,
                       kv::Reply* reply) {
   if (e.type == raft::EntryType::kConfChange) sync_peers();
+  if (replica_ != nullptr && store().acl_index() != acl_.synced_index()) sync_acl();
   if (effects == nullptr) return;
   apply_effects(*effects, reinterpret_cast<const Session*>(tag));
   if (!effects->published.empty()) *reply = kv::Reply::integer_value(last_publish_receivers_);
@@ -574,6 +601,14 @@ void Node::on_forward(NodeId from, std::string_view payload) {
   ReplyTo to{.peer = from, .forward_id = *id, .protocol = *proto == 3 ? 3 : 2};
   if (is_member_command(argv)) {
     execute_member(std::move(to), argv);  // checks its own arity
+    return;
+  }
+  if (is_acl_write(argv) && !raft().is_leader()) {
+    reply_error(to, "TRYAGAIN leader changed; retry");
+    return;
+  }
+  if (is_acl_write(argv)) {
+    propose_acl(std::move(to), argv);  // checks its own arguments
     return;
   }
   if (!forwarded_command_ok(argv)) {

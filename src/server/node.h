@@ -29,6 +29,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -40,6 +41,7 @@
 #include "replica/storage_disk.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/acl.h"
 #include "server/backup.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -281,7 +283,29 @@ class Node final : private replica::Clock, private replica::Transport, private r
   void slowlog_command(NodeCall& c);  // admin.cc
   void latency_command(NodeCall& c);
   void monitor_command(NodeCall& c);
+  void acl_command(NodeCall& c);  // acl_commands.cc
   // ---- end of node command handlers ------------------------------------------------------------
+
+  // Authentication and ACLs (acl_commands.cc, acl_replicated.cc).
+  Status start_acl();  // start(): the bootstrap users, then the replicated ones
+  // After an entry or a snapshot applied: recompiles the users if the replicated ACL state
+  // changed, and disconnects clients whose user was deleted or disabled.
+  void sync_acl();
+  // The checks of execute() before a command runs: protected mode, NOAUTH, ACL permissions.
+  // False if the command was refused (answered).
+  bool acl_admits(const std::shared_ptr<Session>& s, const ReplyTo& to,
+                  const resp::CommandSpec& spec, std::span<const std::string_view> argv);
+  void log_acl_denial(Session& s, std::string reason, std::string object, std::string username);
+  // ACL SETUSER / DELUSER / LOAD and CONFIG SET requirepass: routed as writes.
+  static bool is_acl_write(std::span<const std::string_view> argv);
+  // Receiving node: hashes passwords, reads the aclfile (LOAD), turns CONFIG SET requirepass
+  // into ACL SETUSER; the form forwarded to the leader. Error text instead when refused.
+  std::variant<std::vector<std::string>, std::string> prepare_acl_write(
+      std::span<const std::string_view> argv);
+  // Leader: computes the new definitions from the applied state and proposes them.
+  void propose_acl(ReplyTo to, std::span<const std::string_view> argv);
+  bool protected_mode_refuses(const Session& s) const;
+  std::string read_acl_file(Status* st) const;
 
   // Replies.
   void reply(const ReplyTo& to, std::string bytes);
@@ -486,6 +510,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   };
   std::vector<ShutdownCaller> shutdown_callers_;
   std::shared_ptr<LogContext> log_context_;
+  AclRegistry acl_;
+  bool listening_non_loopback_ = false;  // protected mode applies
 };
 
 }  // namespace bw::server

@@ -27,6 +27,7 @@ void Node::on_snapshot_installed(const raft::SnapshotMeta& meta) {
             "node {}: installed snapshot at index {} ({} keys)", config_.id, meta.index,
             replica_->store().key_count());
   sync_peers();
+  sync_acl();
 }
 
 void Node::maybe_snapshot() {

@@ -84,6 +84,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string peer_address;
   bool local = false;          // connected from a loopback address (enable-debug-command local)
   bool sentinel_port = false;  // connected to sentinel-listen: Sentinel's commands only
+  // The ACL user the connection runs as; false until AUTH when the default user needs a
+  // password (Node::acl_*).
+  std::string user = "default";
+  bool authenticated = false;
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
   uint64_t commands = 0;
