@@ -41,6 +41,12 @@ struct NodeConfig {
   std::string join;
   NodeId join_replaces;  // with join: the member whose addresses this node takes over
   std::string data_dir;
+  // Peer authentication (net/peer_auth.h): a file of one or two secrets (the first proves, either
+  // is accepted); empty: peers prove only the cluster id. The secret itself is never in the config.
+  std::string cluster_secret_file;
+  // Mutual TLS between nodes (Redis's tls-cluster) with the tls-cert-file, tls-key-file and
+  // tls-ca-cert-file of the client TLS port.
+  bool tls_cluster = false;
 
   uint32_t tick_ms = 50;
   // Election timeout randomized in [6, 12) ticks = 300-600 ms: a dead leader is replaced in

@@ -55,6 +55,7 @@ void Node::config_command(NodeCall& c) {
       std::string changes;
       for (size_t i = 2; i + 1 < argv.size(); i += 2) {
         changes += fmt::format(" {} '{}'", argv[i], argv[i + 1]);
+        if (iequals(argv[i], "cluster-secret-file")) reload_cluster_secrets();
       }
       spdlog::info("node {}: CONFIG SET{} (client {})", config_.id, changes, c.s->peer_address);
       w.simple("OK");
@@ -96,6 +97,24 @@ void Node::apply_config() {
     s->set_output_bytes_max(config_.session.output_bytes_max);
     s->set_bulk_bytes_max(config_.protocol.bulk_bytes_max);
   }
+}
+
+// CONFIG SET cluster-secret-file (checked by the parameter's parser, read again here): the
+// secrets apply to peer links opened from now on; links already up stay.
+void Node::reload_cluster_secrets() {
+  net::ClusterSecrets secrets;
+  if (!config_.cluster_secret_file.empty()) {
+    auto loaded = net::load_cluster_secrets(config_.cluster_secret_file);
+    if (!loaded.ok()) {
+      spdlog::error("node {}: {}; peer links keep the previous secrets", config_.id,
+                    loaded.status().message());
+      return;
+    }
+    secrets = std::move(*loaded);
+  }
+  spdlog::info("node {}: cluster secrets reloaded ({} secret(s))", config_.id,
+               secrets.secrets.size());
+  transport_->set_secrets(std::move(secrets));
 }
 
 Status Node::rewrite_config_file() {

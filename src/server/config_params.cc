@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "net/peer_auth.h"
 #include "server/args.h"
 #include "server/pubsub.h"
 
@@ -122,6 +123,22 @@ const ConfigParam kParams[] = {
     {"join", "join", FileValue::kString, "host:port of a member to join (first start only)",
      kAtStart, false, BW_GET(c.join), nullptr},
     {"dir", "data-dir", FileValue::kString, "data directory", kAtStart, false, BW_GET(c.data_dir),
+     nullptr},
+    {"cluster-secret-file", "cluster-secret-file", FileValue::kString,
+     "file of the secret peers prove (two lines while rotating: the first proves, either is "
+     "accepted); empty: none",
+     "re-read by CONFIG SET (also of the same path); applies to peer links opened afterwards",
+     true, BW_GET(c.cluster_secret_file), BW_PARSE({
+       if (!v.empty()) {
+         auto secrets = net::load_cluster_secrets(std::string(v));
+         if (!secrets.ok()) return invalid(std::string(to_std(secrets.status().message())));
+       }
+       c->cluster_secret_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-cluster", "peer-tls", FileValue::kBool,
+     "mutual TLS between nodes with the tls-cert-file, tls-key-file and tls-ca-cert-file",
+     "every node's peers must agree: restart every node", false, BW_GET(yes_no(c.tls_cluster)),
      nullptr},
     // Raft and storage.
     {"tick-ms", "tick-ms", FileValue::kNumber, "Raft tick in milliseconds", kAgree, false,

@@ -159,6 +159,12 @@ int main(int argc, char** argv) {
   server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)");
   server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
       ->capture_default_str();
+  server->add_option("--cluster-secret-file", config.cluster_secret_file,
+                     "File holding the secret every peer must prove (mode 0600; a second line "
+                     "is a previous secret still accepted while rotating)");
+  server->add_flag("--peer-tls,--tls-cluster", config.tls_cluster,
+                   "Mutual TLS between nodes with --tls-cert-file, --tls-key-file and "
+                   "--tls-ca-cert-file");
   server->add_option("--read-mode", text_values["read-mode"], "linearizable | lease")
       ->capture_default_str();
   server->add_flag("--readonly-default", config.readonly_default,

@@ -137,6 +137,9 @@ Status Node::start() {
       std::move(boot));
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
+  if (!config_.cluster_secret_file.empty()) {
+    BW_ASSIGN_OR_RETURN(topts.secrets, net::load_cluster_secrets(config_.cluster_secret_file));
+  }
   transport_ = std::make_unique<net::PeerTransport>(
       io_, topts,
       [this](NodeId from, net::FrameType t, std::string_view p) { on_frame(from, t, p); });
@@ -515,6 +518,8 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
       on_forward_reply(payload);
       return;
     case net::FrameType::kHello:
+    case net::FrameType::kHelloAck:
+    case net::FrameType::kAuth:
       return;
   }
 }

@@ -155,6 +155,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // A learner is promoted only when at most this many entries behind the leader's log.
   static constexpr uint64_t kPromoteLagEntriesMax = 1000;
   net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
+  uint64_t peer_handshakes_refused() const { return transport_->handshakes_refused(); }
+  void reload_cluster_secrets();
   // Milliseconds since the last frame from peer `id` arrived; -1 if none has since this start.
   int64_t peer_last_heard_ms_ago(NodeId id) const {
     auto it = peer_heard_ms_.find(id);

@@ -1,0 +1,279 @@
+"""Authenticated peers: the cluster secret's handshake, refusals of wrong peers (secret, cluster
+id, replayed handshake, stalled handshake), secret rotation by rolling restart, mutual TLS between
+nodes and `cluster up --tls`.
+
+The handshake is spoken by hand here too (docs/security.md describes it), which checks the
+documentation as well as the server.
+"""
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import struct
+
+import pytest
+import redis
+
+from conftest import Node, wait_until
+from helpers import RawConn, raft, wait_caught_up
+
+PEER_PORT_OFFSET = 10000
+HANDSHAKE_TIMEOUT_S = 5  # net::kPeerHandshakeTimeoutMs
+FRAME_VERSION = 1
+HELLO, HELLO_ACK, AUTH = 1, 6, 7
+PROOF_LABEL = b"bellwether peer handshake v1"
+
+
+def write_secret(path, *lines):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def new_secret():
+    return secrets.token_hex(24)
+
+
+def secret_cluster(cluster_factory, size=3, secret=None, start=True):
+    c = cluster_factory(size, start=False)
+    c.secret = secret or new_secret()
+    c.secret_file = write_secret(os.path.join(c.dir, "cluster-secret"), c.secret)
+    c.extra_args += ["--cluster-secret-file", c.secret_file]
+    return c.start() if start else c
+
+
+def log_text(node):
+    with open(node.log_path, "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+def refusals(node, pattern):
+    return [line for line in log_text(node).splitlines()
+            if "refused" in line and re.search(pattern, line)]
+
+
+def terms(nodes):
+    return {n.id: int(raft(n)["raft_term"]) for n in nodes}
+
+
+def write_and_check(cluster, key, value):
+    """A write through the leader that every running node applies."""
+    leader = cluster.wait_for_leader()
+    assert leader.client().set(key, value)
+    for n in cluster.nodes:
+        if n.alive():
+            wait_caught_up(n, leader)
+            assert n.client().get(key) == value.encode()
+
+
+def intruder(cluster, slot, extra):
+    """A node started on a spare port slot that believes it belongs to the cluster."""
+    node = Node(cluster, slot)
+    peers = cluster.peers + f",{slot}=127.0.0.1:{node.port}"
+    node.args = lambda: ["--id", str(slot), "--peers", peers]
+    node.extra_args = extra
+    return node
+
+
+# ---- the handshake by hand -------------------------------------------------------------------
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def frame(kind, payload):
+    return struct.pack("<I", len(payload) + 2) + bytes([FRAME_VERSION, kind]) + payload
+
+
+def read_frame(conn, timeout=10):
+    data = b""
+    conn.sock.settimeout(timeout)
+    while len(data) < 4 or len(data) < 4 + struct.unpack("<I", data[:4])[0]:
+        chunk = conn.sock.recv(4096)
+        assert chunk, "peer closed the connection"
+        data += chunk
+    length = struct.unpack("<I", data[:4])[0]
+    assert data[4] == FRAME_VERSION
+    return data[5], data[6:4 + length]
+
+
+def proof(secret, side, cluster_id, dialer, acceptor, nonce_d, nonce_a):
+    msg = (varint(len(PROOF_LABEL)) + PROOF_LABEL + side + varint(len(cluster_id)) + cluster_id
+           + struct.pack("<QQ", dialer, acceptor) + nonce_d + nonce_a)
+    return hmac.new(secret, msg, hashlib.sha256).digest()
+
+
+def hello(cluster_id, node_id, nonce):
+    cid = cluster_id.encode()
+    return frame(HELLO, varint(len(cid)) + cid + struct.pack("<Q", node_id) + nonce)
+
+
+# ---- tests -----------------------------------------------------------------------------------
+
+def test_cluster_with_secret_elects_and_replicates(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    write_and_check(c, "k1", "v1")
+    for n in c.nodes:
+        assert not refusals(n, "."), log_text(n)[-2000:]
+        # The secret is in no reply.
+        got = dict(zip(*[iter(n.client().execute_command("CONFIG", "GET", "*"))] * 2))
+        assert got[b"cluster-secret-file"] == c.secret_file.encode()
+        assert all(c.secret.encode() not in v for v in got.values())
+        assert c.secret not in str(n.client().info("everything"))
+
+
+def check_intruder_refused(c, node, reason):
+    before = terms(c.nodes)
+    node.start()
+    try:
+        # Each member refuses the intruder's links (it keeps retrying) ...
+        wait_until(lambda: all(len(refusals(m, reason)) >= 2 for m in c.nodes), timeout=30,
+                   what=f"every member to refuse the intruder ({reason})")
+        # ... and meanwhile commits writes; nobody's term moved because of it.
+        for i in range(10):
+            write_and_check(c, f"during-{i}", str(i))
+        assert terms(c.nodes) == before
+        for m in c.nodes:
+            assert str(raft(m)["raft_voters"]) == "1,2,3"
+            assert int(raft(m)["raft_peer_handshakes_refused"]) >= 2
+            assert int(raft(m)["raft_leader_id"]) != node.id
+        line = refusals(c.nodes[0], reason)[0]
+        assert "127.0.0.1:" in line, line
+    finally:
+        node.stop()
+
+
+def test_wrong_secret_is_refused(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    bad = write_secret(os.path.join(c.dir, "wrong-secret"), new_secret())
+    node = intruder(c, 4, [])
+    # The intruder gets the cluster's flags but its own (wrong) secret file, given last (the
+    # last of a repeated flag wins).
+    node.extra_args = ["--cluster-secret-file", bad]
+    check_intruder_refused(c, node, "wrong cluster secret")
+
+
+def test_missing_secret_is_refused(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    node = intruder(c, 4, [])
+    args = [a for a in c.extra_args if a not in ("--cluster-secret-file", c.secret_file)]
+    c.extra_args, saved = args, c.extra_args
+    try:
+        check_intruder_refused(c, node, "wrong cluster secret")
+    finally:
+        c.extra_args = saved
+
+
+def test_wrong_cluster_id_is_refused(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    node = intruder(c, 4, ["--cluster-id", "some-other-cluster"])
+    check_intruder_refused(c, node, "wrong cluster id 'some-other-cluster'")
+
+
+def test_replayed_handshake_is_refused(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    target = c.nodes[0]
+    peer_port = target.port + PEER_PORT_OFFSET
+    cid = c.cluster_id.encode()
+    key = c.secret.encode()
+
+    # An honest handshake: the node proves the secret to us, we prove it back.
+    conn = RawConn(peer_port)
+    nonce_d = os.urandom(32)
+    sent = hello(c.cluster_id, 9, nonce_d)
+    conn.send(sent)
+    kind, payload = read_frame(conn)
+    assert kind == HELLO_ACK
+    acceptor, = struct.unpack("<Q", payload[:8])
+    nonce_a, their_proof = payload[8:40], payload[40:72]
+    assert acceptor == target.id
+    assert their_proof == proof(key, b"A", cid, 9, target.id, nonce_d, nonce_a)
+    auth = frame(AUTH, proof(key, b"D", cid, 9, target.id, nonce_d, nonce_a))
+    conn.send(auth)
+    sent += auth
+    refused_before = len(refusals(target, "."))
+
+    # The same bytes on a new connection: the node's fresh nonce makes the old proof wrong.
+    replay = RawConn(peer_port)
+    replay.send(sent)
+    kind, payload = read_frame(replay)
+    assert kind == HELLO_ACK and payload[8:40] != nonce_a
+    _, closed = replay.read_until_closed(timeout=10)
+    assert closed
+    wait_until(lambda: len(refusals(target, "wrong cluster secret")) > 0,
+               what="the replay's refusal in the log")
+    # The honest link was not refused; the replay was.
+    assert len(refusals(target, ".")) == refused_before + 1
+    conn.sock.close()
+    write_and_check(c, "after-replay", "ok")
+
+
+def test_stalled_handshake_is_closed(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    target = c.nodes[1]
+    conn = RawConn(target.port + PEER_PORT_OFFSET)
+    # Half a hello, then nothing.
+    conn.send(hello(c.cluster_id, 9, os.urandom(32))[:10])
+    _, closed = conn.read_until_closed(timeout=HANDSHAKE_TIMEOUT_S * 4)
+    assert closed
+    wait_until(lambda: refusals(target, "handshake not complete"),
+               what="the stalled handshake's refusal in the log")
+    write_and_check(c, "after-stall", "ok")
+
+
+def test_secret_rotation_by_rolling_restart(cluster_factory):
+    old, new = new_secret(), new_secret()
+    c = cluster_factory(3, start=False)
+    files = {}
+    for n in c.nodes:
+        files[n.id] = write_secret(os.path.join(c.dir, f"secret-{n.id}"), old)
+        n.extra_args = ["--cluster-secret-file", files[n.id]]
+    c.start()
+    write_and_check(c, "rot-0", "0")
+    # Three rolling passes; at every moment any two nodes accept each other:
+    # accept both (prove old), prove new (accept both), new only.
+    passes = [(old, new), (new, old), (new,)]
+    step = 0
+    for lines in passes:
+        for n in c.nodes:
+            write_secret(files[n.id], *lines)
+            n.stop()
+            n.start()
+            step += 1
+            write_and_check(c, f"rot-{step}", str(step))
+    for n in c.nodes:
+        assert not refusals(n, "wrong cluster secret"), log_text(n)[-2000:]
+    # The old secret is now refused.
+    bad = write_secret(os.path.join(c.dir, "old-secret"), old)
+    node = intruder(c, 4, ["--cluster-secret-file", bad])
+    check_intruder_refused(c, node, "wrong cluster secret")
+
+
+def test_secret_rotation_by_config_set(cluster_factory):
+    c = secret_cluster(cluster_factory)
+    old = c.secret
+    new = new_secret()
+    for lines in [(old, new), (new, old), (new,)]:
+        write_secret(c.secret_file, *lines)  # one file shared by the three nodes here
+        for n in c.nodes:
+            assert n.client().config_set("cluster-secret-file", c.secret_file)
+    # Links opened from now on use the new secret: restart one node and see it catch up.
+    c.nodes[2].stop()
+    c.nodes[2].start()
+    write_and_check(c, "after-config-set", "ok")
+    assert not refusals(c.nodes[0], "wrong cluster secret")
+    # A bad file is refused by CONFIG SET and changes nothing.
+    short = write_secret(os.path.join(c.dir, "short"), "short")
+    with pytest.raises(redis.exceptions.ResponseError, match="cluster-secret-file"):
+        c.nodes[0].client().config_set("cluster-secret-file", short)
+    assert c.nodes[0].client().config_get("cluster-secret-file")["cluster-secret-file"] == \
+        c.secret_file
