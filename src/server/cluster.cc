@@ -18,6 +18,7 @@
 
 #include "server/admin_client.h"
 #include "server/backup_tool.h"
+#include "server/cluster_tls.h"
 #include "server/config.h"
 #include "server/local_process.h"
 
@@ -114,6 +115,17 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     peers += fmt::format("{}{}={}", i == 1 ? "" : ",", i, endpoints.back());
   }
   if (!o.restore.empty() && !restore_nodes(o, dir, cluster_id, peers)) return 1;
+  std::vector<std::string> server_args = o.server_args;
+  if (o.tls) {
+    Status made = make_cluster_tls(dir);
+    for (int i = 1; made.ok() && i <= o.nodes; ++i) made = make_node_cert(dir, i);
+    if (!made.ok()) {
+      std::fprintf(stderr, "cluster up: %s\n", std::string(made.message()).c_str());
+      return 1;
+    }
+    // Saved in server-args: `cluster add` starts its node with them too.
+    for (const std::string& a : cluster_tls_args(dir)) server_args.push_back(a);
+  }
   std::vector<pid_t> pids;
   for (int i = 1; i <= o.nodes; ++i) {
     std::vector<std::string> args = {
@@ -122,7 +134,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
         peers,          "--data-dir",     (dir / fmt::format("node{}", i)).string(),
         "--cluster-id", cluster_id,       "--metrics-listen",
         metrics[i - 1]};
-    args.insert(args.end(), o.server_args.begin(), o.server_args.end());
+    args.insert(args.end(), server_args.begin(), server_args.end());
+    if (o.tls) {
+      for (const std::string& a : node_tls_args(dir, i, o.base_port + i - 1)) args.push_back(a);
+    }
     pids.push_back(spawn(self_exe, args, dir / fmt::format("node{}.log", i)));
   }
   {
@@ -130,7 +145,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     for (pid_t p : pids) out << p << "\n";
     std::ofstream nodes(dir / "nodes");
     std::ofstream args(dir / "server-args");
-    for (const std::string& a : o.server_args) args << a << "\n";
+    for (const std::string& a : server_args) args << a << "\n";
     for (int i = 1; i <= o.nodes; ++i) {
       nodes << i << " " << o.base_port + i - 1 << " up\n";
       std::ofstream(dir / fmt::format("node{}.pid", i)) << pids[i - 1] << "\n";
@@ -185,6 +200,12 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   }
   std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
               o.base_port, o.base_port + o.nodes - 1);
+  if (o.tls) {
+    std::printf("TLS: node i serves TLS clients on its port + %d (certificate required); peers "
+                "use mutual TLS and the secret in %s\n",
+                kTlsPortOffset, cluster_tls_paths(dir).secret.c_str());
+    std::printf("Connect: %s\n", redis_cli_tls_command(dir, o.base_port).c_str());
+  }
   std::printf("Dashboard: http://%s/ (any node's metrics address)\n", metrics[0].c_str());
   std::fflush(stdout);
   if (o.detach) {

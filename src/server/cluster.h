@@ -19,6 +19,9 @@ struct ClusterUpOptions {
   bool detach = false;
   std::vector<std::string> server_args;  // extra flags passed to every `bellwether server`
   std::string restore;  // a backup file every node starts from (restore_member), if not empty
+  // Client TLS on each node's port + kTlsPortOffset with client certificates required, mutual
+  // TLS between nodes and a cluster secret; the CA and certificates are made (cluster_tls.h).
+  bool tls = false;
 };
 
 // Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "server/admin_client.h"
+#include "server/cluster_tls.h"
 #include "server/cluster.h"
 #include "server/local_process.h"
 
@@ -176,6 +177,13 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
   std::istringstream extra(read_text_file(dir / "server-args"));
   for (std::string a; std::getline(extra, a);) {
     if (!a.empty()) args.push_back(a);
+  }
+  if (has_cluster_tls(dir)) {  // started by `cluster up --tls`: a certificate of its own
+    if (Status made = make_node_cert(dir, n.label); !made.ok()) {
+      std::fprintf(stderr, "cluster add: %s\n", std::string(made.message()).c_str());
+      return 1;
+    }
+    for (const std::string& a : node_tls_args(dir, n.label, n.port)) args.push_back(a);
   }
   const fs::path log = dir / fmt::format("node{}.log", n.label);
   const pid_t pid = spawn(self_exe, args, log);

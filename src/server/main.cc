@@ -244,6 +244,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_cmd->add_option("--dir", up.dir, "Where data and logs go")->capture_default_str();
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
+  up_cmd->add_flag("--tls", up.tls,
+                   "Make a CA and certificates (openssl) under --dir; nodes serve TLS clients on "
+                   "port + 100 with client certificates required, use mutual TLS and a random "
+                   "cluster secret between them");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
   up_cmd->add_option("--restore", up.restore,
