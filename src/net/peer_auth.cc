@@ -40,8 +40,7 @@ std::string_view view(const std::array<uint8_t, N>& a) {
 Result<ClusterSecrets> load_cluster_secrets(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("cluster-secret-file: cannot read '{}'", path));
+    return absl::InvalidArgumentError(fmt::format("cluster-secret-file: cannot read '{}'", path));
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return absl::InvalidArgumentError(fmt::format(
@@ -54,8 +53,7 @@ Result<ClusterSecrets> load_cluster_secrets(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::InvalidArgumentError(
-        fmt::format("cluster-secret-file: cannot read '{}'", path));
+    return absl::InvalidArgumentError(fmt::format("cluster-secret-file: cannot read '{}'", path));
   }
   ClusterSecrets out;
   std::string line;

@@ -5,8 +5,8 @@
 // "Peer authentication and TLS between nodes"):
 //
 //   D -> A  kHello     cluster id | D's node id | nonce_d
-//   A -> D  kHelloAck  A's node id | nonce_a | HMAC(secret, "A" | cluster | D | A | nonce_d | nonce_a)
-//   D -> A  kAuth      HMAC(secret, "D" | cluster | D | A | nonce_d | nonce_a)
+//   A -> D  kHelloAck  A's node id | nonce_a | HMAC(secret, "A" | cluster | D | A | nonce_d |
+//   nonce_a) D -> A  kAuth      HMAC(secret, "D" | cluster | D | A | nonce_d | nonce_a)
 //
 // Each side's proof covers the other side's fresh nonce, so a recorded handshake replayed on a new
 // connection fails; the direction byte keeps one side's proof from being reflected as the other's.

@@ -1,4 +1,6 @@
 // The peer handshake: its proofs and codecs (pure), and both sides of it over real sockets.
+#include "net/peer_auth.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "net/frame.h"
-#include "net/peer_auth.h"
 #include "net/peer_transport.h"
 
 namespace bw::net {
@@ -71,9 +72,12 @@ TEST(PeerAuth, RotationProvesWithTheFirstAndAcceptsBoth) {
   ClusterSecrets both{{kSecret, kOldSecret}};
   ClusterSecrets new_only{{kSecret}};
   HandshakeTranscript t = transcript();
-  EXPECT_TRUE(check_proof(both, ProofSide::kDialer, t, make_proof(old_only, ProofSide::kDialer, t)));
-  EXPECT_TRUE(check_proof(both, ProofSide::kDialer, t, make_proof(new_only, ProofSide::kDialer, t)));
-  EXPECT_TRUE(check_proof(new_only, ProofSide::kDialer, t, make_proof(both, ProofSide::kDialer, t)));
+  EXPECT_TRUE(
+      check_proof(both, ProofSide::kDialer, t, make_proof(old_only, ProofSide::kDialer, t)));
+  EXPECT_TRUE(
+      check_proof(both, ProofSide::kDialer, t, make_proof(new_only, ProofSide::kDialer, t)));
+  EXPECT_TRUE(
+      check_proof(new_only, ProofSide::kDialer, t, make_proof(both, ProofSide::kDialer, t)));
   EXPECT_FALSE(
       check_proof(old_only, ProofSide::kDialer, t, make_proof(both, ProofSide::kDialer, t)));
 }

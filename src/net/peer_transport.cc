@@ -93,31 +93,31 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     auto self = shared_from_this();
     uint64_t gen = generation_;
     start_handshake_timer(gen);
-    socket_->tcp().async_connect(endpoint_, [this, self, gen, s = socket_](
-                                                const asio::error_code& ec) {
-      if (closed_ || gen != generation_) return;
-      if (ec) {
-        connecting_ = false;
-        fail(ec);
-        return;
-      }
-      asio::error_code ignored;
-      socket_->tcp().set_option(asio::ip::tcp::no_delay(true), ignored);
-      if (owner_->tls_client_) {
-        socket_->start_tls(owner_->tls_client_);
-        socket_->async_handshake(asio::ssl::stream_base::client,
-                                 [this, self, gen, s](const asio::error_code& hec) {
-                                   if (closed_ || gen != generation_) return;
-                                   if (hec) {
-                                     refuse(fmt::format("TLS handshake failed: {}", hec.message()));
-                                     return;
-                                   }
-                                   send_hello(gen);
-                                 });
-        return;
-      }
-      send_hello(gen);
-    });
+    socket_->tcp().async_connect(
+        endpoint_, [this, self, gen, s = socket_](const asio::error_code& ec) {
+          if (closed_ || gen != generation_) return;
+          if (ec) {
+            connecting_ = false;
+            fail(ec);
+            return;
+          }
+          asio::error_code ignored;
+          socket_->tcp().set_option(asio::ip::tcp::no_delay(true), ignored);
+          if (owner_->tls_client_) {
+            socket_->start_tls(owner_->tls_client_);
+            socket_->async_handshake(
+                asio::ssl::stream_base::client, [this, self, gen, s](const asio::error_code& hec) {
+                  if (closed_ || gen != generation_) return;
+                  if (hec) {
+                    refuse(fmt::format("TLS handshake failed: {}", hec.message()));
+                    return;
+                  }
+                  send_hello(gen);
+                });
+            return;
+          }
+          send_hello(gen);
+        });
   }
 
   void start_handshake_timer(uint64_t gen) {
@@ -160,30 +160,30 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   void read() {
     auto self = shared_from_this();
     uint64_t gen = generation_;
-    socket_->async_read_some(
-        asio::buffer(buf_), [this, self, gen, s = socket_](const asio::error_code& ec, size_t n) {
-          if (closed_ || gen != generation_) return;
-          if (ec) {
-            connecting_ = false;
-            fail(ec);
-            return;
-          }
-          reader_.feed(std::string_view(buf_.data(), n));
-          Frame f;
-          Result<bool> got = reader_.next(&f);
-          if (!got.ok()) {
-            refuse(std::string(got.status().message()));
-            return;
-          }
-          if (*got) {
-            if (connected_ || f.type != FrameType::kHelloAck) {
-              refuse("unexpected frame from the accepting side");
-              return;
-            }
-            if (!check_ack(f.payload)) return;
-          }
-          read();
-        });
+    socket_->async_read_some(asio::buffer(buf_),
+                             [this, self, gen, s = socket_](const asio::error_code& ec, size_t n) {
+                               if (closed_ || gen != generation_) return;
+                               if (ec) {
+                                 connecting_ = false;
+                                 fail(ec);
+                                 return;
+                               }
+                               reader_.feed(std::string_view(buf_.data(), n));
+                               Frame f;
+                               Result<bool> got = reader_.next(&f);
+                               if (!got.ok()) {
+                                 refuse(std::string(got.status().message()));
+                                 return;
+                               }
+                               if (*got) {
+                                 if (connected_ || f.type != FrameType::kHelloAck) {
+                                   refuse("unexpected frame from the accepting side");
+                                   return;
+                                 }
+                                 if (!check_ack(f.payload)) return;
+                               }
+                               read();
+                             });
   }
 
   // Checks the acceptor's proof; on success sends ours and the queued frames.
@@ -258,26 +258,28 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     stats_.frames_sent += in_flight_.size();
     auto self = shared_from_this();
     uint64_t gen = generation_;
-    socket_->async_write(buffers, [this, self, gen, s = socket_](const asio::error_code& ec,
-                                                                 size_t bytes) {
-      // Invariant: in_flight_ outlives the operation; it is released only here.
-      writing_ = false;
-      in_flight_.clear();
-      if (closed_) return;
-      if (gen != generation_) {
-        // The connection this write belonged to is gone (its loss was handled elsewhere).
-        if (connected_ && !pending_.empty()) write();
-        return;
-      }
-      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, bytes);
-      ++stats_.writes;
-      stats_.bytes_sent += bytes;
-      if (ec) {
-        fail(ec);
-        return;
-      }
-      if (connected_ && !pending_.empty()) write();
-    });
+    socket_->async_write(buffers,
+                         [this, self, gen, s = socket_](const asio::error_code& ec, size_t bytes) {
+                           // Invariant: in_flight_ outlives the operation; it is released only
+                           // here.
+                           writing_ = false;
+                           in_flight_.clear();
+                           if (closed_) return;
+                           if (gen != generation_) {
+                             // The connection this write belonged to is gone (its loss was handled
+                             // elsewhere).
+                             if (connected_ && !pending_.empty()) write();
+                             return;
+                           }
+                           queued_bytes_ -= std::min<uint64_t>(queued_bytes_, bytes);
+                           ++stats_.writes;
+                           stats_.bytes_sent += bytes;
+                           if (ec) {
+                             fail(ec);
+                             return;
+                           }
+                           if (connected_ && !pending_.empty()) write();
+                         });
   }
 
   void fail(const asio::error_code& ec) {
@@ -372,8 +374,8 @@ class PeerTransport::Inbound : public std::enable_shared_from_this<Inbound> {
     auto self = shared_from_this();
     timer_.async_wait([this, self](const asio::error_code& ec) {
       if (ec || closed_ || authenticated_) return;
-      refuse(fmt::format("handshake not complete after {} ms",
-                         owner_->options_.handshake_timeout_ms));
+      refuse(
+          fmt::format("handshake not complete after {} ms", owner_->options_.handshake_timeout_ms));
     });
     if (owner_->tls_server_) {
       socket_->start_tls(owner_->tls_server_);
@@ -408,8 +410,8 @@ class PeerTransport::Inbound : public std::enable_shared_from_this<Inbound> {
         asio::buffer(buf_), [this, self, s = socket_](const asio::error_code& ec, size_t n) {
           if (closed_) return;
           if (ec) {
-            if (!authenticated_) refuse(fmt::format("closed during the handshake ({})",
-                                                    ec.message()));
+            if (!authenticated_)
+              refuse(fmt::format("closed during the handshake ({})", ec.message()));
             finish();
             return;
           }
@@ -488,8 +490,8 @@ class PeerTransport::Inbound : public std::enable_shared_from_this<Inbound> {
     auto auth = decode_auth(f.payload);
     if (!auth.ok()) return refuse(to_std(auth.status().message()));
     if (!check_proof(o.secrets, ProofSide::kDialer, transcript_, auth->proof)) {
-      return refuse(fmt::format("wrong cluster secret (node {}'s proof does not match)",
-                                transcript_.dialer));
+      return refuse(
+          fmt::format("wrong cluster secret (node {}'s proof does not match)", transcript_.dialer));
     }
     authenticated_ = true;
     from_ = transcript_.dialer;

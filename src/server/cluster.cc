@@ -201,9 +201,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
               o.base_port, o.base_port + o.nodes - 1);
   if (o.tls) {
-    std::printf("TLS: node i serves TLS clients on its port + %d (certificate required); peers "
-                "use mutual TLS and the secret in %s\n",
-                kTlsPortOffset, cluster_tls_paths(dir).secret.c_str());
+    std::printf(
+        "TLS: node i serves TLS clients on its port + %d (certificate required); peers "
+        "use mutual TLS and the secret in %s\n",
+        kTlsPortOffset, cluster_tls_paths(dir).secret.c_str());
     std::printf("Connect: %s\n", redis_cli_tls_command(dir, o.base_port).c_str());
   }
   std::printf("Dashboard: http://%s/ (any node's metrics address)\n", metrics[0].c_str());

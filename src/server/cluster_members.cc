@@ -14,8 +14,8 @@
 
 #include "absl/strings/match.h"
 #include "server/admin_client.h"
-#include "server/cluster_tls.h"
 #include "server/cluster.h"
+#include "server/cluster_tls.h"
 #include "server/local_process.h"
 
 namespace bw::server {

@@ -44,10 +44,10 @@ Status run_openssl(const fs::path& dir, const std::vector<std::string>& args) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(fmt::format("openssl {} failed (is the openssl command installed?); "
-                                           "see {}:\n{}",
-                                           args.empty() ? "" : args[0], log.string(),
-                                           tail(log, 10)));
+    return absl::InternalError(
+        fmt::format("openssl {} failed (is the openssl command installed?); "
+                    "see {}:\n{}",
+                    args.empty() ? "" : args[0], log.string(), tail(log, 10)));
   }
   return OkStatus();
 }
@@ -62,9 +62,9 @@ Status make_signed_cert(const fs::path& dir, const std::string& name, const std:
   const fs::path csr = t / (name + ".csr");
   const fs::path ext = t / (name + ".ext");
   std::ofstream(ext) << extensions;
-  BW_RETURN_IF_ERROR(run_openssl(dir, {"req", "-new", "-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                                       key.string(), "-out", csr.string(), "-subj", subject}));
+  BW_RETURN_IF_ERROR(run_openssl(
+      dir, {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key.string(), "-out", csr.string(), "-subj", subject}));
   fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
   BW_RETURN_IF_ERROR(run_openssl(
       dir, {"x509", "-req", "-in", csr.string(), "-CA", (t / "ca.crt").string(), "-CAkey",
@@ -110,16 +110,30 @@ Status make_cluster_tls(const fs::path& dir) {
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", t.string(), ec.message()));
   fs::permissions(t, fs::perms::owner_all, ec);
   if (!fs::exists(t / "ca.key") || !fs::exists(t / "ca.crt")) {
-    BW_RETURN_IF_ERROR(run_openssl(
-        dir, {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-              "-keyout", (t / "ca.key").string(), "-out", (t / "ca.crt").string(), "-days",
-              std::to_string(kLocalCertDays), "-sha256", "-subj", "/CN=Bellwether local CA",
-              "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-              "keyUsage=critical,keyCertSign,cRLSign"}));
+    BW_RETURN_IF_ERROR(run_openssl(dir, {"req",
+                                         "-x509",
+                                         "-newkey",
+                                         "ec",
+                                         "-pkeyopt",
+                                         "ec_paramgen_curve:P-256",
+                                         "-nodes",
+                                         "-keyout",
+                                         (t / "ca.key").string(),
+                                         "-out",
+                                         (t / "ca.crt").string(),
+                                         "-days",
+                                         std::to_string(kLocalCertDays),
+                                         "-sha256",
+                                         "-subj",
+                                         "/CN=Bellwether local CA",
+                                         "-addext",
+                                         "basicConstraints=critical,CA:TRUE",
+                                         "-addext",
+                                         "keyUsage=critical,keyCertSign,cRLSign"}));
     fs::permissions(t / "ca.key", fs::perms::owner_read | fs::perms::owner_write);
   }
-  BW_RETURN_IF_ERROR(make_signed_cert(dir, "client", "/CN=bellwether client",
-                                      "extendedKeyUsage=clientAuth\n"));
+  BW_RETURN_IF_ERROR(
+      make_signed_cert(dir, "client", "/CN=bellwether client", "extendedKeyUsage=clientAuth\n"));
   const fs::path secret = cluster_tls_paths(dir).secret;
   if (!fs::exists(secret)) BW_RETURN_IF_ERROR(write_secret(secret));
   return OkStatus();
@@ -134,8 +148,8 @@ Status make_node_cert(const fs::path& dir, int label) {
 
 std::vector<std::string> cluster_tls_args(const fs::path& dir) {
   const ClusterTlsPaths p = cluster_tls_paths(dir);
-  return {"--tls-ca-cert-file",   p.ca_cert.string(), "--tls-auth-clients", "yes", "--peer-tls",
-          "--cluster-secret-file", p.secret.string()};
+  return {"--tls-ca-cert-file", p.ca_cert.string(),      "--tls-auth-clients", "yes",
+          "--peer-tls",         "--cluster-secret-file", p.secret.string()};
 }
 
 std::vector<std::string> node_tls_args(const fs::path& dir, int label, int client_port) {
@@ -148,8 +162,7 @@ std::vector<std::string> node_tls_args(const fs::path& dir, int label, int clien
 std::string redis_cli_tls_command(const fs::path& dir, int client_port) {
   const ClusterTlsPaths p = cluster_tls_paths(dir);
   return fmt::format("redis-cli --tls --cacert {} --cert {} --key {} -p {}", p.ca_cert.string(),
-                     p.client_cert.string(), p.client_key.string(),
-                     client_port + kTlsPortOffset);
+                     p.client_cert.string(), p.client_key.string(), client_port + kTlsPortOffset);
 }
 
 }  // namespace bw::server

@@ -127,8 +127,8 @@ const ConfigParam kParams[] = {
     {"cluster-secret-file", "cluster-secret-file", FileValue::kString,
      "file of the secret peers prove (two lines while rotating: the first proves, either is "
      "accepted); empty: none",
-     "re-read by CONFIG SET (also of the same path); applies to peer links opened afterwards",
-     true, BW_GET(c.cluster_secret_file), BW_PARSE({
+     "re-read by CONFIG SET (also of the same path); applies to peer links opened afterwards", true,
+     BW_GET(c.cluster_secret_file), BW_PARSE({
        if (!v.empty()) {
          auto secrets = net::load_cluster_secrets(std::string(v));
          if (!secrets.ok()) return invalid(std::string(to_std(secrets.status().message())));

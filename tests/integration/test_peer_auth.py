@@ -10,12 +10,14 @@ import hmac
 import os
 import re
 import secrets
+import shlex
 import struct
+import subprocess
 
 import pytest
 import redis
 
-from conftest import Node, wait_until
+from conftest import BIN, Node, free_port_block, wait_until
 from helpers import RawConn, raft, wait_caught_up
 
 PEER_PORT_OFFSET = 10000
@@ -277,3 +279,95 @@ def test_secret_rotation_by_config_set(cluster_factory):
         c.nodes[0].client().config_set("cluster-secret-file", short)
     assert c.nodes[0].client().config_get("cluster-secret-file")["cluster-secret-file"] == \
         c.secret_file
+
+
+# ---- mutual TLS between nodes ----------------------------------------------------------------
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_ca(directory, name):
+    key, crt = os.path.join(directory, f"{name}.key"), os.path.join(directory, f"{name}.crt")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-out", crt, "-days", "2", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return key, crt
+
+
+def make_cert(directory, name, ca):
+    key, crt = os.path.join(directory, f"{name}.key"), os.path.join(directory, f"{name}.crt")
+    csr, ext = crt + ".csr", crt + ".ext"
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-out", csr, "-subj", f"/CN={name}")
+    openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0], "-CAcreateserial",
+            "-days", "2", "-extfile", ext, "-out", crt)
+    return key, crt
+
+
+def tls_args(key_crt, ca):
+    return ["--peer-tls", "--tls-cert-file", key_crt[1], "--tls-key-file", key_crt[0],
+            "--tls-ca-cert-file", ca[1]]
+
+
+def test_peer_tls_cluster_refuses_a_certificate_from_another_ca(cluster_factory):
+    c = secret_cluster(cluster_factory, start=False)
+    ca = make_ca(c.dir, "cluster-ca")
+    other_ca = make_ca(c.dir, "other-ca")
+    for n in c.nodes:
+        n.extra_args = tls_args(make_cert(c.dir, f"node{n.id}", ca), ca)
+    c.start()
+    write_and_check(c, "tls-1", "one")
+    for n in c.nodes:
+        assert n.client().config_get("tls-cluster")["tls-cluster"] == "yes"
+        assert not refusals(n, "."), log_text(n)[-2000:]
+    # Right secret, right CA file, but a certificate the cluster's CA did not sign.
+    node = intruder(c, 4, tls_args(make_cert(c.dir, "node4", other_ca), ca))
+    check_intruder_refused(c, node, "TLS handshake failed")
+
+
+def test_cluster_up_tls_serves_redis_cli_over_tls(tmp_path):
+    base = free_port_block(3)
+    directory = str(tmp_path / "cluster")
+    up = subprocess.run([BIN, "cluster", "up", "--tls", "--detach", "--nodes", "3",
+                         "--base-port", str(base), "--dir", directory],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        command = next(line for line in up.stdout.splitlines() if line.startswith("Connect: "))
+        argv = shlex.split(command[len("Connect: "):])
+        assert argv[0] == "redis-cli" and "--tls" in argv
+        assert argv[argv.index("-p") + 1] == str(base + 100)
+        secret_file = os.path.join(directory, "cluster-secret")
+        assert os.stat(secret_file).st_mode & 0o077 == 0
+
+        def cli(*args):
+            return subprocess.run(argv + list(args), capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+
+        assert wait_until(lambda: cli("set", "greeting", "hello") == "OK",
+                          what="SET over TLS")
+        other = argv[:]
+        other[other.index("-p") + 1] = str(base + 102)
+        got = subprocess.run(other + ["get", "greeting"], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+        assert got == "hello"
+        # Without a client certificate the TLS port refuses.
+        bare = [a for a in argv]
+        for flag in ("--cert", "--key"):
+            i = bare.index(flag)
+            del bare[i:i + 2]
+        refused = subprocess.run(bare + ["ping"], capture_output=True, text=True, timeout=30)
+        assert "PONG" not in refused.stdout
+        # The peers run mutual TLS with the secret.
+        node1 = redis.Redis(host="127.0.0.1", port=base)
+        conf = node1.config_get("tls-cluster")
+        assert conf["tls-cluster"] == "yes"
+        assert node1.config_get("cluster-secret-file")["cluster-secret-file"] == secret_file
+    finally:
+        subprocess.run([BIN, "cluster", "down", "--dir", directory], capture_output=True,
+                       timeout=120)
