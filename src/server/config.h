@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "net/tls.h"
 #include "resp/parser.h"
 #include "server/session.h"
 
@@ -88,6 +89,16 @@ struct NodeConfig {
   LogFormat log_format = LogFormat::kText;
   // The file the node was started with (--config), which CONFIG REWRITE writes; empty: none.
   std::string config_file;
+
+  // TLS for clients (Redis's tls-* parameters): tls_port > 0 adds a TLS listener on listen's
+  // host beside the plain one. tls.verify_peer is tls-auth-clients (default yes: a client
+  // certificate signed by tls-ca-cert-file is required).
+  uint16_t tls_port = 0;
+  net::TlsOptions tls;
+  // The user and password this node's own client connections to other members present (join,
+  // the dashboard's probes), as Redis's replica options of these names; empty: none.
+  std::string masteruser;
+  std::string masterauth;
 
   SessionLimits session;
   resp::ParserLimits protocol;

@@ -48,8 +48,20 @@ void Node::config_command(NodeCall& c) {
       w.bulk(value);
     }
   } else if (iequals(sub, "set") && argv.size() >= 4) {
+    const NodeConfig before = config_;
+    std::string tls_arg;  // the first tls-* parameter set: the TLS context is rebuilt
+    for (size_t i = 2; i < argv.size() && tls_arg.empty(); i += 2) {
+      if (argv[i].size() > 4 && iequals(argv[i].substr(0, 4), "tls-")) tls_arg = argv[i];
+    }
+    Status tls_status = OkStatus();
     if (auto error = config_set(&config_, argv.subspan(2))) {
       w.error(*error);
+    } else if (!tls_arg.empty() && !(tls_status = reload_tls()).ok()) {
+      config_ = before;  // all or nothing, as for any other bad value
+      w.error(fmt::format(
+          "ERR CONFIG SET failed (possibly related to argument '{}') - Unable to update TLS "
+          "configuration: {}",
+          tls_arg, tls_status.message()));
     } else {
       apply_config();
       std::string changes;

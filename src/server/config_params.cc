@@ -95,6 +95,9 @@ constexpr std::string_view kAgree = "must agree on every node (Raft timing): res
 constexpr std::string_view kReplica = "copied into the replica at start";
 constexpr std::string_view kFixed = "fixed; reported for Redis tools";
 constexpr std::string_view kNewConnections = "connections opened afterwards";
+constexpr std::string_view kTlsReload =
+    "connections opened afterwards: the TLS context is rebuilt (also on SIGHUP); open ones keep "
+    "theirs";
 
 #define BW_GET(expr) +[]([[maybe_unused]] const NodeConfig& c) -> std::string { return expr; }
 #define BW_PARSE(body) +[](NodeConfig * c, std::string_view v) -> Status body
@@ -238,6 +241,71 @@ const ConfigParam kParams[] = {
     {"sentinel-listen", "sentinel-listen", FileValue::kString,
      "also answer as a Redis Sentinel on host:port (empty: off)", kAtStart, false,
      BW_GET(c.sentinel_listen), nullptr},
+    // TLS for clients (docs/security.md).
+    {"tls-port", "tls-port", FileValue::kNumber,
+     "TLS client port on listen's host, beside the plain one (0: off)", kAtStart, false,
+     BW_GET(std::to_string(c.tls_port)),
+     BW_PARSE({ return parse_integer<uint16_t>(v, 0, 65535, &c->tls_port); })},
+    {"tls-cert-file", "tls-cert-file", FileValue::kString,
+     "PEM certificate chain the TLS port presents", kTlsReload, true, BW_GET(c.tls.cert_file),
+     BW_PARSE({
+       c->tls.cert_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-key-file", "tls-key-file", FileValue::kString,
+     "PEM private key of tls-cert-file (unencrypted)", kTlsReload, true, BW_GET(c.tls.key_file),
+     BW_PARSE({
+       c->tls.key_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ca-cert-file", "tls-ca-cert-file", FileValue::kString,
+     "PEM CA bundle that client certificates must chain to", kTlsReload, true,
+     BW_GET(c.tls.ca_cert_file), BW_PARSE({
+       c->tls.ca_cert_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-auth-clients", "tls-auth-clients", FileValue::kString,
+     "yes | no | optional: a client certificate is required, not asked for, or verified if "
+     "presented",
+     kTlsReload, true, BW_GET(std::string(net::tls_verify_name(c.tls.verify_peer))), BW_PARSE({
+       auto verify = net::parse_tls_verify(v);
+       if (!verify.ok()) {
+         return invalid("argument(s) must be one of the following: no, yes, optional");
+       }
+       c->tls.verify_peer = *verify;
+       return OkStatus();
+     })},
+    {"tls-protocols", "tls-protocols", FileValue::kString,
+     "TLS versions accepted, \"TLSv1.2 TLSv1.3\" (empty: those two)", kTlsReload, true,
+     BW_GET(c.tls.protocols), BW_PARSE({
+       BW_RETURN_IF_ERROR(net::parse_tls_protocols(v).status());
+       c->tls.protocols = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ciphers", "tls-ciphers", FileValue::kString,
+     "TLSv1.2 cipher list, OpenSSL's syntax (empty: OpenSSL's default)", kTlsReload, true,
+     BW_GET(c.tls.ciphers), BW_PARSE({
+       c->tls.ciphers = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ciphersuites", "tls-ciphersuites", FileValue::kString,
+     "TLSv1.3 ciphersuites, OpenSSL's syntax (empty: OpenSSL's default)", kTlsReload, true,
+     BW_GET(c.tls.ciphersuites), BW_PARSE({
+       c->tls.ciphersuites = std::string(v);
+       return OkStatus();
+     })},
+    {"masteruser", "masteruser", FileValue::kString,
+     "user this node authenticates as on other members' client ports (join, dashboard probes)",
+     kNewConnections, true, BW_GET(c.masteruser), BW_PARSE({
+       c->masteruser = std::string(v);
+       return OkStatus();
+     })},
+    {"masterauth", "masterauth", FileValue::kString,
+     "password this node presents on other members' client ports (empty: no AUTH)",
+     kNewConnections, true, BW_GET(c.masterauth), BW_PARSE({
+       c->masterauth = std::string(v);
+       return OkStatus();
+     })},
     // Operations.
     {"metrics-listen", "metrics-listen", FileValue::kString,
      "serve /metrics, /healthz and the dashboard over HTTP on host:port (empty: off)", kAtStart,

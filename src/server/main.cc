@@ -69,6 +69,17 @@ void set_up_logging(const bw::server::NodeConfig& config,
   }
 }
 
+// SIGHUP: the TLS certificate, key and CA files are read again (reload_tls logs the outcome);
+// waits for the next one after each.
+void reload_on_hangup(asio::signal_set& hangups, bw::server::Node& node) {
+  hangups.async_wait([&hangups, &node](const asio::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("node {}: SIGHUP, reloading TLS files", node.config().id);
+    (void)node.reload_tls();
+    reload_on_hangup(hangups, node);
+  });
+}
+
 int run_server(bw::server::NodeConfig config, const TextFlags& flags) {
   using namespace bw::server;
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
@@ -102,10 +113,13 @@ int run_server(bw::server::NodeConfig config, const TextFlags& flags) {
     spdlog::error("node {} cannot start: {}", node.config().id, st.message());
     return 1;
   }
+  asio::signal_set hangups(io, SIGHUP);
+  reload_on_hangup(hangups, node);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("node {}: signal {}, shutting down", node.config().id, sig);
+    hangups.cancel();
     node.shutdown([&io] { io.stop(); });
   });
   io.run();
@@ -131,6 +145,16 @@ int main(int argc, char** argv) {
       {"log-format", "log-format"},
       {"proto-max-bulk-len", "proto-max-bulk-len"},
       {"client-output-bytes-max", "client-output-bytes-max"},
+      {"tls-port", "tls-port"},
+      {"tls-cert-file", "tls-cert-file"},
+      {"tls-key-file", "tls-key-file"},
+      {"tls-ca-cert-file", "tls-ca-cert-file"},
+      {"tls-auth-clients", "tls-auth-clients"},
+      {"tls-protocols", "tls-protocols"},
+      {"tls-ciphers", "tls-ciphers"},
+      {"tls-ciphersuites", "tls-ciphersuites"},
+      {"masteruser", "masteruser"},
+      {"masterauth", "masterauth"},
   };
   std::map<std::string, std::string> text_values;
   for (const auto& [flag, param] : kTextParams) {
@@ -229,6 +253,17 @@ int main(int argc, char** argv) {
       ->add_option("--shutdown-transfer-ms", config.shutdown_transfer_ms,
                    "SHUTDOWN / SIGTERM: time allowed for handing leadership over")
       ->capture_default_str();
+  // TLS for clients and this node's own client credentials: flags named as the parameters,
+  // described by the parameter table.
+  for (const auto& [flag, param] : kTextParams) {
+    if (!std::string_view(flag).starts_with("tls-") && !std::string_view(flag).starts_with("master")) {
+      continue;
+    }
+    server
+        ->add_option(fmt::format("--{}", flag), text_values[flag],
+                     std::string(bw::server::find_config_param(param)->meaning))
+        ->capture_default_str();
+  }
   server
       ->add_option("--expire-keys-per-tick", config.expire_keys_per_tick,
                    "Active expiry: deletions proposed per tick, at most")

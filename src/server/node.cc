@@ -164,6 +164,12 @@ Status Node::start() {
     BW_ASSIGN_OR_RETURN(sentinel_acceptor_, net::listen_on(io_, sentinel_ep, "sentinel clients"));
     accept(sentinel_acceptor_.get(), true);
   }
+  if (config_.tls_port != 0) {
+    BW_RETURN_IF_ERROR(reload_tls());
+    asio::ip::tcp::endpoint tls_ep(client_ep.address(), config_.tls_port);
+    BW_ASSIGN_OR_RETURN(tls_acceptor_, net::listen_on(io_, tls_ep, "TLS clients"));
+    accept(tls_acceptor_.get(), false, true);
+  }
   BW_RETURN_IF_ERROR(start_ops_http());
   start_ticker();
   note_term(raft().status().term);
@@ -174,12 +180,13 @@ Status Node::start() {
   return OkStatus();
 }
 
-void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
+void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tls) {
   acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopping_ && !acceptor->is_open()) return;
     if (!ec) {
       auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
-                                         config_.session, config_.protocol);
+                                         config_.session, config_.protocol,
+                                         tls ? tls_context_ : nullptr);
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
       s->sentinel_port = sentinel_port;
@@ -187,8 +194,25 @@ void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
       ++counters_.connections_total;
       s->start();
     }
-    if (acceptor->is_open()) accept(acceptor, sentinel_port);
+    if (acceptor->is_open()) accept(acceptor, sentinel_port, tls);
   });
+}
+
+Status Node::reload_tls() {
+  if (config_.tls_port == 0) return OkStatus();
+  auto context = net::make_tls_context(config_.tls, net::TlsRole::kServer);
+  if (!context.ok()) {
+    spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
+                 context.status().message());
+    return context.status();
+  }
+  const bool first = tls_context_ == nullptr;
+  tls_context_ = std::move(*context);
+  spdlog::info("node {}: TLS {} (certificate {}, CA {}, client certificates {})", config_.id,
+               first ? "loaded" : "reloaded", config_.tls.cert_file,
+               config_.tls.ca_cert_file.empty() ? "none" : config_.tls.ca_cert_file,
+               net::tls_verify_name(config_.tls.verify_peer));
+  return OkStatus();
 }
 
 std::vector<std::shared_ptr<Session>> Node::sessions() const {

@@ -110,6 +110,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // What SHUTDOWN runs once the node has stopped (main: stop the event loop, exit 0). Without
   // one, SHUTDOWN only stops serving.
   void set_stop_handler(std::function<void()> stopped) { stop_handler_ = std::move(stopped); }
+  // Rebuilds the client TLS context from the tls-* settings (re-reading every file): new TLS
+  // connections use the new one, open ones keep theirs. On error the old context stays and the
+  // error says which file or setting and why. OK without doing anything when TLS is off.
+  Status reload_tls();
   // Where the node keeps its id and Raft term for log lines (log_format.h); may be null.
   void set_log_context(std::shared_ptr<LogContext> context);
 
@@ -208,7 +212,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
                             std::span<const std::string_view> argv);
   // Accepts clients on `acceptor`: the client port, or the sentinel port (Sentinel's commands
   // only, sentinel.h).
-  void accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port);
+  // `tls`: the TLS port, whose sessions get the node's current TLS context.
+  void accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tls = false);
   void client_tracking(const std::shared_ptr<Session>& s, std::span<const std::string_view> args,
                        resp::Writer& w);
   void poll_waits();
@@ -363,6 +368,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> sentinel_acceptor_;  // only with sentinel_listen
+  std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor_;  // only with tls_port
+  std::shared_ptr<asio::ssl::context> tls_context_;        // for new TLS connections
   SentinelTracker sentinel_;
   asio::steady_timer ticker_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;
