@@ -139,10 +139,6 @@ const ConfigParam kParams[] = {
        c->cluster_secret_file = std::string(v);
        return OkStatus();
      })},
-    {"tls-cluster", "peer-tls", FileValue::kBool,
-     "mutual TLS between nodes with the tls-cert-file, tls-key-file and tls-ca-cert-file",
-     "every node's peers must agree: restart every node", false, BW_GET(yes_no(c.tls_cluster)),
-     nullptr},
     // Raft and storage.
     {"tick-ms", "tick-ms", FileValue::kNumber, "Raft tick in milliseconds", kAgree, false,
      BW_GET(std::to_string(c.tick_ms)), nullptr},
@@ -294,6 +290,10 @@ const ConfigParam kParams[] = {
        c->tls.ciphersuites = std::string(v);
        return OkStatus();
      })},
+    {"tls-cluster", "peer-tls", FileValue::kBool,
+     "mutual TLS between nodes with the tls-cert-file, tls-key-file and tls-ca-cert-file",
+     "every node's peers must agree: restart every node", false, BW_GET(yes_no(c.tls_cluster)),
+     nullptr},
     {"masteruser", "masteruser", FileValue::kString,
      "user this node authenticates as on other members' client ports (join, dashboard probes)",
      kNewConnections, true, BW_GET(c.masteruser), BW_PARSE({

@@ -145,6 +145,8 @@ Status Node::start() {
       [this](NodeId from, net::FrameType t, std::string_view p) { on_frame(from, t, p); });
   transport_->set_undelivered_handler(
       [this](NodeId to, net::FrameType t, std::string_view p) { on_undelivered(to, t, p); });
+  BW_ASSIGN_OR_RETURN(PeerTlsContexts peer_tls, make_peer_tls_contexts(config_));
+  transport_->set_tls(peer_tls.server, peer_tls.client);
   BW_ASSIGN_OR_RETURN(auto peer_ep, net::parse_endpoint(config_.peer_listen));
   BW_RETURN_IF_ERROR(transport_->listen(peer_ep));
   sync_peers();
@@ -199,7 +201,17 @@ void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tl
 }
 
 Status Node::reload_tls() {
-  if (config_.tls_port == 0) return OkStatus();
+  // Peer links (tls-cluster) use the same files; new contexts apply to links opened afterwards.
+  auto peer_tls = make_peer_tls_contexts(config_);
+  if (!peer_tls.ok()) {
+    spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
+                 peer_tls.status().message());
+    return peer_tls.status();
+  }
+  if (config_.tls_port == 0) {
+    transport_->set_tls(peer_tls->server, peer_tls->client);
+    return OkStatus();
+  }
   auto context = net::make_tls_context(config_.tls, net::TlsRole::kServer);
   if (!context.ok()) {
     spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
@@ -208,6 +220,7 @@ Status Node::reload_tls() {
   }
   const bool first = tls_context_ == nullptr;
   tls_context_ = std::move(*context);
+  transport_->set_tls(peer_tls->server, peer_tls->client);
   spdlog::info("node {}: TLS {} (certificate {}, CA {}, client certificates {})", config_.id,
                first ? "loaded" : "reloaded", config_.tls.cert_file,
                config_.tls.ca_cert_file.empty() ? "none" : config_.tls.ca_cert_file,

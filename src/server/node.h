@@ -94,6 +94,14 @@ struct MemberView {
   LogIndex match;
 };
 
+// The peer transport's TLS contexts for tls-cluster (both null when it is off), from the node's
+// tls-cert-file, tls-key-file and tls-ca-cert-file; each side verifies the other's certificate.
+struct PeerTlsContexts {
+  std::shared_ptr<asio::ssl::context> server;
+  std::shared_ptr<asio::ssl::context> client;
+};
+Result<PeerTlsContexts> make_peer_tls_contexts(const NodeConfig& config);
+
 class Node final : private replica::Clock, private replica::Transport, private replica::Observer {
  public:
   Node(asio::io_context& io, NodeConfig config);

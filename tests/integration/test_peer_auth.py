@@ -127,9 +127,9 @@ def test_cluster_with_secret_elects_and_replicates(cluster_factory):
     for n in c.nodes:
         assert not refusals(n, "."), log_text(n)[-2000:]
         # The secret is in no reply.
-        got = dict(zip(*[iter(n.client().execute_command("CONFIG", "GET", "*"))] * 2))
-        assert got[b"cluster-secret-file"] == c.secret_file.encode()
-        assert all(c.secret.encode() not in v for v in got.values())
+        got = n.client(decode_responses=True).config_get("*")
+        assert got["cluster-secret-file"] == c.secret_file
+        assert all(c.secret not in v for v in got.values())
         assert c.secret not in str(n.client().info("everything"))
 
 
@@ -277,8 +277,8 @@ def test_secret_rotation_by_config_set(cluster_factory):
     short = write_secret(os.path.join(c.dir, "short"), "short")
     with pytest.raises(redis.exceptions.ResponseError, match="cluster-secret-file"):
         c.nodes[0].client().config_set("cluster-secret-file", short)
-    assert c.nodes[0].client().config_get("cluster-secret-file")["cluster-secret-file"] == \
-        c.secret_file
+    got = c.nodes[0].client(decode_responses=True).config_get("cluster-secret-file")
+    assert got["cluster-secret-file"] == c.secret_file
 
 
 # ---- mutual TLS between nodes ----------------------------------------------------------------
@@ -323,7 +323,7 @@ def test_peer_tls_cluster_refuses_a_certificate_from_another_ca(cluster_factory)
     c.start()
     write_and_check(c, "tls-1", "one")
     for n in c.nodes:
-        assert n.client().config_get("tls-cluster")["tls-cluster"] == "yes"
+        assert n.client(decode_responses=True).config_get("tls-cluster")["tls-cluster"] == "yes"
         assert not refusals(n, "."), log_text(n)[-2000:]
     # Right secret, right CA file, but a certificate the cluster's CA did not sign.
     node = intruder(c, 4, tls_args(make_cert(c.dir, "node4", other_ca), ca))
@@ -364,7 +364,7 @@ def test_cluster_up_tls_serves_redis_cli_over_tls(tmp_path):
         refused = subprocess.run(bare + ["ping"], capture_output=True, text=True, timeout=30)
         assert "PONG" not in refused.stdout
         # The peers run mutual TLS with the secret.
-        node1 = redis.Redis(host="127.0.0.1", port=base)
+        node1 = redis.Redis(host="127.0.0.1", port=base, decode_responses=True)
         conf = node1.config_get("tls-cluster")
         assert conf["tls-cluster"] == "yes"
         assert node1.config_get("cluster-secret-file")["cluster-secret-file"] == secret_file
