@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import struct
 import subprocess
 
@@ -371,3 +372,27 @@ def test_cluster_up_tls_serves_redis_cli_over_tls(tmp_path):
     finally:
         subprocess.run([BIN, "cluster", "down", "--dir", directory], capture_output=True,
                        timeout=120)
+
+
+def test_peer_tls_reload_applies_to_new_links(cluster_factory):
+    c = secret_cluster(cluster_factory, start=False)
+    ca = make_ca(c.dir, "cluster-ca")
+    other_ca = make_ca(c.dir, "other-ca")
+    for n in c.nodes:
+        n.extra_args = tls_args(make_cert(c.dir, f"node{n.id}", ca), ca)
+    c.start()
+    write_and_check(c, "reload-0", "0")
+    # The leader dials every follower, so a restarted follower gets new links from it.
+    first = c.wait_for_leader()
+    second = next(n for n in c.nodes if n is not first)
+    # The leader now trusts another CA only: links opened from now on fail, in both directions.
+    assert first.client().config_set("tls-ca-cert-file", other_ca[1])
+    second.stop()
+    second.start()
+    wait_until(lambda: refusals(first, "TLS handshake failed"),
+               what="the leader to refuse the restarted node's new links")
+    # Trusting the cluster CA again (SIGHUP re-reads the same files) lets it catch up.
+    assert first.client().config_set("tls-ca-cert-file", ca[1])
+    first.signal(signal.SIGHUP)
+    write_and_check(c, "reload-1", "1")
+    assert first.alive()
