@@ -332,7 +332,7 @@ def test_peer_tls_cluster_refuses_a_certificate_from_another_ca(cluster_factory)
 
 
 def test_cluster_up_tls_serves_redis_cli_over_tls(tmp_path):
-    base = free_port_block(3)
+    base = free_port_block(4)  # three nodes and one added
     directory = str(tmp_path / "cluster")
     up = subprocess.run([BIN, "cluster", "up", "--tls", "--detach", "--nodes", "3",
                          "--base-port", str(base), "--dir", directory],
@@ -369,6 +369,16 @@ def test_cluster_up_tls_serves_redis_cli_over_tls(tmp_path):
         conf = node1.config_get("tls-cluster")
         assert conf["tls-cluster"] == "yes"
         assert node1.config_get("cluster-secret-file")["cluster-secret-file"] == secret_file
+        # `cluster add` gives a new node its own certificate from the same CA.
+        add = subprocess.run([BIN, "cluster", "add", "--dir", directory], capture_output=True,
+                             text=True, timeout=120)
+        assert add.returncode == 0, add.stdout + add.stderr
+        assert os.path.exists(os.path.join(directory, "tls", "node4.crt"))
+        fourth = argv[:]
+        fourth[fourth.index("-p") + 1] = str(base + 103)
+        assert wait_until(lambda: subprocess.run(fourth + ["get", "greeting"], capture_output=True,
+                                                 text=True, timeout=30).stdout.strip() == "hello",
+                          what="the added node to serve over TLS")
     finally:
         subprocess.run([BIN, "cluster", "down", "--dir", directory], capture_output=True,
                        timeout=120)
