@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "server/admin_client.h"
+
 namespace bw::server {
 
 // A local cluster's node serves its metrics (--metrics-listen) on its client port plus this:
@@ -19,6 +21,9 @@ struct ClusterUpOptions {
   bool detach = false;
   std::vector<std::string> server_args;  // extra flags passed to every `bellwether server`
   std::string restore;  // a backup file every node starts from (restore_member), if not empty
+  // The credentials the health checks authenticate with (--user, --pass); they ask the plain
+  // client ports the nodes are started with, so TLS settings are not used.
+  ClientConnectOptions connect;
 };
 
 // Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it
@@ -41,6 +46,7 @@ struct MemberCliOptions {
   std::string endpoint = "127.0.0.1:7001";
   std::string action;  // list | add | promote | remove | replace
   std::vector<std::string> args;
+  ClientConnectOptions connect;  // --tls --cacert --cert --key --user --pass
   uint32_t timeout_ms = 60000;  // TRYAGAIN answers (catching up, electing) are retried this long
 };
 int run_member(const MemberCliOptions& options);
