@@ -229,14 +229,14 @@ def test_reload_by_config_set_and_sighup_keeps_open_connections(cluster_factory,
     # CONFIG SET to other files: new connections see the new certificate, the held one works.
     assert held.execute_command("CONFIG", "SET", "tls-cert-file",
                                 os.path.join(pki, "server2.crt"), "tls-key-file",
-                                os.path.join(pki, "server2.key")) is True
+                                os.path.join(pki, "server2.key")) == b"OK"
     assert server_serial(pki, node) == 2002
     assert held.get("before") == b"1"
     assert held.set("after-config-set", "1") is True
 
     # SIGHUP after replacing the files in place.
     assert held.execute_command("CONFIG", "SET", "tls-cert-file", node.cert, "tls-key-file",
-                                node.key) is True
+                                node.key) == b"OK"
     shutil.copy(os.path.join(pki, "server3.crt"), node.cert)
     shutil.copy(os.path.join(pki, "server3.key"), node.key)
     node.signal(signal.SIGHUP)
@@ -314,10 +314,14 @@ def test_status_over_tls_with_password(cluster_factory, pki):
     # Every member was asked on its TLS port.
     for n in c.nodes:
         assert f"127.0.0.1:{n.tls_port}" in out.stdout, out.stdout
-    # The password from REDISCLI_AUTH, as redis-cli takes it.
+    # The password from REDISCLI_AUTH, as redis-cli takes it: with --user, AUTH default x; alone,
+    # AUTH x, which Redis refuses while the default user has no password (proof it was sent).
     env = dict(os.environ, REDISCLI_AUTH="x")
-    out = run_tool("status", "--endpoint", endpoint, *tls, env=env)
+    out = run_tool("status", "--endpoint", endpoint, *tls, "--user", "default", env=env)
     assert out.returncode == 0 and len(rows_answered(out.stdout)) == 3, out
+    out = run_tool("status", "--endpoint", endpoint, *tls, env=env)
+    assert out.returncode == 1 and "AUTH" in out.stderr, out
+    assert "without any password configured" in out.stderr, out
     # Without --tls against the TLS port, or without a client certificate: a clear failure.
     out = run_tool("status", "--endpoint", endpoint)
     assert out.returncode == 1 and out.stderr.startswith("status:"), out
