@@ -133,15 +133,15 @@ void read_more(Stream& stream, Conversation& c) {
 
 template <typename Stream>
 void send(Stream& stream, Conversation& c) {
-  asio::async_write(stream, asio::buffer(c.request),
-                    [&stream, &c](const asio::error_code& ec, size_t) {
-                      if (ec) {
-                        c.result = absl::UnavailableError(
-                            fmt::format("{}: {}", c.endpoint, net::tls_error_text(ec)));
-                        return;
-                      }
-                      read_more(stream, c);
-                    });
+  asio::async_write(
+      stream, asio::buffer(c.request), [&stream, &c](const asio::error_code& ec, size_t) {
+        if (ec) {
+          c.result =
+              absl::UnavailableError(fmt::format("{}: {}", c.endpoint, net::tls_error_text(ec)));
+          return;
+        }
+        read_more(stream, c);
+      });
 }
 
 std::string host_of(std::string_view endpoint) {

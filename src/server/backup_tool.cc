@@ -91,8 +91,8 @@ int run_backup(const BackupCliOptions& o) {
   const std::string tmp = o.out + ".tmp";
   Status st = fetch(o, *s, fs, tmp);
   // The node keeps the file until this (or kBackupIdleMs without reads).
-  (void)admin_command(o.endpoint, {"BACKUP", "END", s->id},
-                      std::chrono::milliseconds(o.timeout_ms), o.connect);
+  (void)admin_command(o.endpoint, {"BACKUP", "END", s->id}, std::chrono::milliseconds(o.timeout_ms),
+                      o.connect);
   if (st.ok()) st = fs.rename(tmp, o.out);
   if (st.ok()) st = fs.sync_dir(storage::parent_dir(o.out));
   if (!st.ok()) {

@@ -47,7 +47,7 @@ struct MemberCliOptions {
   std::string action;  // list | add | promote | remove | replace
   std::vector<std::string> args;
   ClientConnectOptions connect;  // --tls --cacert --cert --key --user --pass
-  uint32_t timeout_ms = 60000;  // TRYAGAIN answers (catching up, electing) are retried this long
+  uint32_t timeout_ms = 60000;   // TRYAGAIN answers (catching up, electing) are retried this long
 };
 int run_member(const MemberCliOptions& options);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for

@@ -284,8 +284,8 @@ const ConfigParam kParams[] = {
        return OkStatus();
      })},
     {"masterauth", "masterauth", FileValue::kString,
-     "password this node presents on other members' client ports (empty: no AUTH)",
-     kNewConnections, true, BW_GET(c.masterauth), BW_PARSE({
+     "password this node presents on other members' client ports (empty: no AUTH)", kNewConnections,
+     true, BW_GET(c.masterauth), BW_PARSE({
        c->masterauth = std::string(v);
        return OkStatus();
      })},

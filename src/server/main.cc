@@ -272,7 +272,8 @@ int main(int argc, char** argv) {
   // TLS for clients and this node's own client credentials: flags named as the parameters,
   // described by the parameter table.
   for (const auto& [flag, param] : kTextParams) {
-    if (!std::string_view(flag).starts_with("tls-") && !std::string_view(flag).starts_with("master")) {
+    if (!std::string_view(flag).starts_with("tls-") &&
+        !std::string_view(flag).starts_with("master")) {
       continue;
     }
     server

@@ -181,9 +181,9 @@ void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tl
   acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopping_ && !acceptor->is_open()) return;
     if (!ec) {
-      auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
-                                         config_.session, config_.protocol,
-                                         tls ? tls_context_ : nullptr);
+      auto s =
+          std::make_shared<Session>(this, std::move(socket), next_session_id_++, config_.session,
+                                    config_.protocol, tls ? tls_context_ : nullptr);
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
       s->sentinel_port = sentinel_port;

@@ -372,8 +372,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> sentinel_acceptor_;  // only with sentinel_listen
-  std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor_;  // only with tls_port
-  std::shared_ptr<asio::ssl::context> tls_context_;        // for new TLS connections
+  std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor_;       // only with tls_port
+  std::shared_ptr<asio::ssl::context> tls_context_;             // for new TLS connections
   SentinelTracker sentinel_;
   asio::steady_timer ticker_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;

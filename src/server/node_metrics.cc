@@ -41,7 +41,8 @@ Status Node::start_ops_http() {
     return HttpResponse{.content_type = "text/html; charset=utf-8",
                         .body = std::string(dashboard_page())};
   });
-  http->add_get("/api/cluster", [this, http, self = dashboard_probe_address(member_client_address()),
+  http->add_get("/api/cluster", [this, http,
+                                 self = dashboard_probe_address(member_client_address()),
                                  id = std::to_string(config_.id.value())](const HttpRequest&) {
     // masterauth may change at run time: read on the loop, which owns the configuration.
     std::optional<ClientConnectOptions> connect =

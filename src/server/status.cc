@@ -199,8 +199,8 @@ std::optional<int> port_of(std::string_view address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
   int port = 0;
-  auto [end, ec] = std::from_chars(address.data() + colon + 1, address.data() + address.size(),
-                                   port);
+  auto [end, ec] =
+      std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
   if (ec != std::errc() || end != address.data() + address.size()) return std::nullopt;
   return port;
 }
