@@ -170,7 +170,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     all_up = true;
     leader.clear();
     for (const auto& e : endpoints) {
-      auto m = info_raft(e, kQueryTimeout);
+      auto m = info_raft(e, kQueryTimeout, o.connect);
       if (m.empty()) all_up = false;
       if (m["raft_role"] == "leader") leader = e;
     }

@@ -31,11 +31,12 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(200);
 // reached), or `timeout` passed. Prints what it is waiting for once.
 Result<std::string> command_with_retries(const std::string& endpoint,
                                          const std::vector<std::string>& argv,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout,
+                                         const ClientConnectOptions& connect = {}) {
   const auto deadline = Clock::now() + timeout;
   std::string last_wait;
   while (true) {
-    Result<std::string> r = admin_command(endpoint, argv, kRequestTimeout);
+    Result<std::string> r = admin_command(endpoint, argv, kRequestTimeout, connect);
     const std::string message = r.ok() ? "" : std::string(r.status().message());
     const bool retry =
         !r.ok() && (absl::StartsWith(message, "TRYAGAIN") || absl::IsUnavailable(r.status()) ||
@@ -108,7 +109,7 @@ std::string any_running_endpoint(const std::vector<LocalNode>& nodes) {
 
 int run_member(const MemberCliOptions& o) {
   if (o.action == "list") {
-    auto info = info_raft(o.endpoint, kQueryTimeout);
+    auto info = info_raft(o.endpoint, kQueryTimeout, o.connect);
     if (info.empty()) {
       std::fprintf(stderr, "member list: cannot reach %s\n", o.endpoint.c_str());
       return 1;
@@ -128,7 +129,7 @@ int run_member(const MemberCliOptions& o) {
   std::vector<std::string> argv{"MEMBER", o.action};
   argv.insert(argv.end(), o.args.begin(), o.args.end());
   Result<std::string> r =
-      command_with_retries(o.endpoint, argv, std::chrono::milliseconds(o.timeout_ms));
+      command_with_retries(o.endpoint, argv, std::chrono::milliseconds(o.timeout_ms), o.connect);
   if (!r.ok()) {
     std::fprintf(stderr, "member %s: %s\n", o.action.c_str(),
                  std::string(r.status().message()).c_str());

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <climits>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -47,6 +48,27 @@ std::vector<std::string> config_file_args(CLI::App* server, const std::string& p
     }
   }
   return args;
+}
+
+// --tls --cacert --cert --key (unless `tls` is false) and --user --pass on a tool that connects to
+// client ports, as redis-cli names them.
+void add_connect_flags(CLI::App* cmd, bw::server::ClientConnectOptions* o, bool tls = true) {
+  if (tls) {
+    cmd->add_flag("--tls", o->tls, "Connect over TLS (to a tls-port)");
+    cmd->add_option("--cacert", o->tls_options.ca_cert_file,
+                    "CA certificate file verifying the server (default: the system's CAs)");
+    cmd->add_option("--cert", o->tls_options.cert_file, "Client certificate file (PEM)");
+    cmd->add_option("--key", o->tls_options.key_file, "Client private key file (PEM)");
+  }
+  cmd->add_option("--user", o->user, "User to AUTH as (default: the default user)");
+  cmd->add_option("--pass", o->pass,
+                  "Password to AUTH with (default: the REDISCLI_AUTH environment variable)");
+}
+
+// The password from REDISCLI_AUTH when --pass is not given, as redis-cli does.
+void password_from_environment(bw::server::ClientConnectOptions* o) {
+  if (!o->pass.empty()) return;
+  if (const char* env = std::getenv("REDISCLI_AUTH"); env != nullptr) o->pass = env;
 }
 
 // Server flags given as text: checked by the parameter table (config_params.h), which names the
@@ -286,6 +308,7 @@ int main(int argc, char** argv) {
                    "cluster secret between them");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
+  add_connect_flags(up_cmd, &up.connect, false);
   up_cmd->add_option("--restore", up.restore,
                      "Seed every node from this backup file (bellwether backup) instead of an "
                      "empty store; the cluster id is the backup's unless --dir has one");
@@ -318,6 +341,8 @@ int main(int argc, char** argv) {
   std::string endpoint = "127.0.0.1:7001";
   auto* status = app.add_subcommand("status", "Print the role and progress of every node");
   status->add_option("--endpoint", endpoint, "Any node's client address")->capture_default_str();
+  bw::server::ClientConnectOptions status_connect;
+  add_connect_flags(status, &status_connect);
 
   // member
   bw::server::MemberCliOptions member_opts;
@@ -331,6 +356,7 @@ int main(int argc, char** argv) {
   member->add_option("ARGS", member_opts.args, "The action's arguments");
   member->add_option("--endpoint", member_opts.endpoint, "Any node's client address")
       ->capture_default_str();
+  add_connect_flags(member, &member_opts.connect);
   member
       ->add_option("--timeout-ms", member_opts.timeout_ms,
                    "Keep retrying while the cluster answers TRYAGAIN (catching up, electing)")
@@ -355,6 +381,7 @@ int main(int argc, char** argv) {
   backup->add_option("--endpoint", backup_opts.endpoint, "Any node's client address")
       ->capture_default_str();
   backup->add_option("--out", backup_opts.out, "The backup file to write")->required();
+  add_connect_flags(backup, &backup_opts.connect);
   backup->add_option("--timeout-ms", backup_opts.timeout_ms, "Deadline of each request")
       ->capture_default_str();
   bw::server::RestoreOptions restore_opts;
@@ -425,6 +452,10 @@ int main(int argc, char** argv) {
     }
     return run_server(config, flags);
   }
+  for (bw::server::ClientConnectOptions* o :
+       {&status_connect, &member_opts.connect, &backup_opts.connect, &up.connect}) {
+    password_from_environment(o);
+  }
   if (backup->parsed()) return bw::server::run_backup(backup_opts);
   if (restore->parsed()) {
     restore_opts.id = bw::NodeId(restore_id);
@@ -437,7 +468,7 @@ int main(int argc, char** argv) {
     return bw::server::cluster_remove(remove_dir, remove_node, remove_timeout_ms);
   }
   if (member->parsed()) return bw::server::run_member(member_opts);
-  if (status->parsed()) return bw::server::print_status(endpoint);
+  if (status->parsed()) return bw::server::print_status(endpoint, status_connect);
   if (failover->parsed()) {
     return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms);
   }

@@ -228,6 +228,24 @@ Status Node::reload_tls() {
   return OkStatus();
 }
 
+ClientConnectOptions Node::member_connect_options() const {
+  ClientConnectOptions o;
+  o.user = config_.masteruser;
+  o.pass = config_.masterauth;
+  if (config_.tls_port != 0) {
+    o.tls = true;
+    o.tls_options = config_.tls;
+    o.tls_options.verify_peer = net::TlsVerify::kYes;  // the other member's certificate
+  }
+  return o;
+}
+
+std::string Node::member_client_address() const {
+  if (config_.tls_port == 0) return config_.listen;
+  return fmt::format("{}:{}", config_.listen.substr(0, config_.listen.rfind(':')),
+                     config_.tls_port);
+}
+
 std::vector<std::shared_ptr<Session>> Node::sessions() const {
   std::vector<std::shared_ptr<Session>> out;
   out.reserve(sessions_.size());

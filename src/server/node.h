@@ -40,6 +40,7 @@
 #include "replica/storage_disk.h"
 #include "resp/command_table.h"
 #include "resp/writer.h"
+#include "server/admin_client.h"
 #include "server/backup.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -122,6 +123,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // connections use the new one, open ones keep theirs. On error the old context stays and the
   // error says which file or setting and why. OK without doing anything when TLS is off.
   Status reload_tls();
+  // How this node reaches other members' client ports (join, dashboard probes): as
+  // masteruser/masterauth, and over TLS with its own certificate when it serves TLS itself.
+  ClientConnectOptions member_connect_options() const;
+  // This node's own client address for such connections: its TLS port when it has one.
+  std::string member_client_address() const;
   // Where the node keeps its id and Raft term for log lines (log_format.h); may be null.
   void set_log_context(std::shared_ptr<LogContext> context);
 

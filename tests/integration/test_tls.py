@@ -22,7 +22,10 @@ import time
 import pytest
 import redis
 
-from conftest import BIN, Cluster, wait_until
+import json
+import urllib.request
+
+from conftest import BIN, JoiningNode, wait_until
 
 TLS_PORT_OFFSET = 2000  # a node's TLS port: its client port + this
 HANDSHAKE_TIMEOUT_S = 5.0  # net::kTlsHandshakeTimeout
@@ -51,7 +54,10 @@ def make_leaf(d, name, ca, serial, server):
     ext = os.path.join(d, f"{name}.ext")
     with open(ext, "w") as f:
         if server:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+            # clientAuth too: a node presents its own certificate on its connections to other
+            # members (join, dashboard probes).
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "extendedKeyUsage=serverAuth,clientAuth\n")
         else:
             f.write("extendedKeyUsage=clientAuth\n")
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
@@ -82,27 +88,31 @@ def port_free(port):
             return False
 
 
-def tls_cluster(cluster_factory, pki, auth_clients="yes", size=3, node_dir=None):
-    """A started cluster whose nodes serve TLS on client port + TLS_PORT_OFFSET. Each node gets
-    its own copy of the server certificate and key (in `node_dir` if given) so that a test can
-    replace one node's files."""
+def configure_tls(node, pki, auth_clients="yes"):
+    """Gives `node` a TLS port (client port + TLS_PORT_OFFSET) and its own copy of the server
+    certificate and key, so that a test can replace one node's files."""
+    node.tls_port = node.port + TLS_PORT_OFFSET
+    cert = os.path.join(node.cluster.dir, f"node{node.id}.crt")
+    key = os.path.join(node.cluster.dir, f"node{node.id}.key")
+    shutil.copy(os.path.join(pki, "server.crt"), cert)
+    shutil.copy(os.path.join(pki, "server.key"), key)
+    node.cert, node.key = cert, key
+    node.extra_args += ["--tls-port", str(node.tls_port), "--tls-cert-file", cert,
+                        "--tls-key-file", key, "--tls-ca-cert-file", os.path.join(pki, "ca.crt"),
+                        "--tls-auth-clients", auth_clients]
+
+
+def tls_cluster(cluster_factory, pki, auth_clients="yes", size=3, metrics=False):
+    """A started cluster whose nodes serve TLS too (configure_tls); the TLS ports of the spare
+    slots are free as well."""
     for _ in range(CLUSTER_ATTEMPTS):
-        c = cluster_factory(size=size, start=False)
-        if all(port_free(n.port + TLS_PORT_OFFSET) for n in c.nodes):
+        c = cluster_factory(size=size, start=False, metrics=metrics)
+        if all(port_free(c.base_port + i + TLS_PORT_OFFSET) for i in range(c.slots)):
             break
     else:
         raise AssertionError("no free TLS ports")
     for n in c.nodes:
-        n.tls_port = n.port + TLS_PORT_OFFSET
-        files = node_dir or c.dir
-        cert = os.path.join(files, f"node{n.id}.crt")
-        key = os.path.join(files, f"node{n.id}.key")
-        shutil.copy(os.path.join(pki, "server.crt"), cert)
-        shutil.copy(os.path.join(pki, "server.key"), key)
-        n.cert, n.key = cert, key
-        n.extra_args += ["--tls-port", str(n.tls_port), "--tls-cert-file", cert,
-                         "--tls-key-file", key, "--tls-ca-cert-file",
-                         os.path.join(pki, "ca.crt"), "--tls-auth-clients", auth_clients]
+        configure_tls(n, pki, auth_clients)
     return c.start()
 
 
@@ -229,14 +239,14 @@ def test_reload_by_config_set_and_sighup_keeps_open_connections(cluster_factory,
     # CONFIG SET to other files: new connections see the new certificate, the held one works.
     assert held.execute_command("CONFIG", "SET", "tls-cert-file",
                                 os.path.join(pki, "server2.crt"), "tls-key-file",
-                                os.path.join(pki, "server2.key")) is True
+                                os.path.join(pki, "server2.key")) == b"OK"
     assert server_serial(pki, node) == 2002
     assert held.get("before") == b"1"
     assert held.set("after-config-set", "1") is True
 
     # SIGHUP after replacing the files in place.
     assert held.execute_command("CONFIG", "SET", "tls-cert-file", node.cert, "tls-key-file",
-                                node.key) is True
+                                node.key) == b"OK"
     shutil.copy(os.path.join(pki, "server3.crt"), node.cert)
     shutil.copy(os.path.join(pki, "server3.key"), node.key)
     node.signal(signal.SIGHUP)
@@ -314,13 +324,43 @@ def test_status_over_tls_with_password(cluster_factory, pki):
     # Every member was asked on its TLS port.
     for n in c.nodes:
         assert f"127.0.0.1:{n.tls_port}" in out.stdout, out.stdout
-    # The password from REDISCLI_AUTH, as redis-cli takes it.
+    # The password from REDISCLI_AUTH, as redis-cli takes it: with --user, AUTH default x; alone,
+    # AUTH x, which Redis refuses while the default user has no password (proof it was sent).
     env = dict(os.environ, REDISCLI_AUTH="x")
-    out = run_tool("status", "--endpoint", endpoint, *tls, env=env)
+    out = run_tool("status", "--endpoint", endpoint, *tls, "--user", "default", env=env)
     assert out.returncode == 0 and len(rows_answered(out.stdout)) == 3, out
+    out = run_tool("status", "--endpoint", endpoint, *tls, env=env)
+    assert out.returncode == 1 and "AUTH" in out.stderr, out
+    assert "without any password configured" in out.stderr, out
     # Without --tls against the TLS port, or without a client certificate: a clear failure.
     out = run_tool("status", "--endpoint", endpoint)
     assert out.returncode == 1 and out.stderr.startswith("status:"), out
     out = run_tool("status", "--endpoint", endpoint, "--tls", "--cacert",
                    os.path.join(pki, "other-ca.crt"))
     assert out.returncode == 1 and "certificate verify failed" in out.stderr, out
+
+
+def test_join_and_dashboard_probes_use_tls_and_masterauth(cluster_factory, pki):
+    c = tls_cluster(cluster_factory, pki, size=1, metrics=True)
+    first = c.nodes[0]
+    c.wait_for_leader()
+    # A node with client TLS joins through the member's TLS port, presenting its own
+    # certificate (tls-auth-clients yes) and AUTH default x (masteruser/masterauth).
+    joining = JoiningNode(c, 2, f"127.0.0.1:{first.tls_port}")
+    configure_tls(joining, pki)
+    joining.extra_args += ["--masteruser", "default", "--masterauth", "x"]
+    c.nodes.append(joining)
+    joining.start()
+    joining.wait_joined()
+    assert tls_client(pki, joining).ping()
+    assert tls_client(pki, first).set("after-join", "1") is True
+
+    # The dashboard of the first node asks every member over TLS.
+    def every_member_answers():
+        url = f"http://127.0.0.1:{first.metrics_port}/api/cluster"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            doc = json.load(r)
+        nodes = doc.get("nodes", [])
+        return len(nodes) == 2 and all(n.get("state") == "up" for n in nodes) and doc
+    doc = wait_until(every_member_answers, timeout=20, what="the dashboard to reach both nodes")
+    assert sorted(n["id"] for n in doc["nodes"]) == ["1", "2"]
