@@ -16,6 +16,7 @@
 #include "server/admin_client.h"
 #include "server/cluster.h"
 #include "server/cluster_tls.h"
+#include "server/config.h"
 #include "server/local_process.h"
 
 namespace bw::server {
@@ -164,9 +165,12 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
     n.port = std::max(n.port, m.port + 1);
   }
   const std::string endpoint = endpoint_of(n);
+  // A node with a TLS port joins through a member's TLS port (docs/operations.md).
+  const std::string join_at =
+      has_cluster_tls(dir) ? shift_port(join, kTlsPortOffset).value_or(join) : join;
   std::vector<std::string> args = {"server",
                                    "--join",
-                                   join,
+                                   join_at,
                                    "--listen",
                                    endpoint,
                                    "--data-dir",

@@ -147,7 +147,7 @@ def check_intruder_refused(c, node, reason):
         assert terms(c.nodes) == before
         for m in c.nodes:
             assert str(raft(m)["raft_voters"]) == "1,2,3"
-            assert int(raft(m)["raft_peer_handshakes_refused"]) >= 2
+            assert int(raft(m)["raft_refused_peer_handshakes"]) >= 2
             assert int(raft(m)["raft_leader_id"]) != node.id
         line = refusals(c.nodes[0], reason)[0]
         assert "127.0.0.1:" in line, line
