@@ -214,8 +214,11 @@ Status Node::reload_tls() {
   }
   auto context = net::make_tls_context(config_.tls, net::TlsRole::kServer);
   if (!context.ok()) {
-    spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
-                 context.status().message());
+    // At start there is nothing to keep: start() fails with the same reason.
+    if (tls_context_ != nullptr) {
+      spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
+                   context.status().message());
+    }
     return context.status();
   }
   const bool first = tls_context_ == nullptr;
