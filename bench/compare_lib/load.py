@@ -15,9 +15,10 @@ KEY_SPACE = 100000
 RUN_TIMEOUT_S = 120
 
 
-def redis_benchmark(port, test, clients, requests, pipeline=1):
-    """One redis-benchmark run; returns {rps, p50_ms, p99_ms}. Keys are key:<12 digits>."""
-    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
+def redis_benchmark(port, test, clients, requests, pipeline=1, extra_args=()):
+    """One redis-benchmark run; returns {rps, p50_ms, p99_ms}. Keys are key:<12 digits>.
+    `extra_args`: more options, such as --tls --cacert FILE."""
+    args = ["redis-benchmark", *extra_args, "-h", "127.0.0.1", "-p", str(port), "-t", test,
             "-n", str(requests), "-c", str(clients), "-d", str(VALUE_SIZE),
             "-r", str(KEY_SPACE), "--csv"]
     if pipeline > 1:

@@ -38,7 +38,7 @@ Result<bool> FrameReader::next(Frame* frame) {
   }
   uint8_t type = *r.u8();
   if (type < static_cast<uint8_t>(FrameType::kHello) ||
-      type > static_cast<uint8_t>(FrameType::kForwardTransaction)) {
+      type > static_cast<uint8_t>(FrameType::kAuth)) {
     return absl::DataLossError(fmt::format("peer frame type {} unknown", type));
   }
   frame->type = static_cast<FrameType>(type);

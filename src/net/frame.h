@@ -18,11 +18,14 @@ inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kFrameHeaderBytes = 6;
 
 enum class FrameType : uint8_t {
-  kHello = 1,               // first frame on a connection: sender's cluster id and node id
+  // The handshake (net/peer_auth.h): dialer's hello, acceptor's answer and proof, dialer's proof.
+  kHello = 1,
   kRaft = 2,                // an encoded raft::Message
   kForward = 3,             // a client command forwarded to the leader
   kForwardReply = 4,        // the leader's RESP reply to a forwarded command
   kForwardTransaction = 5,  // a MULTI/EXEC transaction forwarded to the leader
+  kHelloAck = 6,
+  kAuth = 7,
 };
 
 // Appends one frame to *out.
@@ -38,6 +41,8 @@ class FrameReader {
   explicit FrameReader(size_t frame_bytes_max) : frame_bytes_max_(frame_bytes_max) {}
 
   void feed(std::string_view bytes) { buf_.append(bytes); }
+  // Raises or lowers the bound for frames not yet read (a link's handshake reads small frames).
+  void set_frame_bytes_max(size_t frame_bytes_max) { frame_bytes_max_ = frame_bytes_max; }
   // The next complete frame, std::nullopt-like NotFound when more bytes are needed, or an error
   // (bad version, oversize) after which the connection must be closed.
   Result<bool> next(Frame* frame);

@@ -2,8 +2,11 @@
 //
 // Each node keeps one outbound connection to every peer (reconnecting with capped exponential
 // backoff) and accepts inbound connections from peers on its peer address. A link carries frames
-// (net/frame.h); the first frame on a connection is kHello with the sender's cluster id and node
-// id, so a node from another cluster is refused. Frames queued for one peer while its link is
+// (net/frame.h), optionally over mutual TLS (set_tls). It opens with the handshake of
+// net/peer_auth.h (kHello, kHelloAck, kAuth): both sides prove the cluster secret and the cluster
+// id, and a peer that fails, or does not finish within handshake_timeout_ms, is refused with one
+// rate-limited log line naming its address and the reason. Frames flow only after it; frames sent
+// on an inbound link are never accepted. Frames queued for one peer while its link is
 // busy are written together with one gather write; the queue is bounded (queue_bytes_max) and
 // frames beyond the bound are dropped, which Raft tolerates as message loss. Frames dropped before
 // they reached a socket are reported to an optional handler (forwarded commands are re-sent).
@@ -12,6 +15,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -21,16 +25,27 @@
 
 #include "common/ids.h"
 #include "net/frame.h"
+#include "net/peer_auth.h"
 
 namespace bw::net {
+
+// A link whose handshake (TCP connect, TLS, secret) has not completed by then is closed.
+inline constexpr uint32_t kPeerHandshakeTimeoutMs = 5000;
+// Inbound links still in their handshake, at most; connections beyond are closed at once.
+inline constexpr size_t kPeerHandshakesPendingMax = 64;
+// The largest handshake frame either side reads (the hello's cluster id is the longest field).
+inline constexpr size_t kPeerHandshakeFrameBytesMax = 1024;
 
 struct PeerTransportOptions {
   std::string cluster_id;
   NodeId self;
+  ClusterSecrets secrets;  // none: the handshake checks cluster id and node ids only
   size_t queue_bytes_max = 64u << 20;
   size_t frame_bytes_max = 80u << 20;
   uint32_t reconnect_delay_ms_min = 20;
   uint32_t reconnect_delay_ms_max = 1000;
+  uint32_t handshake_timeout_ms = kPeerHandshakeTimeoutMs;
+  size_t handshakes_pending_max = kPeerHandshakesPendingMax;
 };
 
 struct PeerStats {
@@ -71,6 +86,14 @@ class PeerTransport {
   // Queues one frame for `to`. Dropped (and counted) if the peer is unknown or its queue is full.
   void send(NodeId to, FrameType type, std::string_view payload);
   PeerStats stats(NodeId id) const;
+  // Handshakes this node refused (either side of a link) since it started.
+  uint64_t handshakes_refused() const { return handshakes_refused_; }
+  // The secrets proven and accepted by links opened from now on.
+  void set_secrets(ClusterSecrets secrets) { options_.secrets = std::move(secrets); }
+  // Mutual TLS for links opened from now on: `server` for inbound links, `client` for outbound
+  // ones; both must verify the other side's certificate. Null (both): plain TCP.
+  void set_tls(std::shared_ptr<asio::ssl::context> server,
+               std::shared_ptr<asio::ssl::context> client);
   // The bound peer address (useful after listening on port 0).
   asio::ip::tcp::endpoint local_endpoint() const;
   void close();
@@ -92,11 +115,18 @@ class PeerTransport {
   };
   // Per configured peer (a key of outbound_): bounded by the peer list.
   std::map<NodeId, Received> received_;
+  std::shared_ptr<asio::ssl::context> tls_server_;
+  std::shared_ptr<asio::ssl::context> tls_client_;
+  RefusalLogLimiter refusal_log_;
+  uint64_t handshakes_refused_ = 0;
+  size_t handshakes_pending_ = 0;  // inbound links not yet authenticated
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the transport
 
   void accept();
   void drop_inbound(Inbound* in);
+  // One rate-limited warning: the link with `address` was refused for `reason`.
+  void log_refusal(std::string_view address, std::string_view reason);
   friend class Inbound;
 };
 

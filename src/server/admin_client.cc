@@ -51,17 +51,17 @@ Result<bool> parse_scalar_at(const std::string& buf, size_t* pos, std::string* o
   }
 }
 
-// Returns true with *out set once `buf` holds one complete reply: a scalar (one element), or
-// with `array`, an array of scalars.
-Result<bool> parse_reply(const std::string& buf, bool array, std::vector<std::string>* out) {
+// Returns true with *out set once `buf` from `pos` holds one complete reply: a scalar (one
+// element), or with `array`, an array of scalars.
+Result<bool> parse_reply(const std::string& buf, size_t pos, bool array,
+                         std::vector<std::string>* out) {
   out->clear();
-  size_t pos = 0;
   size_t count = 1;
-  if (array && !buf.empty() && buf[0] == '*') {
-    size_t eol = buf.find("\r\n");
+  if (array && buf.size() > pos && buf[pos] == '*') {
+    size_t eol = buf.find("\r\n", pos);
     if (eol == std::string::npos) return false;
     int64_t n = 0;
-    auto [p, ec] = std::from_chars(buf.data() + 1, buf.data() + eol, n);
+    auto [p, ec] = std::from_chars(buf.data() + pos + 1, buf.data() + eol, n);
     if (ec != std::errc() || n < 0 || n > kAdminArrayElementsMax) {
       return absl::DataLossError("malformed array length in reply");
     }
@@ -77,96 +77,152 @@ Result<bool> parse_reply(const std::string& buf, bool array, std::vector<std::st
   return true;
 }
 
+void append_command(std::string* request, const std::vector<std::string>& argv) {
+  *request += fmt::format("*{}\r\n", argv.size());
+  for (const auto& a : argv) *request += fmt::format("${}\r\n{}\r\n", a.size(), a);
+}
+
+// One request and its reply, on a plain or a TLS stream.
+struct Conversation {
+  std::string_view endpoint;
+  bool array = false;
+  bool auth = false;  // the request starts with AUTH, whose reply comes first
+  std::string request;
+  std::string buf;
+  std::array<char, 16384> chunk{};
+  std::vector<std::string> reply;
+  Status result;
+};
+
+// What has arrived so far: the AUTH reply (it must be OK), then the command's.
+Result<bool> parse_replies(Conversation& c) {
+  size_t pos = 0;
+  if (c.auth) {
+    std::string ok;
+    auto done = parse_scalar_at(c.buf, &pos, &ok);
+    if (!done.ok()) {
+      return absl::PermissionDeniedError(
+          fmt::format("{}: AUTH: {}", c.endpoint, done.status().message()));
+    }
+    if (!*done) return false;
+  }
+  return parse_reply(c.buf, pos, c.array, &c.reply);
+}
+
+template <typename Stream>
+void read_more(Stream& stream, Conversation& c) {
+  stream.async_read_some(asio::buffer(c.chunk), [&stream, &c](const asio::error_code& ec,
+                                                              size_t n) {
+    if (ec) {
+      c.result = absl::UnavailableError(fmt::format("{}: {}", c.endpoint, net::tls_error_text(ec)));
+      return;
+    }
+    c.buf.append(c.chunk.data(), n);
+    auto done = parse_replies(c);
+    if (!done.ok()) {
+      c.result = done.status();
+    } else if (*done) {
+      c.result = OkStatus();
+    } else if (c.buf.size() > kAdminReplyBytesMax) {
+      c.result = absl::ResourceExhaustedError("reply too large");
+    } else {
+      read_more(stream, c);
+    }
+  });
+}
+
+template <typename Stream>
+void send(Stream& stream, Conversation& c) {
+  asio::async_write(
+      stream, asio::buffer(c.request), [&stream, &c](const asio::error_code& ec, size_t) {
+        if (ec) {
+          c.result =
+              absl::UnavailableError(fmt::format("{}: {}", c.endpoint, net::tls_error_text(ec)));
+          return;
+        }
+        read_more(stream, c);
+      });
+}
+
+std::string host_of(std::string_view endpoint) {
+  std::string_view host = endpoint.substr(0, endpoint.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::string(host);
+}
+
 Result<std::vector<std::string>> exchange(std::string_view endpoint,
                                           const std::vector<std::string>& argv,
                                           std::chrono::milliseconds timeout, bool array,
-                                          const AdminAuth& auth) {
+                                          const ClientConnectOptions& connect) {
   BW_ASSIGN_OR_RETURN(auto ep, net::parse_endpoint(endpoint));
+  std::shared_ptr<asio::ssl::context> tls_context;
+  net::TlsOptions tls_options = connect.tls_options;
+  if (connect.tls) {
+    if (tls_options.verify_host.empty()) tls_options.verify_host = host_of(endpoint);
+    BW_ASSIGN_OR_RETURN(tls_context, net::make_tls_context(tls_options, net::TlsRole::kClient));
+  }
+  Conversation c;
+  c.endpoint = endpoint;
+  c.array = array;
+  if (!connect.pass.empty()) {
+    c.auth = true;
+    if (connect.user.empty()) {
+      append_command(&c.request, {"AUTH", connect.pass});
+    } else {
+      append_command(&c.request, {"AUTH", connect.user, connect.pass});
+    }
+  }
+  append_command(&c.request, argv);
+  c.result = absl::DeadlineExceededError(
+      fmt::format("{}: no reply within {} ms", endpoint, timeout.count()));
   asio::io_context io;
   asio::ip::tcp::socket sock(io);
-  std::string request;
-  // AUTH first; its +OK is skipped (an error reply ends the exchange with that error).
-  constexpr std::string_view kAuthOk = "+OK\r\n";
-  if (!auth.password.empty()) {
-    request = fmt::format("*3\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n${}\r\n{}\r\n", auth.user.size(),
-                          auth.user, auth.password.size(), auth.password);
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
+  if (tls_context != nullptr) {
+    tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(sock, *tls_context);
+    BW_RETURN_IF_ERROR(net::prepare_client_stream(tls->native_handle(), tls_options));
   }
-  const size_t skip = auth.password.empty() ? 0 : kAuthOk.size();
-  request += fmt::format("*{}\r\n", argv.size());
-  for (const auto& a : argv) request += fmt::format("${}\r\n{}\r\n", a.size(), a);
-  std::string buf;
-  std::array<char, 16384> chunk{};
-  Status result = absl::DeadlineExceededError(
-      fmt::format("{}: no reply within {} ms", endpoint, timeout.count()));
-  std::vector<std::string> reply;
-  std::function<void()> read_more = [&] {
-    sock.async_read_some(asio::buffer(chunk), [&](const asio::error_code& ec, size_t n) {
-      if (ec) {
-        result = absl::UnavailableError(fmt::format("{}: {}", endpoint, ec.message()));
-        return;
-      }
-      buf.append(chunk.data(), n);
-      if (skip > 0 && !buf.empty() && buf[0] == '-') {
-        std::vector<std::string> ignored;
-        auto auth_reply = parse_reply(buf, false, &ignored);
-        if (!auth_reply.ok()) {
-          result = auth_reply.status();
-          return;
-        }
-      }
-      if (buf.size() < skip || (skip > 0 && buf.compare(0, skip, kAuthOk) != 0)) {
-        if (buf.size() >= skip) {
-          result = absl::DataLossError("unexpected reply to AUTH");
-          return;
-        }
-        read_more();
-        return;
-      }
-      auto done = parse_reply(buf.substr(skip), array, &reply);
-      if (!done.ok()) {
-        result = done.status();
-      } else if (*done) {
-        result = OkStatus();
-      } else if (buf.size() > kAdminReplyBytesMax) {
-        result = absl::ResourceExhaustedError("reply too large");
-      } else {
-        read_more();
-      }
-    });
-  };
   sock.async_connect(ep, [&](const asio::error_code& ec) {
     if (ec) {
-      result =
+      c.result =
           absl::UnavailableError(fmt::format("cannot connect to {}: {}", endpoint, ec.message()));
       return;
     }
-    asio::async_write(sock, asio::buffer(request), [&](const asio::error_code& wec, size_t) {
-      if (wec) {
-        result = absl::UnavailableError(fmt::format("{}: {}", endpoint, wec.message()));
+    if (tls == nullptr) {
+      send(sock, c);
+      return;
+    }
+    tls->async_handshake(asio::ssl::stream_base::client, [&](const asio::error_code& hec) {
+      if (hec) {
+        c.result = absl::UnauthenticatedError(
+            fmt::format("{}: TLS handshake failed: {}", endpoint, net::tls_error_text(hec)));
         return;
       }
-      read_more();
+      send(*tls, c);
     });
   });
   io.run_for(timeout);
-  if (!result.ok()) return result;
-  return reply;
+  if (!c.result.ok()) return c.result;
+  return std::move(c.reply);
 }
 
 }  // namespace
 
 Result<std::string> admin_command(std::string_view endpoint, const std::vector<std::string>& argv,
-                                  std::chrono::milliseconds timeout, const AdminAuth& auth) {
+                                  std::chrono::milliseconds timeout,
+                                  const ClientConnectOptions& connect) {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> reply,
-                      exchange(endpoint, argv, timeout, false, auth));
+                      exchange(endpoint, argv, timeout, false, connect));
   return std::move(reply.at(0));
 }
 
 Result<std::vector<std::string>> admin_command_array(std::string_view endpoint,
                                                      const std::vector<std::string>& argv,
                                                      std::chrono::milliseconds timeout,
-                                                     const AdminAuth& auth) {
-  return exchange(endpoint, argv, timeout, true, auth);
+                                                     const ClientConnectOptions& connect) {
+  return exchange(endpoint, argv, timeout, true, connect);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_info(std::string_view text) {
@@ -188,9 +244,9 @@ std::vector<std::pair<std::string, std::string>> parse_info(std::string_view tex
 
 std::map<std::string, std::string> info_raft(std::string_view endpoint,
                                              std::chrono::milliseconds timeout,
-                                             const AdminAuth& auth) {
+                                             const ClientConnectOptions& connect) {
   std::map<std::string, std::string> m;
-  auto r = admin_command(endpoint, {"INFO", "raft"}, timeout, auth);
+  auto r = admin_command(endpoint, {"INFO", "raft"}, timeout, connect);
   if (!r.ok()) return m;
   for (auto& [k, v] : parse_info(*r)) m[k] = v;
   return m;

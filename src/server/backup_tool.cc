@@ -29,7 +29,7 @@ struct Started {
 Result<Started> start_backup(const BackupCliOptions& o) {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> r,
                       admin_command_array(o.endpoint, {"BACKUP", "START"},
-                                          std::chrono::milliseconds(o.timeout_ms)));
+                                          std::chrono::milliseconds(o.timeout_ms), o.connect));
   Started s;
   if (r.size() != 4 || !parse_u64(r[1], &s.index) || !parse_u64(r[2], &s.term) ||
       !parse_u64(r[3], &s.bytes) || s.bytes > storage::kBackupFileBytesMax) {
@@ -49,7 +49,7 @@ Status fetch(const BackupCliOptions& o, const Started& s, storage::FileSystem& f
                         admin_command(o.endpoint,
                                       {"BACKUP", "READ", s.id, std::to_string(offset),
                                        std::to_string(kBackupChunkBytesMax)},
-                                      std::chrono::milliseconds(o.timeout_ms)));
+                                      std::chrono::milliseconds(o.timeout_ms), o.connect));
     if (chunk.empty()) {
       return absl::DataLossError(fmt::format("BACKUP READ: empty chunk at offset {}", offset));
     }
@@ -91,8 +91,8 @@ int run_backup(const BackupCliOptions& o) {
   const std::string tmp = o.out + ".tmp";
   Status st = fetch(o, *s, fs, tmp);
   // The node keeps the file until this (or kBackupIdleMs without reads).
-  (void)admin_command(o.endpoint, {"BACKUP", "END", s->id},
-                      std::chrono::milliseconds(o.timeout_ms));
+  (void)admin_command(o.endpoint, {"BACKUP", "END", s->id}, std::chrono::milliseconds(o.timeout_ms),
+                      o.connect);
   if (st.ok()) st = fs.rename(tmp, o.out);
   if (st.ok()) st = fs.sync_dir(storage::parent_dir(o.out));
   if (!st.ok()) {

@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "server/admin_client.h"
 #include "server/config.h"
 #include "storage/backup_file.h"
 
@@ -15,7 +16,8 @@ namespace bw::server {
 struct BackupCliOptions {
   std::string endpoint = "127.0.0.1:7001";
   std::string out;
-  uint32_t timeout_ms = 60000;  // per request: the barrier and writing the file, each chunk
+  uint32_t timeout_ms = 60000;   // per request: the barrier and writing the file, each chunk
+  ClientConnectOptions connect;  // --tls --cacert --cert --key --user --pass
 };
 // Takes a backup through `endpoint` (BACKUP START/READ/END) into out.tmp, verifies it end to end,
 // syncs it and renames it to `out`. Progress on stderr; prints the index on stdout.

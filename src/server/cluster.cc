@@ -18,6 +18,7 @@
 
 #include "server/admin_client.h"
 #include "server/backup_tool.h"
+#include "server/cluster_tls.h"
 #include "server/config.h"
 #include "server/local_process.h"
 
@@ -81,6 +82,9 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   }
   fs::path dir = fs::absolute(o.dir);
   fs::create_directories(dir);
+  // The health checks authenticate with --pass, else with the password given to the nodes.
+  ClientConnectOptions connect = o.connect;
+  if (connect.pass.empty()) connect.pass = o.requirepass;
   fs::path pid_file = dir / "cluster.pids";
   if (fs::exists(pid_file)) {
     std::istringstream in(read_text_file(pid_file));
@@ -114,6 +118,17 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     peers += fmt::format("{}{}={}", i == 1 ? "" : ",", i, endpoints.back());
   }
   if (!o.restore.empty() && !restore_nodes(o, dir, cluster_id, peers)) return 1;
+  std::vector<std::string> server_args = o.server_args;
+  if (o.tls) {
+    Status made = make_cluster_tls(dir);
+    for (int i = 1; made.ok() && i <= o.nodes; ++i) made = make_node_cert(dir, i);
+    if (!made.ok()) {
+      std::fprintf(stderr, "cluster up: %s\n", std::string(made.message()).c_str());
+      return 1;
+    }
+    // Saved in server-args: `cluster add` starts its node with them too.
+    for (const std::string& a : cluster_tls_args(dir)) server_args.push_back(a);
+  }
   std::vector<pid_t> pids;
   for (int i = 1; i <= o.nodes; ++i) {
     std::vector<std::string> args = {
@@ -122,7 +137,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
         peers,          "--data-dir",     (dir / fmt::format("node{}", i)).string(),
         "--cluster-id", cluster_id,       "--metrics-listen",
         metrics[i - 1]};
-    args.insert(args.end(), o.server_args.begin(), o.server_args.end());
+    args.insert(args.end(), server_args.begin(), server_args.end());
+    if (o.tls) {
+      for (const std::string& a : node_tls_args(dir, i, o.base_port + i - 1)) args.push_back(a);
+    }
     if (!o.requirepass.empty()) {
       args.push_back("--requirepass");
       args.push_back(o.requirepass);
@@ -134,7 +152,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     for (pid_t p : pids) out << p << "\n";
     std::ofstream nodes(dir / "nodes");
     std::ofstream args(dir / "server-args");
-    for (const std::string& a : o.server_args) args << a << "\n";
+    for (const std::string& a : server_args) args << a << "\n";
     if (!o.requirepass.empty()) args << "--requirepass\n" << o.requirepass << "\n";
     for (int i = 1; i <= o.nodes; ++i) {
       nodes << i << " " << o.base_port + i - 1 << " up\n";
@@ -160,7 +178,7 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     all_up = true;
     leader.clear();
     for (const auto& e : endpoints) {
-      auto m = info_raft(e, kQueryTimeout, AdminAuth{.password = o.requirepass});
+      auto m = info_raft(e, kQueryTimeout, connect);
       if (m.empty()) all_up = false;
       if (m["raft_role"] == "leader") leader = e;
     }
@@ -190,6 +208,13 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
   }
   std::printf("Try: redis-cli -p %d set greeting hello && redis-cli -p %d get greeting\n",
               o.base_port, o.base_port + o.nodes - 1);
+  if (o.tls) {
+    std::printf(
+        "TLS: node i serves TLS clients on its port + %d (certificate required); peers "
+        "use mutual TLS and the secret in %s\n",
+        kTlsPortOffset, cluster_tls_paths(dir).secret.c_str());
+    std::printf("Connect: %s\n", redis_cli_tls_command(dir, o.base_port).c_str());
+  }
   std::printf("Dashboard: http://%s/ (any node's metrics address)\n", metrics[0].c_str());
   std::fflush(stdout);
   if (o.detach) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "server/admin_client.h"
+
 namespace bw::server {
 
 // A local cluster's node serves its metrics (--metrics-listen) on its client port plus this:
@@ -21,6 +23,12 @@ struct ClusterUpOptions {
   std::string restore;  // a backup file every node starts from (restore_member), if not empty
   // Passed to every node as --requirepass; cluster up authenticates with it.
   std::string requirepass;
+  // Client TLS on each node's port + kTlsPortOffset with client certificates required, mutual
+  // TLS between nodes and a cluster secret; the CA and certificates are made (cluster_tls.h).
+  bool tls = false;
+  // The credentials the health checks authenticate with (--user, --pass); they ask the plain
+  // client ports the nodes are started with, so TLS settings are not used.
+  ClientConnectOptions connect;
 };
 
 // Starts the nodes, waits until a leader is elected, prints the endpoints. In the foreground it
@@ -43,7 +51,8 @@ struct MemberCliOptions {
   std::string endpoint = "127.0.0.1:7001";
   std::string action;  // list | add | promote | remove | replace
   std::vector<std::string> args;
-  uint32_t timeout_ms = 60000;  // TRYAGAIN answers (catching up, electing) are retried this long
+  ClientConnectOptions connect;  // --tls --cacert --cert --key --user --pass
+  uint32_t timeout_ms = 60000;   // TRYAGAIN answers (catching up, electing) are retried this long
 };
 int run_member(const MemberCliOptions& options);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for

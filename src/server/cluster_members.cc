@@ -15,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "server/admin_client.h"
 #include "server/cluster.h"
+#include "server/cluster_tls.h"
+#include "server/config.h"
 #include "server/local_process.h"
 
 namespace bw::server {
@@ -30,11 +32,12 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(200);
 // reached), or `timeout` passed. Prints what it is waiting for once.
 Result<std::string> command_with_retries(const std::string& endpoint,
                                          const std::vector<std::string>& argv,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout,
+                                         const ClientConnectOptions& connect = {}) {
   const auto deadline = Clock::now() + timeout;
   std::string last_wait;
   while (true) {
-    Result<std::string> r = admin_command(endpoint, argv, kRequestTimeout);
+    Result<std::string> r = admin_command(endpoint, argv, kRequestTimeout, connect);
     const std::string message = r.ok() ? "" : std::string(r.status().message());
     const bool retry =
         !r.ok() && (absl::StartsWith(message, "TRYAGAIN") || absl::IsUnavailable(r.status()) ||
@@ -107,7 +110,7 @@ std::string any_running_endpoint(const std::vector<LocalNode>& nodes) {
 
 int run_member(const MemberCliOptions& o) {
   if (o.action == "list") {
-    auto info = info_raft(o.endpoint, kQueryTimeout);
+    auto info = info_raft(o.endpoint, kQueryTimeout, o.connect);
     if (info.empty()) {
       std::fprintf(stderr, "member list: cannot reach %s\n", o.endpoint.c_str());
       return 1;
@@ -127,7 +130,7 @@ int run_member(const MemberCliOptions& o) {
   std::vector<std::string> argv{"MEMBER", o.action};
   argv.insert(argv.end(), o.args.begin(), o.args.end());
   Result<std::string> r =
-      command_with_retries(o.endpoint, argv, std::chrono::milliseconds(o.timeout_ms));
+      command_with_retries(o.endpoint, argv, std::chrono::milliseconds(o.timeout_ms), o.connect);
   if (!r.ok()) {
     std::fprintf(stderr, "member %s: %s\n", o.action.c_str(),
                  std::string(r.status().message()).c_str());
@@ -162,9 +165,12 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
     n.port = std::max(n.port, m.port + 1);
   }
   const std::string endpoint = endpoint_of(n);
+  // A node with a TLS port joins through a member's TLS port (docs/operations.md).
+  const std::string join_at =
+      has_cluster_tls(dir) ? shift_port(join, kTlsPortOffset).value_or(join) : join;
   std::vector<std::string> args = {"server",
                                    "--join",
-                                   join,
+                                   join_at,
                                    "--listen",
                                    endpoint,
                                    "--data-dir",
@@ -176,6 +182,13 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
   std::istringstream extra(read_text_file(dir / "server-args"));
   for (std::string a; std::getline(extra, a);) {
     if (!a.empty()) args.push_back(a);
+  }
+  if (has_cluster_tls(dir)) {  // started by `cluster up --tls`: a certificate of its own
+    if (Status made = make_node_cert(dir, n.label); !made.ok()) {
+      std::fprintf(stderr, "cluster add: %s\n", std::string(made.message()).c_str());
+      return 1;
+    }
+    for (const std::string& a : node_tls_args(dir, n.label, n.port)) args.push_back(a);
   }
   const fs::path log = dir / fmt::format("node{}.log", n.label);
   const pid_t pid = spawn(self_exe, args, log);

@@ -140,6 +140,16 @@ Status finalize(NodeConfig* c) {
           "sentinel-listen: {} is already the client or the peer address", c->sentinel_listen));
     }
   }
+  if (c->tls_port != 0) {
+    BW_ASSIGN_OR_RETURN(auto plain, net::parse_endpoint(c->listen));
+    if (c->tls_port == plain.port()) {
+      return absl::InvalidArgumentError(
+          fmt::format("tls-port: {} is already the plain client port", c->tls_port));
+    }
+    if (c->tls.cert_file.empty() || c->tls.key_file.empty()) {
+      return absl::InvalidArgumentError("tls-port: needs tls-cert-file and tls-key-file");
+    }
+  }
   if (!c->metrics_listen.empty()) {
     auto endpoint = net::parse_endpoint(c->metrics_listen);
     if (!endpoint.ok()) {

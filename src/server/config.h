@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "kv/eviction.h"
+#include "net/tls.h"
 #include "resp/parser.h"
 #include "server/output_limits.h"
 #include "server/session.h"
@@ -43,6 +44,12 @@ struct NodeConfig {
   std::string join;
   NodeId join_replaces;  // with join: the member whose addresses this node takes over
   std::string data_dir;
+  // Peer authentication (net/peer_auth.h): a file of one or two secrets (the first proves, either
+  // is accepted); empty: peers prove only the cluster id. The secret itself is never in the config.
+  std::string cluster_secret_file;
+  // Mutual TLS between nodes (Redis's tls-cluster) with the tls-cert-file, tls-key-file and
+  // tls-ca-cert-file of the client TLS port.
+  bool tls_cluster = false;
 
   uint32_t tick_ms = 50;
   // Election timeout randomized in [6, 12) ticks = 300-600 ms: a dead leader is replaced in
@@ -90,6 +97,16 @@ struct NodeConfig {
   LogFormat log_format = LogFormat::kText;
   // The file the node was started with (--config), which CONFIG REWRITE writes; empty: none.
   std::string config_file;
+
+  // TLS for clients (Redis's tls-* parameters): tls_port > 0 adds a TLS listener on listen's
+  // host beside the plain one. tls.verify_peer is tls-auth-clients (default yes: a client
+  // certificate signed by tls-ca-cert-file is required).
+  uint16_t tls_port = 0;
+  net::TlsOptions tls;
+  // The user and password this node's own client connections to other members present (join,
+  // the dashboard's probes), as Redis's replica options of these names; empty: none.
+  std::string masteruser;
+  std::string masterauth;
 
   SessionLimits session;
   resp::ParserLimits protocol;  // buffer_bytes_max is client-query-buffer-limit

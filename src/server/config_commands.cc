@@ -59,13 +59,26 @@ void Node::config_command(NodeCall& c) {
         return;
       }
     }
+    const NodeConfig before = config_;
+    std::string tls_arg;  // the first tls-* parameter set: the TLS context is rebuilt
+    for (size_t i = 2; i < argv.size() && tls_arg.empty(); i += 2) {
+      if (argv[i].size() > 4 && iequals(argv[i].substr(0, 4), "tls-")) tls_arg = argv[i];
+    }
+    Status tls_status = OkStatus();
     if (auto error = config_set(&config_, argv.subspan(2))) {
       w.error(*error);
+    } else if (!tls_arg.empty() && !(tls_status = reload_tls()).ok()) {
+      config_ = before;  // all or nothing, as for any other bad value
+      w.error(fmt::format(
+          "ERR CONFIG SET failed (possibly related to argument '{}') - Unable to update TLS "
+          "configuration: {}",
+          tls_arg, tls_status.message()));
     } else {
       apply_config();
       std::string changes;
       for (size_t i = 2; i + 1 < argv.size(); i += 2) {
         changes += fmt::format(" {} '{}'", argv[i], argv[i + 1]);
+        if (iequals(argv[i], "cluster-secret-file")) reload_cluster_secrets();
       }
       spdlog::info("node {}: CONFIG SET{} (client {})", config_.id, changes, c.s->peer_address);
       w.simple("OK");
@@ -111,6 +124,24 @@ void Node::apply_config() {
     s->set_output_bytes_max(config_.session.output_bytes_max);
     s->set_bulk_bytes_max(config_.protocol.bulk_bytes_max);
   }
+}
+
+// CONFIG SET cluster-secret-file (checked by the parameter's parser, read again here): the
+// secrets apply to peer links opened from now on; links already up stay.
+void Node::reload_cluster_secrets() {
+  net::ClusterSecrets secrets;
+  if (!config_.cluster_secret_file.empty()) {
+    auto loaded = net::load_cluster_secrets(config_.cluster_secret_file);
+    if (!loaded.ok()) {
+      spdlog::error("node {}: {}; peer links keep the previous secrets", config_.id,
+                    loaded.status().message());
+      return;
+    }
+    secrets = std::move(*loaded);
+  }
+  spdlog::info("node {}: cluster secrets reloaded ({} secret(s))", config_.id,
+               secrets.secrets.size());
+  transport_->set_secrets(std::move(secrets));
 }
 
 Status Node::rewrite_config_file() {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "net/peer_auth.h"
 #include "server/args.h"
 #include "server/output_limits.h"
 #include "server/pubsub.h"
@@ -95,6 +96,9 @@ constexpr std::string_view kAgree = "must agree on every node (Raft timing): res
 constexpr std::string_view kReplica = "copied into the replica at start";
 constexpr std::string_view kFixed = "fixed; reported for Redis tools";
 constexpr std::string_view kNewConnections = "connections opened afterwards";
+constexpr std::string_view kTlsReload =
+    "connections opened afterwards: the TLS context is rebuilt (also on SIGHUP); open ones keep "
+    "theirs";
 
 #define BW_GET(expr) +[]([[maybe_unused]] const NodeConfig& c) -> std::string { return expr; }
 #define BW_PARSE(body) +[](NodeConfig * c, std::string_view v) -> Status body
@@ -124,6 +128,18 @@ const ConfigParam kParams[] = {
      kAtStart, false, BW_GET(c.join), nullptr},
     {"dir", "data-dir", FileValue::kString, "data directory", kAtStart, false, BW_GET(c.data_dir),
      nullptr},
+    {"cluster-secret-file", "cluster-secret-file", FileValue::kString,
+     "file of the secret peers prove (two lines while rotating: the first proves, either is "
+     "accepted); empty: none",
+     "re-read by CONFIG SET (also of the same path); applies to peer links opened afterwards", true,
+     BW_GET(c.cluster_secret_file), BW_PARSE({
+       if (!v.empty()) {
+         auto secrets = net::load_cluster_secrets(std::string(v));
+         if (!secrets.ok()) return invalid(std::string(to_std(secrets.status().message())));
+       }
+       c->cluster_secret_file = std::string(v);
+       return OkStatus();
+     })},
     // Raft and storage.
     {"tick-ms", "tick-ms", FileValue::kNumber, "Raft tick in milliseconds", kAgree, false,
      BW_GET(std::to_string(c.tick_ms)), nullptr},
@@ -285,6 +301,75 @@ const ConfigParam kParams[] = {
     {"sentinel-listen", "sentinel-listen", FileValue::kString,
      "also answer as a Redis Sentinel on host:port (empty: off)", kAtStart, false,
      BW_GET(c.sentinel_listen), nullptr},
+    // TLS for clients (docs/security.md).
+    {"tls-port", "tls-port", FileValue::kNumber,
+     "TLS client port on listen's host, beside the plain one (0: off)", kAtStart, false,
+     BW_GET(std::to_string(c.tls_port)),
+     BW_PARSE({ return parse_integer<uint16_t>(v, 0, 65535, &c->tls_port); })},
+    {"tls-cert-file", "tls-cert-file", FileValue::kString,
+     "PEM certificate chain the TLS port presents", kTlsReload, true, BW_GET(c.tls.cert_file),
+     BW_PARSE({
+       c->tls.cert_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-key-file", "tls-key-file", FileValue::kString,
+     "PEM private key of tls-cert-file (unencrypted)", kTlsReload, true, BW_GET(c.tls.key_file),
+     BW_PARSE({
+       c->tls.key_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ca-cert-file", "tls-ca-cert-file", FileValue::kString,
+     "PEM CA bundle that client certificates must chain to", kTlsReload, true,
+     BW_GET(c.tls.ca_cert_file), BW_PARSE({
+       c->tls.ca_cert_file = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-auth-clients", "tls-auth-clients", FileValue::kString,
+     "yes | no | optional: a client certificate is required, not asked for, or verified if "
+     "presented",
+     kTlsReload, true, BW_GET(std::string(net::tls_verify_name(c.tls.verify_peer))), BW_PARSE({
+       auto verify = net::parse_tls_verify(v);
+       if (!verify.ok()) {
+         return invalid("argument(s) must be one of the following: no, yes, optional");
+       }
+       c->tls.verify_peer = *verify;
+       return OkStatus();
+     })},
+    {"tls-protocols", "tls-protocols", FileValue::kString,
+     "TLS versions accepted, \"TLSv1.2 TLSv1.3\" (empty: those two)", kTlsReload, true,
+     BW_GET(c.tls.protocols), BW_PARSE({
+       BW_RETURN_IF_ERROR(net::parse_tls_protocols(v).status());
+       c->tls.protocols = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ciphers", "tls-ciphers", FileValue::kString,
+     "TLSv1.2 cipher list, OpenSSL's syntax (empty: OpenSSL's default)", kTlsReload, true,
+     BW_GET(c.tls.ciphers), BW_PARSE({
+       c->tls.ciphers = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-ciphersuites", "tls-ciphersuites", FileValue::kString,
+     "TLSv1.3 ciphersuites, OpenSSL's syntax (empty: OpenSSL's default)", kTlsReload, true,
+     BW_GET(c.tls.ciphersuites), BW_PARSE({
+       c->tls.ciphersuites = std::string(v);
+       return OkStatus();
+     })},
+    {"tls-cluster", "peer-tls", FileValue::kBool,
+     "mutual TLS between nodes with the tls-cert-file, tls-key-file and tls-ca-cert-file",
+     "every node's peers must agree: restart every node", false, BW_GET(yes_no(c.tls_cluster)),
+     nullptr},
+    {"masteruser", "masteruser", FileValue::kString,
+     "user this node authenticates as on other members' client ports (join, dashboard probes)",
+     kNewConnections, true, BW_GET(c.masteruser), BW_PARSE({
+       c->masteruser = std::string(v);
+       return OkStatus();
+     })},
+    {"masterauth", "masterauth", FileValue::kString,
+     "password this node presents on other members' client ports (empty: no AUTH)", kNewConnections,
+     true, BW_GET(c.masterauth), BW_PARSE({
+       c->masterauth = std::string(v);
+       return OkStatus();
+     })},
     // Operations.
     {"metrics-listen", "metrics-listen", FileValue::kString,
      "serve /metrics, /healthz and the dashboard over HTTP on host:port (empty: off)", kAtStart,

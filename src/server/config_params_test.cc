@@ -55,6 +55,29 @@ TEST(ConfigGet, GlobPatternsAreCaseInsensitiveAndEachParameterComesOnce) {
   EXPECT_EQ(config_get(c, all).size(), config_params().size());
 }
 
+TEST(ConfigSet, TlsParametersCheckTheirValuesAndTlsPortIsFixed) {
+  NodeConfig c;
+  EXPECT_EQ(set(&c, {"tls-auth-clients", "optional", "tls-protocols", "TLSv1.3"}), std::nullopt);
+  EXPECT_EQ(c.tls.verify_peer, net::TlsVerify::kOptional);
+  EXPECT_EQ(c.tls.protocols, "TLSv1.3");
+  EXPECT_EQ(set(&c, {"tls-auth-clients", "maybe"}),
+            "ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - "
+            "argument(s) must be one of the following: no, yes, optional");
+  auto bad_protocol = set(&c, {"tls-protocols", "SSLv3"});
+  ASSERT_TRUE(bad_protocol.has_value());
+  EXPECT_NE(bad_protocol->find("SSLv3"), std::string::npos) << *bad_protocol;
+  EXPECT_EQ(c.tls.protocols, "TLSv1.3");
+  EXPECT_EQ(set(&c, {"tls-port", "7444"}),
+            "ERR CONFIG SET failed (possibly related to argument 'tls-port') - can't set "
+            "immutable config");
+  EXPECT_TRUE(set_config_value(&c, "tls-port", "7444").ok());
+  EXPECT_EQ(c.tls_port, 7444);
+  EXPECT_FALSE(set_config_value(&c, "tls-port", "70000").ok());
+  EXPECT_EQ(set(&c, {"masteruser", "ops", "masterauth", "secret"}), std::nullopt);
+  EXPECT_EQ(c.masteruser, "ops");
+  EXPECT_EQ(c.masterauth, "secret");
+}
+
 TEST(ConfigSet, ChangesSeveralParametersAtOnce) {
   NodeConfig c;
   EXPECT_EQ(set(&c, {"slowlog-max-len", "10", "PROTO-MAX-BULK-LEN", "2mb", "loglevel", "warning",

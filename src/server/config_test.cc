@@ -95,6 +95,20 @@ TEST(Finalize, ChecksTheSentinelSettings) {
   EXPECT_NE(finalize(&port).message().find("sentinel-listen"), absl::string_view::npos);
 }
 
+TEST(Finalize, TlsPortNeedsACertificateAndItsOwnPort) {
+  NodeConfig c;
+  c.id = NodeId(1);
+  c.data_dir = "/tmp/x";
+  c.tls_port = 7444;
+  auto st = finalize(&c);
+  EXPECT_NE(st.message().find("tls-cert-file"), absl::string_view::npos) << st;
+  c.tls.cert_file = "node.crt";
+  c.tls.key_file = "node.key";
+  EXPECT_TRUE(finalize(&c).ok());
+  c.tls_port = 7001;  // listen's port
+  EXPECT_NE(finalize(&c).message().find("tls-port"), absl::string_view::npos);
+}
+
 TEST(Finalize, ChecksMetricsListen) {
   NodeConfig c;
   c.id = NodeId(1);

@@ -203,6 +203,7 @@ void section_raft(const Node& n, std::string& o) {
   o += fmt::format("raft_first_index:{}\r\n", n.log_first_index());
   o += fmt::format("raft_voters:{}\r\nraft_learners:{}\r\n", join_ids(st.conf.voters),
                    join_ids(st.conf.learners));
+  o += fmt::format("raft_refused_peer_handshakes:{}\r\n", n.peer_handshakes_refused());
   o += fmt::format("raft_last_leader_contact_ms:{}\r\n", st.ticks_since_leader_contact * c.tick_ms);
   o += fmt::format("raft_read_mode:{}\r\n",
                    c.read_mode == ReadMode::kLease ? "lease" : "linearizable");

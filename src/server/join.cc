@@ -70,7 +70,8 @@ Result<MemberList> Node::join_cluster() {
   const auto deadline = std::chrono::steady_clock::now() + kJoinTimeout;
   Status last;
   while (std::chrono::steady_clock::now() < deadline) {
-    Result<std::string> answer = admin_command(config_.join, argv, kJoinRequestTimeout);
+    Result<std::string> answer =
+        admin_command(config_.join, argv, kJoinRequestTimeout, member_connect_options());
     if (answer.ok()) {
       Result<MemberList> list = decode_member_list(*answer);
       if (!list.ok()) {

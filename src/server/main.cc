@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <climits>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -49,6 +50,27 @@ std::vector<std::string> config_file_args(CLI::App* server, const std::string& p
   return args;
 }
 
+// --tls --cacert --cert --key (unless `tls` is false) and --user --pass on a tool that connects to
+// client ports, as redis-cli names them.
+void add_connect_flags(CLI::App* cmd, bw::server::ClientConnectOptions* o, bool tls = true) {
+  if (tls) {
+    cmd->add_flag("--tls", o->tls, "Connect over TLS (to a tls-port)");
+    cmd->add_option("--cacert", o->tls_options.ca_cert_file,
+                    "CA certificate file verifying the server (default: the system's CAs)");
+    cmd->add_option("--cert", o->tls_options.cert_file, "Client certificate file (PEM)");
+    cmd->add_option("--key", o->tls_options.key_file, "Client private key file (PEM)");
+  }
+  cmd->add_option("--user", o->user, "User to AUTH as (default: the default user)");
+  cmd->add_option("--pass", o->pass,
+                  "Password to AUTH with (default: the REDISCLI_AUTH environment variable)");
+}
+
+// The password from REDISCLI_AUTH when --pass is not given, as redis-cli does.
+void password_from_environment(bw::server::ClientConnectOptions* o) {
+  if (!o->pass.empty()) return;
+  if (const char* env = std::getenv("REDISCLI_AUTH"); env != nullptr) o->pass = env;
+}
+
 // Server flags given as text: checked by the parameter table (config_params.h), which names the
 // parameter in its errors.
 struct TextFlags {
@@ -67,6 +89,17 @@ void set_up_logging(const bw::server::NodeConfig& config,
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }
+}
+
+// SIGHUP: the TLS certificate, key and CA files are read again (reload_tls logs the outcome);
+// waits for the next one after each.
+void reload_on_hangup(asio::signal_set& hangups, bw::server::Node& node) {
+  hangups.async_wait([&hangups, &node](const asio::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("node {}: SIGHUP, reloading TLS files", node.config().id);
+    (void)node.reload_tls();
+    reload_on_hangup(hangups, node);
+  });
 }
 
 int run_server(bw::server::NodeConfig config, const TextFlags& flags) {
@@ -102,10 +135,13 @@ int run_server(bw::server::NodeConfig config, const TextFlags& flags) {
     spdlog::error("node {} cannot start: {}", node.config().id, st.message());
     return 1;
   }
+  asio::signal_set hangups(io, SIGHUP);
+  reload_on_hangup(hangups, node);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("node {}: signal {}, shutting down", node.config().id, sig);
+    hangups.cancel();
     node.shutdown([&io] { io.stop(); });
   });
   io.run();
@@ -139,6 +175,16 @@ int main(int argc, char** argv) {
       {"client-query-buffer-limit", "client-query-buffer-limit"},
       {"timeout", "timeout"},
       {"protected-mode", "protected-mode"},
+      {"tls-port", "tls-port"},
+      {"tls-cert-file", "tls-cert-file"},
+      {"tls-key-file", "tls-key-file"},
+      {"tls-ca-cert-file", "tls-ca-cert-file"},
+      {"tls-auth-clients", "tls-auth-clients"},
+      {"tls-protocols", "tls-protocols"},
+      {"tls-ciphers", "tls-ciphers"},
+      {"tls-ciphersuites", "tls-ciphersuites"},
+      {"masteruser", "masteruser"},
+      {"masterauth", "masterauth"},
   };
   std::map<std::string, std::string> text_values;
   for (const auto& [flag, param] : kTextParams) {
@@ -167,6 +213,12 @@ int main(int argc, char** argv) {
   server->add_option("--data-dir", config.data_dir, "Data directory (created if missing)");
   server->add_option("--cluster-id", config.cluster_id, "Cluster identity; peers must agree")
       ->capture_default_str();
+  server->add_option("--cluster-secret-file", config.cluster_secret_file,
+                     "File holding the secret every peer must prove (mode 0600; a second line "
+                     "is a previous secret still accepted while rotating)");
+  server->add_flag("--peer-tls,--tls-cluster", config.tls_cluster,
+                   "Mutual TLS between nodes with --tls-cert-file, --tls-key-file and "
+                   "--tls-ca-cert-file");
   server->add_option("--read-mode", text_values["read-mode"], "linearizable | lease")
       ->capture_default_str();
   server->add_flag("--readonly-default", config.readonly_default,
@@ -264,6 +316,18 @@ int main(int argc, char** argv) {
       ->add_option("--shutdown-transfer-ms", config.shutdown_transfer_ms,
                    "SHUTDOWN / SIGTERM: time allowed for handing leadership over")
       ->capture_default_str();
+  // TLS for clients and this node's own client credentials: flags named as the parameters,
+  // described by the parameter table.
+  for (const auto& [flag, param] : kTextParams) {
+    if (!std::string_view(flag).starts_with("tls-") &&
+        !std::string_view(flag).starts_with("master")) {
+      continue;
+    }
+    server
+        ->add_option(fmt::format("--{}", flag), text_values[flag],
+                     std::string(bw::server::find_config_param(param)->meaning))
+        ->capture_default_str();
+  }
   server
       ->add_option("--expire-keys-per-tick", config.expire_keys_per_tick,
                    "Active expiry: deletions proposed per tick, at most")
@@ -281,8 +345,13 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--detach,-d", up.detach, "Return once the cluster is up");
   up_cmd->add_option("--requirepass", up.requirepass,
                      "Password of the default user on every node (--requirepass of each server)");
+  up_cmd->add_flag("--tls", up.tls,
+                   "Make a CA and certificates (openssl) under --dir; nodes serve TLS clients on "
+                   "port + 100 with client certificates required, use mutual TLS and a random "
+                   "cluster secret between them");
   up_cmd->add_option("--server-arg", up.server_args,
                      "Extra flag passed to every node (repeatable)");
+  add_connect_flags(up_cmd, &up.connect, false);
   up_cmd->add_option("--restore", up.restore,
                      "Seed every node from this backup file (bellwether backup) instead of an "
                      "empty store; the cluster id is the backup's unless --dir has one");
@@ -315,6 +384,8 @@ int main(int argc, char** argv) {
   std::string endpoint = "127.0.0.1:7001";
   auto* status = app.add_subcommand("status", "Print the role and progress of every node");
   status->add_option("--endpoint", endpoint, "Any node's client address")->capture_default_str();
+  bw::server::ClientConnectOptions status_connect;
+  add_connect_flags(status, &status_connect);
 
   // member
   bw::server::MemberCliOptions member_opts;
@@ -328,6 +399,7 @@ int main(int argc, char** argv) {
   member->add_option("ARGS", member_opts.args, "The action's arguments");
   member->add_option("--endpoint", member_opts.endpoint, "Any node's client address")
       ->capture_default_str();
+  add_connect_flags(member, &member_opts.connect);
   member
       ->add_option("--timeout-ms", member_opts.timeout_ms,
                    "Keep retrying while the cluster answers TRYAGAIN (catching up, electing)")
@@ -352,6 +424,7 @@ int main(int argc, char** argv) {
   backup->add_option("--endpoint", backup_opts.endpoint, "Any node's client address")
       ->capture_default_str();
   backup->add_option("--out", backup_opts.out, "The backup file to write")->required();
+  add_connect_flags(backup, &backup_opts.connect);
   backup->add_option("--timeout-ms", backup_opts.timeout_ms, "Deadline of each request")
       ->capture_default_str();
   bw::server::RestoreOptions restore_opts;
@@ -422,6 +495,10 @@ int main(int argc, char** argv) {
     }
     return run_server(config, flags);
   }
+  for (bw::server::ClientConnectOptions* o :
+       {&status_connect, &member_opts.connect, &backup_opts.connect, &up.connect}) {
+    password_from_environment(o);
+  }
   if (backup->parsed()) return bw::server::run_backup(backup_opts);
   if (restore->parsed()) {
     restore_opts.id = bw::NodeId(restore_id);
@@ -434,7 +511,7 @@ int main(int argc, char** argv) {
     return bw::server::cluster_remove(remove_dir, remove_node, remove_timeout_ms);
   }
   if (member->parsed()) return bw::server::run_member(member_opts);
-  if (status->parsed()) return bw::server::print_status(endpoint);
+  if (status->parsed()) return bw::server::print_status(endpoint, status_connect);
   if (failover->parsed()) {
     return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms);
   }

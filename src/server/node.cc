@@ -141,11 +141,16 @@ Status Node::start() {
   BW_RETURN_IF_ERROR(start_acl());
 
   net::PeerTransportOptions topts{.cluster_id = config_.cluster_id, .self = config_.id};
+  if (!config_.cluster_secret_file.empty()) {
+    BW_ASSIGN_OR_RETURN(topts.secrets, net::load_cluster_secrets(config_.cluster_secret_file));
+  }
   transport_ = std::make_unique<net::PeerTransport>(
       io_, topts,
       [this](NodeId from, net::FrameType t, std::string_view p) { on_frame(from, t, p); });
   transport_->set_undelivered_handler(
       [this](NodeId to, net::FrameType t, std::string_view p) { on_undelivered(to, t, p); });
+  BW_ASSIGN_OR_RETURN(PeerTlsContexts peer_tls, make_peer_tls_contexts(config_));
+  transport_->set_tls(peer_tls.server, peer_tls.client);
   BW_ASSIGN_OR_RETURN(auto peer_ep, net::parse_endpoint(config_.peer_listen));
   BW_RETURN_IF_ERROR(transport_->listen(peer_ep));
   sync_peers();
@@ -165,6 +170,12 @@ Status Node::start() {
     BW_ASSIGN_OR_RETURN(sentinel_acceptor_, net::listen_on(io_, sentinel_ep, "sentinel clients"));
     accept(sentinel_acceptor_.get(), true);
   }
+  if (config_.tls_port != 0) {
+    BW_RETURN_IF_ERROR(reload_tls());
+    asio::ip::tcp::endpoint tls_ep(client_ep.address(), config_.tls_port);
+    BW_ASSIGN_OR_RETURN(tls_acceptor_, net::listen_on(io_, tls_ep, "TLS clients"));
+    accept(tls_acceptor_.get(), false, true);
+  }
   BW_RETURN_IF_ERROR(start_ops_http());
   start_ticker();
   note_term(raft().status().term);
@@ -175,12 +186,13 @@ Status Node::start() {
   return OkStatus();
 }
 
-void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
+void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tls) {
   acceptor->async_accept([=, this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopping_ && !acceptor->is_open()) return;
     if (!ec && !refuse_client(socket)) {
-      auto s = std::make_shared<Session>(this, std::move(socket), next_session_id_++,
-                                         config_.session, config_.protocol);
+      auto s =
+          std::make_shared<Session>(this, std::move(socket), next_session_id_++, config_.session,
+                                    config_.protocol, tls ? tls_context_ : nullptr);
       s->created_ms = static_cast<uint64_t>(now_ms());
       s->readonly = config_.readonly_default;
       s->sentinel_port = sentinel_port;
@@ -189,8 +201,57 @@ void Node::accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port) {
       ++counters_.connections_total;
       s->start();
     }
-    if (acceptor->is_open()) accept(acceptor, sentinel_port);
+    if (acceptor->is_open()) accept(acceptor, sentinel_port, tls);
   });
+}
+
+Status Node::reload_tls() {
+  // Peer links (tls-cluster) use the same files; new contexts apply to links opened afterwards.
+  auto peer_tls = make_peer_tls_contexts(config_);
+  if (!peer_tls.ok()) {
+    spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
+                 peer_tls.status().message());
+    return peer_tls.status();
+  }
+  if (config_.tls_port == 0) {
+    transport_->set_tls(peer_tls->server, peer_tls->client);
+    return OkStatus();
+  }
+  auto context = net::make_tls_context(config_.tls, net::TlsRole::kServer);
+  if (!context.ok()) {
+    // At start there is nothing to keep: start() fails with the same reason.
+    if (tls_context_ != nullptr) {
+      spdlog::warn("node {}: TLS settings not loaded, the previous ones stay: {}", config_.id,
+                   context.status().message());
+    }
+    return context.status();
+  }
+  const bool first = tls_context_ == nullptr;
+  tls_context_ = std::move(*context);
+  transport_->set_tls(peer_tls->server, peer_tls->client);
+  spdlog::info("node {}: TLS {} (certificate {}, CA {}, client certificates {})", config_.id,
+               first ? "loaded" : "reloaded", config_.tls.cert_file,
+               config_.tls.ca_cert_file.empty() ? "none" : config_.tls.ca_cert_file,
+               net::tls_verify_name(config_.tls.verify_peer));
+  return OkStatus();
+}
+
+ClientConnectOptions Node::member_connect_options() const {
+  ClientConnectOptions o;
+  o.user = config_.masteruser;
+  o.pass = config_.masterauth;
+  if (config_.tls_port != 0) {
+    o.tls = true;
+    o.tls_options = config_.tls;
+    o.tls_options.verify_peer = net::TlsVerify::kYes;  // the other member's certificate
+  }
+  return o;
+}
+
+std::string Node::member_client_address() const {
+  if (config_.tls_port == 0) return config_.listen;
+  return fmt::format("{}:{}", config_.listen.substr(0, config_.listen.rfind(':')),
+                     config_.tls_port);
 }
 
 std::vector<std::shared_ptr<Session>> Node::sessions() const {
@@ -556,6 +617,8 @@ void Node::on_frame(NodeId from, net::FrameType type, std::string_view payload) 
       on_forward_reply(payload);
       return;
     case net::FrameType::kHello:
+    case net::FrameType::kHelloAck:
+    case net::FrameType::kAuth:
       return;
   }
 }

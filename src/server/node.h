@@ -42,6 +42,7 @@
 #include "resp/command_table.h"
 #include "resp/writer.h"
 #include "server/acl.h"
+#include "server/admin_client.h"
 #include "server/backup.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -99,6 +100,14 @@ struct MemberView {
   LogIndex match;
 };
 
+// The peer transport's TLS contexts for tls-cluster (both null when it is off), from the node's
+// tls-cert-file, tls-key-file and tls-ca-cert-file; each side verifies the other's certificate.
+struct PeerTlsContexts {
+  std::shared_ptr<asio::ssl::context> server;
+  std::shared_ptr<asio::ssl::context> client;
+};
+Result<PeerTlsContexts> make_peer_tls_contexts(const NodeConfig& config);
+
 class Node final : private replica::Clock, private replica::Transport, private replica::Observer {
  public:
   Node(asio::io_context& io, NodeConfig config);
@@ -115,6 +124,15 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // What SHUTDOWN runs once the node has stopped (main: stop the event loop, exit 0). Without
   // one, SHUTDOWN only stops serving.
   void set_stop_handler(std::function<void()> stopped) { stop_handler_ = std::move(stopped); }
+  // Rebuilds the client TLS context from the tls-* settings (re-reading every file): new TLS
+  // connections use the new one, open ones keep theirs. On error the old context stays and the
+  // error says which file or setting and why. OK without doing anything when TLS is off.
+  Status reload_tls();
+  // How this node reaches other members' client ports (join, dashboard probes): as
+  // masteruser/masterauth, and over TLS with its own certificate when it serves TLS itself.
+  ClientConnectOptions member_connect_options() const;
+  // This node's own client address for such connections: its TLS port when it has one.
+  std::string member_client_address() const;
   // Where the node keeps its id and Raft term for log lines (log_format.h); may be null.
   void set_log_context(std::shared_ptr<LogContext> context);
 
@@ -168,6 +186,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // A learner is promoted only when at most this many entries behind the leader's log.
   static constexpr uint64_t kPromoteLagEntriesMax = 1000;
   net::PeerStats peer_stats(NodeId id) const { return transport_->stats(id); }
+  uint64_t peer_handshakes_refused() const { return transport_->handshakes_refused(); }
+  void reload_cluster_secrets();
   // Milliseconds since the last frame from peer `id` arrived; -1 if none has since this start.
   int64_t peer_last_heard_ms_ago(NodeId id) const {
     auto it = peer_heard_ms_.find(id);
@@ -230,7 +250,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
                             std::span<const std::string_view> argv);
   // Accepts clients on `acceptor`: the client port, or the sentinel port (Sentinel's commands
   // only, sentinel.h).
-  void accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port);
+  // `tls`: the TLS port, whose sessions get the node's current TLS context.
+  void accept(asio::ip::tcp::acceptor* acceptor, bool sentinel_port, bool tls = false);
   void client_tracking(const std::shared_ptr<Session>& s, std::span<const std::string_view> args,
                        resp::Writer& w);
   void poll_waits();
@@ -407,6 +428,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::unique_ptr<net::PeerTransport> transport_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> sentinel_acceptor_;  // only with sentinel_listen
+  std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor_;       // only with tls_port
+  std::shared_ptr<asio::ssl::context> tls_context_;             // for new TLS connections
   SentinelTracker sentinel_;
   asio::steady_timer ticker_;
   std::map<Session*, std::shared_ptr<Session>> sessions_;

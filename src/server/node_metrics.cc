@@ -41,9 +41,14 @@ Status Node::start_ops_http() {
     return HttpResponse{.content_type = "text/html; charset=utf-8",
                         .body = std::string(dashboard_page())};
   });
-  http->add_get("/api/cluster", [self = dashboard_probe_address(config_.listen),
+  http->add_get("/api/cluster", [this, http,
+                                 self = dashboard_probe_address(member_client_address()),
                                  id = std::to_string(config_.id.value())](const HttpRequest&) {
-    auto probes = probe_cluster(self, kDashboardInfoSections);
+    // masterauth may change at run time: read on the loop, which owns the configuration.
+    std::optional<ClientConnectOptions> connect =
+        http->run_on_loop<ClientConnectOptions>([this] { return member_connect_options(); });
+    if (!connect) return OpsHttpServer::unavailable();
+    auto probes = probe_cluster(self, kDashboardInfoSections, *connect);
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();

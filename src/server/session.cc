@@ -15,8 +15,16 @@ constexpr size_t kReadBytesMin = 16 * 1024;
 }  // namespace
 
 Session::Session(Node* node, asio::ip::tcp::socket socket, uint64_t id, SessionLimits limits,
-                 resp::ParserLimits protocol_limits)
-    : node_(node), socket_(std::move(socket)), id_(id), limits_(limits), parser_(protocol_limits) {
+                 resp::ParserLimits protocol_limits, std::shared_ptr<asio::ssl::context> tls)
+    : node_(node),
+      socket_(std::move(socket)),
+      tls_context_(std::move(tls)),
+      id_(id),
+      limits_(limits),
+      parser_(protocol_limits) {
+  if (tls_context_ != nullptr) {
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+  }
   asio::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -33,7 +41,32 @@ Session::Session(Node* node, asio::ip::tcp::socket socket, uint64_t id, SessionL
 }
 
 void Session::start() {
-  read();
+  if (tls_ == nullptr) {
+    read();
+    return;
+  }
+  auto self = shared_from_this();
+  handshake_timer_ =
+      std::make_unique<asio::steady_timer>(socket_.get_executor(), net::kTlsHandshakeTimeout);
+  handshake_timer_->async_wait([this, self](const asio::error_code& ec) {
+    if (ec || closed_ || handshake_done_) return;
+    spdlog::info("client {} ({}): no TLS handshake within {} ms; closing", id_, peer_address,
+                 net::kTlsHandshakeTimeout.count());
+    close();
+  });
+  tls_->async_handshake(asio::ssl::stream_base::server, [this, self](const asio::error_code& ec) {
+    handshake_done_ = true;
+    handshake_timer_->cancel();
+    if (closed_) return;
+    if (ec) {
+      spdlog::info("client {} ({}): TLS handshake failed: {}", id_, peer_address,
+                   net::tls_error_text(ec));
+      close();
+      return;
+    }
+    tls_peer_subject = net::peer_certificate_subject(tls_->native_handle());
+    read();
+  });
 }
 
 void Session::read() {
@@ -41,19 +74,27 @@ void Session::read() {
   if (slots_.size() >= limits_.pending_replies_max) return;  // resumed by drain_ready_slots
   reading_ = true;
   std::span<char> space = parser_.prepare(kReadBytesMin);
-  auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                          [this, self](const asio::error_code& ec, size_t n) {
-                            reading_ = false;
-                            if (closed_) return;
-                            if (ec) {
-                              close();
-                              return;
-                            }
-                            parser_.commit(n);
-                            process_input();
-                            read();
-                          });
+  auto handler = [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+    self->on_read(ec, n);
+  };
+  // One test per read keeps the plain path as it was: no type erasure, no extra layer.
+  if (tls_ != nullptr) {
+    tls_->async_read_some(asio::buffer(space.data(), space.size()), std::move(handler));
+  } else {
+    socket_.async_read_some(asio::buffer(space.data(), space.size()), std::move(handler));
+  }
+}
+
+void Session::on_read(const asio::error_code& ec, size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    close();
+    return;
+  }
+  parser_.commit(n);
+  process_input();
+  read();
 }
 
 void Session::process_input() {
@@ -279,23 +320,30 @@ void Session::write() {
   writing_.swap(out_);
   out_.clear();
   writing_bytes_ = writing_.size();
-  auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [this, self](const asio::error_code& ec, size_t) {
-                      writing_now_ = false;
-                      writing_bytes_ = 0;
-                      writing_.clear();
-                      if (closed_) return;
-                      if (ec) {
-                        close();
-                        return;
-                      }
-                      if (!out_.empty()) {
-                        write();
-                      } else if (closing_ && slots_.empty()) {
-                        close();
-                      }
-                    });
+  auto handler = [self = shared_from_this()](const asio::error_code& ec, size_t) {
+    self->on_written(ec);
+  };
+  if (tls_ != nullptr) {
+    asio::async_write(*tls_, asio::buffer(writing_), std::move(handler));
+  } else {
+    asio::async_write(socket_, asio::buffer(writing_), std::move(handler));
+  }
+}
+
+void Session::on_written(const asio::error_code& ec) {
+  writing_now_ = false;
+  writing_bytes_ = 0;
+  writing_.clear();
+  if (closed_) return;
+  if (ec) {
+    close();
+    return;
+  }
+  if (!out_.empty()) {
+    write();
+  } else if (closing_ && slots_.empty()) {
+    close();
+  }
 }
 
 bool Session::check_output_limits() {
@@ -332,6 +380,7 @@ void Session::close() {
   if (closed_) return;
   closed_ = true;
   asio::error_code ignored;
+  if (handshake_timer_ != nullptr) handshake_timer_->cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   slots_.clear();

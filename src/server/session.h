@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/tls.h"
 #include "resp/command_table.h"
 #include "resp/parser.h"
 #include "server/output_limits.h"
@@ -47,9 +48,13 @@ struct SessionLimits {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `tls`: the context of the TLS port the client connected to (the session keeps it: a reload
+  // replaces the node's context for new connections only); null for a plain connection.
   Session(Node* node, asio::ip::tcp::socket socket, uint64_t id, SessionLimits limits,
-          resp::ParserLimits protocol_limits);
+          resp::ParserLimits protocol_limits, std::shared_ptr<asio::ssl::context> tls = nullptr);
 
+  // Starts reading commands; over TLS, after the handshake, which must finish within
+  // net::kTlsHandshakeTimeout or the connection is closed.
   void start();
   // Closes the connection after the replies already queued are written.
   void close_after_flush();
@@ -105,6 +110,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool no_touch = false;  // CLIENT NO-TOUCH
   ReplyMode reply_mode = ReplyMode::kOn;
   std::string local_address;  // laddr
+  bool tls() const { return tls_ != nullptr; }
+  // The subject of the certificate a TLS client presented; empty if none (or plain).
+  std::string tls_peer_subject;
   bool paused() const { return paused_; }
 
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
@@ -140,6 +148,8 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void read();
+  void on_read(const asio::error_code& ec, size_t n);
+  void on_written(const asio::error_code& ec);
   void process_input();
   // Executes one command (receipt time taken here) and keeps its command line if it is still
   // waiting for its reply.
@@ -157,6 +167,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Node* node_;
   asio::ip::tcp::socket socket_;
+  // TLS: the stream over socket_ and the context it was made with; null on a plain connection,
+  // whose reads and writes go to socket_ directly.
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<asio::steady_timer> handshake_timer_;
+  bool handshake_done_ = false;
   uint64_t id_;
   SessionLimits limits_;
   resp::Parser parser_;

@@ -107,6 +107,7 @@ void Node::poll_shutdown() {
   asio::error_code ignored;
   if (acceptor_) acceptor_->close(ignored);
   if (sentinel_acceptor_) sentinel_acceptor_->close(ignored);
+  if (tls_acceptor_) tls_acceptor_->close(ignored);
   ticker_.cancel();
   for (auto& s : sessions()) s->close();
   shutdown_callers_.clear();

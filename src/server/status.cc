@@ -184,14 +184,33 @@ std::vector<std::string> info_command(const std::vector<std::string>& sections) 
   return argv;
 }
 
-NodeProbe probe(NodeProbe p, const std::vector<std::string>& argv) {
+NodeProbe probe(NodeProbe p, const std::vector<std::string>& argv,
+                const ClientConnectOptions& connect) {
   if (p.address == kUnknown) {
     p.outcome = ProbeOutcome::kError;
     p.reason = "no client address known";
     return p;
   }
-  record(admin_command(p.address, argv, kNodeReplyTimeout), &p);
+  record(admin_command(p.address, argv, kNodeReplyTimeout, connect), &p);
   return p;
+}
+
+std::optional<int> port_of(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  int port = 0;
+  auto [end, ec] =
+      std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
+  if (ec != std::errc() || end != address.data() + address.size()) return std::nullopt;
+  return port;
+}
+
+// `address` with its port moved by `offset`; unchanged if it has no port or the result is out
+// of range.
+std::string shift_address_port(const std::string& address, int offset) {
+  auto port = port_of(address);
+  if (!port || *port + offset <= 0 || *port + offset > 65535) return address;
+  return fmt::format("{}:{}", address.substr(0, address.rfind(':')), *port + offset);
 }
 
 // Numeric ids first, in order; anything else after them.
@@ -284,20 +303,35 @@ std::string render_status(const std::vector<NodeProbe>& probes,
 }
 
 Result<std::vector<NodeProbe>> probe_cluster(const std::string& endpoint,
-                                             const std::vector<std::string>& sections) {
+                                             const std::vector<std::string>& sections,
+                                             const ClientConnectOptions& connect) {
   const std::vector<std::string> argv = info_command(sections);
   NodeProbe first;
   first.address = endpoint;
-  record(admin_command(endpoint, argv, kNodeReplyTimeout), &first);
+  record(admin_command(endpoint, argv, kNodeReplyTimeout, connect), &first);
   auto self = first.info.find("raft_node_id");
   if (first.outcome != ProbeOutcome::kAnswered || self == first.info.end()) {
     return absl::UnavailableError(first_error(endpoint, first));
   }
   first.id = self->second;
   std::vector<NodeProbe> probes = members(first);
+  int tls_offset = 0;
+  if (connect.tls) {
+    for (const NodeProbe& p : probes) {
+      if (p.id != first.id) continue;
+      auto asked = port_of(endpoint);
+      auto client = port_of(p.address);
+      if (asked && client) tls_offset = *asked - *client;
+    }
+  }
   std::vector<size_t> to_ask;
   for (size_t i = 0; i < probes.size(); ++i) {
-    if (probes[i].id != first.id) to_ask.push_back(i);
+    if (probes[i].id == first.id) {
+      probes[i].address = endpoint;
+    } else {
+      probes[i].address = shift_address_port(probes[i].address, tls_offset);
+      to_ask.push_back(i);
+    }
   }
   for (size_t start = 0; start < to_ask.size(); start += kProbesInFlightMax) {
     const size_t end = std::min(to_ask.size(), start + kProbesInFlightMax);
@@ -305,15 +339,15 @@ Result<std::vector<NodeProbe>> probe_cluster(const std::string& endpoint,
     // async | deferred: should no thread be available, a probe runs in get() instead of throwing.
     for (size_t j = start; j < end; ++j) {
       round.push_back(std::async(std::launch::async | std::launch::deferred, probe,
-                                 probes[to_ask[j]], std::cref(argv)));
+                                 probes[to_ask[j]], std::cref(argv), std::cref(connect)));
     }
     for (size_t j = start; j < end; ++j) probes[to_ask[j]] = round[j - start].get();
   }
   return probes;
 }
 
-int print_status(const std::string& endpoint) {
-  auto probes = probe_cluster(endpoint);
+int print_status(const std::string& endpoint, const ClientConnectOptions& connect) {
+  auto probes = probe_cluster(endpoint, {}, connect);
   if (!probes.ok()) {
     std::fprintf(stderr, "status: %s\n", std::string(probes.status().message()).c_str());
     return 1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/admin_client.h"
 
 namespace bw::server {
 
@@ -43,12 +44,16 @@ std::string render_status(const std::vector<NodeProbe>& probes,
 // Asks `endpoint` for `INFO raft` plus `sections`, then every other member it lists concurrently,
 // each with a short deadline (a few seconds at most in all). The probes in id order; an error
 // naming the cause when `endpoint` itself does not answer as a Bellwether node.
+// With connect.tls, `endpoint` is a TLS port and every member is asked on its TLS port, taken to
+// be as far from its client port as `endpoint`'s is from its node's (the members' list holds
+// client ports only); the probes show the addresses asked.
 Result<std::vector<NodeProbe>> probe_cluster(const std::string& endpoint,
-                                             const std::vector<std::string>& sections = {});
+                                             const std::vector<std::string>& sections = {},
+                                             const ClientConnectOptions& connect = {});
 
 // Asks `endpoint` for the member list, then every other member concurrently, each with a short
 // deadline, and prints the table: in a few seconds at most. Returns 0 once the table is printed,
 // whatever the nodes' state; 1, after one line on stderr, if `endpoint` itself does not answer.
-int print_status(const std::string& endpoint);
+int print_status(const std::string& endpoint, const ClientConnectOptions& connect = {});
 
 }  // namespace bw::server
