@@ -77,7 +77,9 @@ void Node::config_command(NodeCall& c) {
       apply_config();
       std::string changes;
       for (size_t i = 2; i + 1 < argv.size(); i += 2) {
-        changes += fmt::format(" {} '{}'", argv[i], argv[i + 1]);
+        // A password stays out of the log.
+        const bool secret = iequals(argv[i], "masterauth");
+        changes += fmt::format(" {} '{}'", argv[i], secret ? "(redacted)" : argv[i + 1]);
         if (iequals(argv[i], "cluster-secret-file")) reload_cluster_secrets();
       }
       spdlog::info("node {}: CONFIG SET{} (client {})", config_.id, changes, c.s->peer_address);

@@ -227,6 +227,12 @@ def test_optional_client_certificates(cluster_factory, pki):
     assert r.config_set("tls-auth-clients", "yes") is True
     assert refused(lambda: tls_client(pki, node, cert=None))
     assert r.config_get("tls-auth-clients") == {"tls-auth-clients": "yes"}
+    # masterauth is set at run time too, and its value stays out of the log.
+    assert r.config_set("masterauth", "s3cret-value") is True
+    assert r.config_get("masterauth") == {"masterauth": "s3cret-value"}
+    with open(node.log_path) as f:
+        log = f.read()
+    assert "CONFIG SET masterauth '(redacted)'" in log and "s3cret-value" not in log
 
 
 def test_reload_by_config_set_and_sighup_keeps_open_connections(cluster_factory, pki):
