@@ -26,6 +26,8 @@ namespace bw::server {
 
 // ACL LOG keeps at most this many entries (Redis's acllog-max-len default).
 inline constexpr size_t kAclLogEntriesMax = 128;
+// ACL changes a leader holds while one is in flight; beyond it they answer TRYAGAIN.
+inline constexpr size_t kAclWaitingMax = 1024;
 // Denials of the same kind within this window count into one ACL LOG entry (Redis's rule).
 inline constexpr int64_t kAclLogGroupMs = 60000;
 // Bounds of an aclfile: its size and its number of users.

@@ -135,6 +135,15 @@ std::variant<std::vector<std::string>, std::string> Node::prepare_acl_write(
 }
 
 void Node::propose_acl(ReplyTo to, std::span<const std::string_view> argv) {
+  if (acl_in_flight_) {
+    if (acl_waiting_.size() >= kAclWaitingMax) {
+      reply_error(to, "TRYAGAIN too many ACL changes waiting; retry the command");
+      return;
+    }
+    acl_waiting_.push_back(AclWaiting{.to = std::move(to),
+                                      .argv = std::vector<std::string>(argv.begin(), argv.end())});
+    return;
+  }
   const kv::Store& st = store();
   const bool replicated = st.acl_index() != 0;
   std::map<std::string, AclUser, std::less<>> users = acl_.users();
@@ -218,6 +227,9 @@ void Node::propose_acl(ReplyTo to, std::span<const std::string_view> argv) {
     } else {
       reply_value(to, r);
     }
+    // The next waiting change is computed once this one's effect is in the compiled users.
+    acl_in_flight_ = false;
+    asio::post(io_, [this] { propose_waiting_acl(); });
   };
   Result<LogIndex> index =
       replica_->propose(std::move(payload), std::move(done), reinterpret_cast<uintptr_t>(session));
@@ -225,8 +237,19 @@ void Node::propose_acl(ReplyTo to, std::span<const std::string_view> argv) {
     reply_error(to, fmt::format("TRYAGAIN {}", index.status().message()));
     return;
   }
+  acl_in_flight_ = true;
   if (session != nullptr) session->last_write_index = index->value();
   schedule_flush();
+}
+
+void Node::propose_waiting_acl() {
+  while (!acl_in_flight_ && !acl_waiting_.empty()) {
+    AclWaiting next = std::move(acl_waiting_.front());
+    acl_waiting_.pop_front();
+    if (next.to.session != nullptr && next.to.session->closed()) continue;
+    std::vector<std::string_view> argv(next.argv.begin(), next.argv.end());
+    route_write(std::move(next.to), argv);  // forwarded if this node no longer leads
+  }
 }
 
 }  // namespace bw::server

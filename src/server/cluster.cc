@@ -129,6 +129,10 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     // Saved in server-args: `cluster add` starts its node with them too.
     for (const std::string& a : cluster_tls_args(dir)) server_args.push_back(a);
   }
+  if (!o.requirepass.empty()) {  // masterauth: the nodes' own connections (join, probes) too
+    server_args.insert(server_args.end(),
+                       {"--requirepass", o.requirepass, "--masterauth", o.requirepass});
+  }
   std::vector<pid_t> pids;
   for (int i = 1; i <= o.nodes; ++i) {
     std::vector<std::string> args = {
@@ -141,10 +145,6 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     if (o.tls) {
       for (const std::string& a : node_tls_args(dir, i, o.base_port + i - 1)) args.push_back(a);
     }
-    if (!o.requirepass.empty()) {
-      args.push_back("--requirepass");
-      args.push_back(o.requirepass);
-    }
     pids.push_back(spawn(self_exe, args, dir / fmt::format("node{}.log", i)));
   }
   {
@@ -153,7 +153,9 @@ int cluster_up(const std::string& self_exe, const ClusterUpOptions& o) {
     std::ofstream nodes(dir / "nodes");
     std::ofstream args(dir / "server-args");
     for (const std::string& a : server_args) args << a << "\n";
-    if (!o.requirepass.empty()) args << "--requirepass\n" << o.requirepass << "\n";
+    args.close();
+    // It may hold the password: readable by its owner only.
+    fs::permissions(dir / "server-args", fs::perms::owner_read | fs::perms::owner_write);
     for (int i = 1; i <= o.nodes; ++i) {
       nodes << i << " " << o.base_port + i - 1 << " up\n";
       std::ofstream(dir / fmt::format("node{}.pid", i)) << pids[i - 1] << "\n";
@@ -271,8 +273,9 @@ int cluster_down(const std::string& dir_arg) {
   return 0;
 }
 
-int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms) {
-  auto info = info_raft(endpoint, kQueryTimeout);
+int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms,
+                 const ClientConnectOptions& connect) {
+  auto info = info_raft(endpoint, kQueryTimeout, connect);
   if (info.empty()) {
     std::fprintf(stderr, "failover: cannot reach %s\n", endpoint.c_str());
     return 1;
@@ -295,14 +298,15 @@ int run_failover(const std::string& endpoint, const std::string& to, uint32_t ti
   }
   argv.insert(argv.end(), {"TIMEOUT", std::to_string(timeout_ms)});
   // The leader answers once the transfer ended (or TIMEOUT passed).
-  auto r = admin_command(leader, argv, std::chrono::milliseconds(timeout_ms) + kQueryTimeout);
+  auto r =
+      admin_command(leader, argv, std::chrono::milliseconds(timeout_ms) + kQueryTimeout, connect);
   if (!r.ok()) {
     std::fprintf(stderr, "failover: %s: %s\n", leader.c_str(),
                  std::string(r.status().message()).c_str());
     return 1;
   }
   std::printf("leadership moved from node %s (%s) to node %s\n", leader_id.c_str(), leader.c_str(),
-              info_raft(leader, kQueryTimeout)["raft_leader_id"].c_str());
+              info_raft(leader, kQueryTimeout, connect)["raft_leader_id"].c_str());
   return 0;
 }
 

@@ -57,6 +57,8 @@ struct MemberCliOptions {
 int run_member(const MemberCliOptions& options);
 // Sends FAILOVER [TO host port] TIMEOUT ms to the leader of `endpoint`'s cluster and waits for
 // the outcome: leadership moves to `to` (a client address), or to the most caught-up follower.
-int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms);
+// `connect`: the credentials (--user, --pass); the leader is asked on its plain client port.
+int run_failover(const std::string& endpoint, const std::string& to, uint32_t timeout_ms,
+                 const ClientConnectOptions& connect);
 
 }  // namespace bw::server

@@ -99,11 +99,25 @@ std::string endpoint_of(const LocalNode& n) {
 }
 
 // A member of the local cluster that answers, or "".
-std::string any_running_endpoint(const std::vector<LocalNode>& nodes) {
+std::string any_running_endpoint(const std::vector<LocalNode>& nodes,
+                                 const ClientConnectOptions& connect) {
   for (const LocalNode& n : nodes) {
-    if (!n.removed && !info_raft(endpoint_of(n), kQueryTimeout).empty()) return endpoint_of(n);
+    if (!n.removed && !info_raft(endpoint_of(n), kQueryTimeout, connect).empty()) {
+      return endpoint_of(n);
+    }
   }
   return "";
+}
+
+// How `cluster add`/`remove` talk to the nodes of a local cluster: with the password `cluster up
+// --requirepass` gave them (kept in the directory's server-args file), on their plain ports.
+ClientConnectOptions local_connect(const fs::path& dir) {
+  ClientConnectOptions connect;
+  std::istringstream args(read_text_file(dir / "server-args"));
+  for (std::string a; std::getline(args, a);) {
+    if (a == "--requirepass") std::getline(args, connect.pass);
+  }
+  return connect;
 }
 
 }  // namespace
@@ -154,7 +168,8 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
     std::fprintf(stderr, "cluster add: no cluster started by `cluster up` in %s\n", dir.c_str());
     return 1;
   }
-  const std::string join = any_running_endpoint(nodes);
+  const ClientConnectOptions connect = local_connect(dir);
+  const std::string join = any_running_endpoint(nodes, connect);
   if (join.empty()) {
     std::fprintf(stderr, "cluster add: no node of %s answers\n", dir.c_str());
     return 1;
@@ -206,7 +221,7 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
                    tail(log, 15).c_str());
       return 1;
     }
-    auto info = info_raft(endpoint, kQueryTimeout);
+    auto info = info_raft(endpoint, kQueryTimeout, connect);
     if (!info.empty() && info["raft_leader_id"] != "0" &&
         info["raft_applied_index"] == info["raft_commit_index"]) {
       id = info["raft_node_id"];
@@ -221,7 +236,7 @@ int cluster_add(const std::string& self_exe, const ClusterAddOptions& o) {
   }
   if (!o.learner) {
     auto r = command_with_retries(endpoint, {"MEMBER", "PROMOTE", id},
-                                  std::chrono::milliseconds(o.timeout_ms));
+                                  std::chrono::milliseconds(o.timeout_ms), connect);
     if (!r.ok()) {
       std::fprintf(stderr, "cluster add: node %s joined as a learner but was not promoted: %s\n",
                    id.c_str(), std::string(r.status().message()).c_str());
@@ -244,13 +259,14 @@ int cluster_remove(const std::string& dir_arg, int label, uint32_t timeout_ms) {
     return 1;
   }
   const std::string endpoint = endpoint_of(*it);
-  const std::string id = info_raft(endpoint, kQueryTimeout)["raft_node_id"];
+  const ClientConnectOptions connect = local_connect(dir);
+  const std::string id = info_raft(endpoint, kQueryTimeout, connect)["raft_node_id"];
   if (id.empty()) {
     std::fprintf(stderr, "cluster remove: node %d (%s) does not answer\n", label, endpoint.c_str());
     return 1;
   }
   auto r = command_with_retries(endpoint, {"MEMBER", "REMOVE", id},
-                                std::chrono::milliseconds(timeout_ms));
+                                std::chrono::milliseconds(timeout_ms), connect);
   if (!r.ok()) {
     std::fprintf(stderr, "cluster remove: %s\n", std::string(r.status().message()).c_str());
     return 1;

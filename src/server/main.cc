@@ -416,6 +416,8 @@ int main(int argc, char** argv) {
                        "The new leader's client address (default: the most caught-up follower)");
   failover->add_option("--timeout-ms", failover_timeout_ms, "Give up after this long")
       ->capture_default_str();
+  bw::server::ClientConnectOptions failover_connect;
+  add_connect_flags(failover, &failover_connect, false);
 
   // backup / restore
   bw::server::BackupCliOptions backup_opts;
@@ -496,7 +498,8 @@ int main(int argc, char** argv) {
     return run_server(config, flags);
   }
   for (bw::server::ClientConnectOptions* o :
-       {&status_connect, &member_opts.connect, &backup_opts.connect, &up.connect}) {
+       {&status_connect, &member_opts.connect, &backup_opts.connect, &up.connect,
+        &failover_connect}) {
     password_from_environment(o);
   }
   if (backup->parsed()) return bw::server::run_backup(backup_opts);
@@ -513,7 +516,8 @@ int main(int argc, char** argv) {
   if (member->parsed()) return bw::server::run_member(member_opts);
   if (status->parsed()) return bw::server::print_status(endpoint, status_connect);
   if (failover->parsed()) {
-    return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms);
+    return bw::server::run_failover(failover_endpoint, failover_to, failover_timeout_ms,
+                                    failover_connect);
   }
   return 0;
 }

@@ -323,8 +323,11 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // into ACL SETUSER; the form forwarded to the leader. Error text instead when refused.
   std::variant<std::vector<std::string>, std::string> prepare_acl_write(
       std::span<const std::string_view> argv);
-  // Leader: computes the new definitions from the applied state and proposes them.
+  // Leader: computes the new definitions from the applied state and proposes them. One ACL
+  // change is in flight at a time: the next waits (acl_waiting_) until it applied, so changes
+  // pipelined by clients build on each other instead of conflicting.
   void propose_acl(ReplyTo to, std::span<const std::string_view> argv);
+  void propose_waiting_acl();
   bool protected_mode_refuses(const Session& s) const;
   std::string read_acl_file(Status* st) const;
 
@@ -534,6 +537,12 @@ class Node final : private replica::Clock, private replica::Transport, private r
   std::vector<ShutdownCaller> shutdown_callers_;
   std::shared_ptr<LogContext> log_context_;
   AclRegistry acl_;
+  struct AclWaiting {
+    ReplyTo to;
+    std::vector<std::string> argv;
+  };
+  bool acl_in_flight_ = false;
+  std::deque<AclWaiting> acl_waiting_;   // at most kAclWaitingMax
   bool listening_non_loopback_ = false;  // protected mode applies
 };
 

@@ -26,17 +26,21 @@ CONNECT_TIMEOUT_S = 2.0
 HELLO_TIMEOUT_S = 5.0  # a node sends its hello as soon as it has connected
 FRAME_HEADER_BYTES = 6  # u32 length (of what follows it) | u8 version | u8 type
 HELLO_TYPE = 1
-HELLO_LENGTH_MAX = 2 + 10 + 256 + 8  # version, type, varint + cluster id (server bound), u64 id
+HELLO_NONCE_BYTES = 32  # kPeerNonceBytes (src/net/peer_auth.h)
+# version, type, varint + cluster id (server bound), u64 id, nonce
+HELLO_LENGTH_MAX = 2 + 10 + 256 + 8 + HELLO_NONCE_BYTES
 
 
 def hello_sender(frame):
-    """The sender's node id from a complete hello frame (header included), or None."""
+    """The sender's node id from a complete hello frame (header included), or None. The hello
+    (src/net/peer_auth.cc encode_hello) ends with the sender's u64 id and its nonce."""
     if len(frame) < FRAME_HEADER_BYTES or frame[5] != HELLO_TYPE:
         return None
     length = int.from_bytes(frame[:4], "little")
-    if len(frame) != 4 + length or length < 2 + 1 + 8:
+    if len(frame) != 4 + length or length < 2 + 1 + 8 + HELLO_NONCE_BYTES:
         return None
-    return int.from_bytes(frame[-8:], "little") or None
+    end = len(frame) - HELLO_NONCE_BYTES
+    return int.from_bytes(frame[end - 8:end], "little") or None
 
 
 class Link:

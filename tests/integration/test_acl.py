@@ -138,6 +138,23 @@ def test_setuser_on_follower_is_enforced_on_every_node(cluster_factory):
     assert admin.execute_command("CLIENT", "KILL", "USER", "alice") >= 1
 
 
+def test_pipelined_changes_of_one_user_all_apply(cluster_factory):
+    """Changes sent without waiting for each other build on each other (the leader holds the
+    next ACL change until the previous one applied) instead of answering TRYAGAIN."""
+    c = cluster_factory(size=3)
+    for n, user in ((c.leader(), "pl"), (followers(c)[0], "pf")):
+        p = client(n.port).pipeline(transaction=False)
+        p.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*")
+        commands = ["get", "set", "incr", "del", "exists", "strlen", "append", "ping"]
+        for cmd in commands:
+            p.execute_command("ACL", "SETUSER", user, "+" + cmd)
+        assert p.execute() == [b"OK"] * (1 + len(commands))
+        described = dict(zip(*[iter(client(n.port).execute_command("ACL", "GETUSER", user))] * 2))
+        granted = described[b"commands"].decode()
+        for cmd in commands:
+            assert "+" + cmd in granted, (cmd, granted)
+
+
 def test_deleted_user_is_disconnected_on_another_node(cluster_factory):
     c = cluster_factory(size=3)
     a_node, b_node = c.nodes[0], c.nodes[1]
@@ -369,16 +386,31 @@ def test_protected_mode_refuses_remote_clients_without_password(cluster_factory)
 
 
 def test_cluster_up_requirepass(tmp_path):
+    """cluster up --requirepass protects every node; cluster add/remove, failover and status
+    work on such a cluster (the new node joins with masterauth)."""
     work = str(tmp_path / "cluster")
-    base = free_port_block(3)
+    base = free_port_block(8)
+    tool = lambda *a, **kw: subprocess.run([BIN, *a], capture_output=True, text=True,
+                                           timeout=120, **kw)
     try:
-        out = subprocess.run([BIN, "cluster", "up", "--dir", work, "--detach", "--base-port",
-                              str(base), "--requirepass", "uppw"],
-                             capture_output=True, text=True, timeout=60)
+        out = tool("cluster", "up", "--dir", work, "--detach", "--base-port", str(base),
+                   "--requirepass", "uppw")
         assert out.returncode == 0, out.stdout + out.stderr
         for p in range(base, base + 3):
             assert "NOAUTH" in cli(p, "get", "k")
             assert cli(p, "-a", "uppw", "set", f"k{p}", "v") == "OK"
+        out = tool("cluster", "add", "--dir", work)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "NOAUTH" in cli(base + 3, "get", "k")
+        assert cli(base + 3, "-a", "uppw", "get", f"k{base}") == "v"
+        out = tool("failover", "--endpoint", f"127.0.0.1:{base}", "--pass", "uppw")
+        assert out.returncode == 0, out.stdout + out.stderr
+        out = tool("status", "--endpoint", f"127.0.0.1:{base}",
+                   env={**__import__("os").environ, "REDISCLI_AUTH": "uppw"})
+        assert out.returncode == 0 and "leader" in out.stdout, out.stdout + out.stderr
+        out = tool("cluster", "remove", "--dir", work, "--node", "4")
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "NOAUTH" in cli(base, "get", "k")
     finally:
         subprocess.run([BIN, "cluster", "down", "--dir", work], capture_output=True, text=True,
                        timeout=60)

@@ -111,7 +111,9 @@ def test_a_node_on_another_host_joins_over_the_network(hosts):
             p = subprocess.Popen(["ip", "netns", "exec", ns, BIN, "server",
                                   "--listen", f"{ip}:{CLIENT_PORT}",
                                   "--data-dir", os.path.join(workdir, f"node{n}"),
-                                  "--cluster-id", "hosts", *args],
+                                  "--cluster-id", "hosts",
+                                  # clients (and joins) come from other addresses
+                                  "--protected-mode", "no", *args],
                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             procs.append(p)
             return redis.Redis(host=ip, port=CLIENT_PORT, socket_timeout=10,
