@@ -110,7 +110,7 @@ std::string acl_hash_password(std::string_view password) {
 
 // ---- the command index -----------------------------------------------------------------------
 
-AclCommandIndex::AclCommandIndex() {
+AclCommandIndex::AclCommandIndex() : categories_(kCategories.size()) {
   for (const resp::CommandSpec& spec : resp::all_commands()) {
     if (spec.subcommands.empty()) {
       specs_.push_back(&spec);
@@ -118,24 +118,26 @@ AclCommandIndex::AclCommandIndex() {
       for (const resp::CommandSpec& sub : spec.subcommands) specs_.push_back(&sub);
     }
   }
+  for (size_t id = 0; id < specs_.size(); ++id) {
+    ids_.emplace(specs_[id], id);
+    for (std::string_view c : resp::acl_categories(*specs_[id])) {
+      auto it = std::ranges::find(kCategories, c.substr(c.starts_with('@') ? 1 : 0));
+      if (it != kCategories.end())
+        categories_[static_cast<size_t>(it - kCategories.begin())].push_back(id);
+    }
+  }
 }
 
 size_t AclCommandIndex::id_of(const resp::CommandSpec* spec) const {
-  auto it = std::ranges::find(specs_, spec);
-  return it == specs_.end() ? SIZE_MAX : static_cast<size_t>(it - specs_.begin());
+  auto it = ids_.find(spec);
+  return it == ids_.end() ? SIZE_MAX : it->second;
 }
 
 bool AclCommandIndex::category(std::string_view name, std::vector<size_t>* ids) const {
-  if (std::ranges::find(kCategories, name) == kCategories.end()) return false;
-  const std::string at = fmt::format("@{}", name);
-  for (size_t id = 0; id < specs_.size(); ++id) {
-    for (std::string_view c : resp::acl_categories(*specs_[id])) {
-      if (c == at) {
-        ids->push_back(id);
-        break;
-      }
-    }
-  }
+  auto it = std::ranges::find(kCategories, name);
+  if (it == kCategories.end()) return false;
+  const std::vector<size_t>& of = categories_[static_cast<size_t>(it - kCategories.begin())];
+  ids->insert(ids->end(), of.begin(), of.end());
   return true;
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/status.h"
 #include "resp/command_table.h"
 
@@ -35,13 +36,16 @@ class AclCommandIndex {
   AclCommandIndex();
   size_t size() const { return specs_.size(); }
   const resp::CommandSpec& spec(size_t id) const { return *specs_[id]; }
-  // The id of `spec` (a command without subcommands, or a subcommand); SIZE_MAX if none.
+  // The id of `spec` (a command without subcommands, or a subcommand); SIZE_MAX if none. O(1):
+  // every command a user runs is checked with it.
   size_t id_of(const resp::CommandSpec* spec) const;
   // The command ids of category `name` (without '@'); false if no such category.
   bool category(std::string_view name, std::vector<size_t>* ids) const;
 
  private:
   std::vector<const resp::CommandSpec*> specs_;
+  absl::flat_hash_map<const resp::CommandSpec*, size_t> ids_;
+  std::vector<std::vector<size_t>> categories_;  // by position in acl_category_names()
 };
 
 // Redis 7's ACL categories, in ACL CAT order.
