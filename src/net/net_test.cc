@@ -5,6 +5,7 @@
 
 #include "net/frame.h"
 #include "net/peer_transport.h"
+#include "net/test_loop.h"
 
 namespace bw::net {
 namespace {
@@ -62,27 +63,11 @@ TEST(ParseEndpoint, AcceptsHostPortAndRejectsJunk) {
   EXPECT_FALSE(parse_endpoint("example.com:80").ok());
 }
 
-asio::ip::tcp::endpoint any_port() {
-  return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
-}
-
 struct Received {
   NodeId from;
   FrameType type;
   std::string payload;
 };
-
-// Runs the loop until `done` holds or a deadline passes.
-template <typename Pred>
-bool run_until(asio::io_context& io, Pred done,
-               std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    if (io.stopped()) io.restart();
-  }
-  return done();
-}
 
 TEST(PeerTransport, DeliversFramesInOrderBetweenTwoNodes) {
   asio::io_context io;

@@ -13,6 +13,7 @@
 
 #include "net/frame.h"
 #include "net/peer_transport.h"
+#include "net/test_loop.h"
 
 namespace bw::net {
 namespace {
@@ -149,21 +150,6 @@ TEST_F(SecretFile, LoadsOneOrTwoSecretsAndRefusesBadFiles) {
   EXPECT_FALSE(load_cluster_secrets(::testing::TempDir() + "/no-such-secret").ok());
   auto err = load_cluster_secrets(write("short\n"));
   EXPECT_EQ(std::string(err.status().message()).find("short"), std::string::npos);
-}
-
-asio::ip::tcp::endpoint any_port() {
-  return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
-}
-
-template <typename Pred>
-bool run_until(asio::io_context& io, Pred done,
-               std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    if (io.stopped()) io.restart();
-  }
-  return done();
 }
 
 PeerTransportOptions opts(uint64_t id, std::vector<std::string> secrets,

@@ -24,23 +24,8 @@ fs::path tls_dir(const fs::path& dir) {
 // Runs `openssl args...` with its output appended to <dir>/tls/openssl.log; waits for it.
 Status run_openssl(const fs::path& dir, const std::vector<std::string>& args) {
   const fs::path log = tls_dir(dir) / "openssl.log";
-  pid_t pid = fork();
+  pid_t pid = spawn_command("openssl", args, log);
   if (pid < 0) return absl::InternalError("cannot fork to run openssl");
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    std::vector<char*> argv{const_cast<char*>("openssl")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp("openssl", argv.data());
-    _exit(127);
-  }
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -21,12 +21,12 @@ std::string read_text_file(const fs::path& p) {
   return s;
 }
 
-pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  setsid();  // its own session: a terminal's Ctrl-C reaches only `cluster up`, which stops nodes in
-             // order
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+namespace {
+
+// In the child: stdin from /dev/null, stdout and stderr appended to `log`, then exec.
+[[noreturn]] void exec_child(const std::string& program, const std::vector<std::string>& args,
+                             const fs::path& log, mode_t log_mode, bool search_path) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, log_mode);
   if (fd >= 0) {
     dup2(fd, 1);
     dup2(fd, 2);
@@ -35,12 +35,33 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
   int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd >= 0) dup2(null_fd, 0);
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(exe.c_str()));
+  argv.push_back(const_cast<char*>(program.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  execv(exe.c_str(), argv.data());
-  std::perror("exec bellwether server");
+  if (search_path) {
+    execvp(program.c_str(), argv.data());
+  } else {
+    execv(program.c_str(), argv.data());
+  }
+  std::perror(("exec " + program).c_str());
   _exit(127);
+}
+
+}  // namespace
+
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  setsid();  // its own session: a terminal's Ctrl-C reaches only `cluster up`, which stops nodes in
+             // order
+  exec_child(exe, args, log, 0644, false);
+}
+
+pid_t spawn_command(const std::string& program, const std::vector<std::string>& args,
+                    const fs::path& log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  exec_child(program, args, log, 0600, true);
 }
 
 bool alive(pid_t pid) {
