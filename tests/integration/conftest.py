@@ -3,6 +3,7 @@
 The `bellwether` binary is taken from $BELLWETHER_BIN, else build/bellwether of the source tree.
 Every process a fixture starts is stopped by PID when the fixture ends.
 """
+import contextlib
 import os
 import random
 import shutil
@@ -216,17 +217,26 @@ def bellwether_cluster():
         c.stop()
 
 
-@pytest.fixture
-def redis_server():
-    """A real redis-server on a free loopback port, for side-by-side expectations."""
+@contextlib.contextmanager
+def running_redis_server(bind="127.0.0.1"):
+    """A real redis-server on a free port listening on `bind`; yields the port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", bind,
                              "--save", "", "--appendonly", "no"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    wait_until(client.ping, what="redis-server")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        wait_until(client.ping, what="redis-server")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server():
+    """A real redis-server on a free loopback port, for side-by-side expectations."""
+    with running_redis_server() as port:
+        yield port

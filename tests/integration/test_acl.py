@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import redis
 
-from conftest import BIN, free_port_block, wait_until
+from conftest import BIN, free_port_block, running_redis_server, wait_until
 from helpers import persistence, raft, wait_caught_up
 from test_snapshot import _snapshot_setup, write_keys
 
@@ -345,18 +345,8 @@ def raw_first_line(host, port):
 
 def redis_denied_text(addr):
     """What a real redis-server listening on every address answers a non-loopback client."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "0.0.0.0",
-                             "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(client(port).ping, what="redis-server")
+    with running_redis_server(bind="0.0.0.0") as port:
         return raw_first_line(addr, port)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_protected_mode_refuses_remote_clients_without_password(cluster_factory):
