@@ -60,7 +60,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     append_frame(&pending_.back(), type, payload);
     queued_bytes_ += pending_.back().size() - before;
     if (!connected_ && !connecting_ && !backing_off_) connect();
-    if (connected_ && !writing_) write();
+    if (connected_ && !writing_) schedule_write();
   }
 
   void drop_queued_if_down() {
@@ -245,6 +245,17 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
     fail(asio::error::connection_refused);
   }
 
+  // Deferred to the end of this event-loop pass, so every frame queued in it (a Ready's appends
+  // and commit updates, the next proposals' appends) leaves in one gathered write.
+  void schedule_write() {
+    if (write_scheduled_) return;
+    write_scheduled_ = true;
+    asio::post(owner_->io_, [this, self = shared_from_this()] {
+      write_scheduled_ = false;
+      if (!closed_ && connected_ && !writing_) write();
+    });
+  }
+
   void write() {
     BW_ASSERT(connected_);
     BW_ASSERT(!writing_);
@@ -348,6 +359,7 @@ class PeerTransport::Outbound : public std::enable_shared_from_this<Outbound> {
   bool connected_ = false;  // the handshake completed: frames may flow
   bool connecting_ = false;
   bool writing_ = false;
+  bool write_scheduled_ = false;
   bool backing_off_ = false;
   bool closed_ = false;
   PeerStats stats_;

@@ -2,6 +2,7 @@
 // dropped and duplicated; nodes are partitioned, restarted, compacted and asked to transfer
 // leadership and to serve reads. Safety is checked after every step; liveness once healed.
 // Every failure names the seed that replays it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -132,7 +133,7 @@ class RandomRun {
   void propose() {
     for (NodeId id : cluster_.ids()) {
       if (cluster_.node(id).is_leader()) {
-        (void)cluster_.node(id).propose("v" + std::to_string(++proposals_));
+        (void)cluster_.node(id).propose(fmt::format("v{}", ++proposals_));
         return;
       }
     }
@@ -156,7 +157,7 @@ class RandomRun {
     for (NodeId other : cluster_.ids()) {
       committed = std::max(committed, cluster_.node(other).status().commit);
     }
-    const std::string ctx = "r" + std::to_string(++reads_requested_);
+    const std::string ctx = fmt::format("r{}", ++reads_requested_);
     reads_[id][ctx] = committed;
     cluster_.node(id).read_index(ctx);
   }

@@ -1,6 +1,7 @@
 // RawNode behaviour, driven through a small in-memory cluster (raft_testing.h).
 #include "raft/raft.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/assert.h"
@@ -232,10 +233,10 @@ TEST(RawNodeTest, DivergentLogIsRepairedWithFewProbes) {
   c.add_voters(3);
   elect(c, N(1));
   c.partition({N(1)});
-  for (int k = 0; k < 50; ++k) ASSERT_TRUE(c.node(N(1)).propose("old" + std::to_string(k)).ok());
+  for (int k = 0; k < 50; ++k) ASSERT_TRUE(c.node(N(1)).propose(fmt::format("old{}", k)).ok());
   c.stabilize();
   elect(c, N(2));
-  for (int k = 0; k < 5; ++k) ASSERT_TRUE(c.node(N(2)).propose("new" + std::to_string(k)).ok());
+  for (int k = 0; k < 5; ++k) ASSERT_TRUE(c.node(N(2)).propose(fmt::format("new{}", k)).ok());
   c.stabilize();
   c.heal();
   size_t rejects = 0;
@@ -504,7 +505,7 @@ TEST(RawNodeTest, SnapshotIsStreamedInChunksAndInstalled) {
   c.add_voters(3);
   elect(c, N(1));
   c.partition({N(3)});
-  for (int k = 0; k < 10; ++k) ASSERT_TRUE(c.node(N(1)).propose("v" + std::to_string(k)).ok());
+  for (int k = 0; k < 10; ++k) ASSERT_TRUE(c.node(N(1)).propose(fmt::format("v{}", k)).ok());
   c.stabilize();
   ASSERT_TRUE(c.compact(N(1), c.member(N(1)).applied_index).ok());
   c.heal();

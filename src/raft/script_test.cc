@@ -25,6 +25,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "raft/raft.h"
@@ -206,8 +207,8 @@ class Interpreter {
 
   static std::string ids(const std::vector<NodeId>& v) {
     std::string out;
-    for (NodeId id : v) out += (out.empty() ? "" : " ") + fmt::format("{}", id);
-    return "[" + out + "]";
+    for (NodeId id : v) fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "" : " ", id);
+    return fmt::format("[{}]", out);
   }
 
   void status(NodeId id) {

@@ -195,6 +195,8 @@ void Replica::handle_ready() {
           (seq != 0 && bug(DriverBug::kAckBeforePersist))) {  // PLANTED BUG (second clause)
         send(u.ready.messages);
         u.sent = true;
+      } else {
+        send_independent(u.ready.messages);  // the rest wait for this and earlier Readies
       }
       // Committed entries never run past what this node persisted: apply them now. Reads the
       // Ready confirmed likewise wait only for the apply.
@@ -224,8 +226,28 @@ void Replica::finish_readies() {
   serve_reads();
 }
 
+// Messages that acknowledge nothing this node persists (a heartbeat's answer, a ReadIndex
+// request of this follower) leave without waiting for the disk: they vouch only that this node
+// has seen no newer term, which holds whether or not its state is durable yet (as etcd's raft
+// with asynchronous storage writes: only append, vote and snapshot answers wait). Otherwise a
+// leader's ReadIndex round would wait for its followers' fsyncs under write load.
+void Replica::send_independent(std::vector<raft::Message>& messages) {
+  auto waits = [](const raft::Message& m) {
+    return m.type != raft::MessageType::kHeartbeatResp && m.type != raft::MessageType::kReadIndex;
+  };
+  auto rest = std::stable_partition(messages.begin(), messages.end(), waits);
+  for (auto it = rest; it != messages.end(); ++it) io_.transport->send(std::move(*it));
+  messages.erase(rest, messages.end());
+}
+
 void Replica::send(std::vector<raft::Message>& messages) {
-  for (raft::Message& m : messages) io_.transport->send(std::move(m));
+  for (raft::Message& m : messages) {
+    if (m.type == raft::MessageType::kAppend) {
+      ++counters_.append_messages_sent;
+      counters_.entries_sent += m.entries.size();
+    }
+    io_.transport->send(std::move(m));
+  }
   messages.clear();
 }
 

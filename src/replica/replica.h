@@ -106,8 +106,10 @@ struct Counters {
   uint64_t expired_keys_proposed = 0;
   uint64_t snapshots_installed = 0;
   uint64_t conf_changes_applied = 0;
-  uint64_t proposals = 0;        // entries proposed here as leader (kv writes)
-  uint64_t entries_applied = 0;  // committed entries applied to the store (every kind)
+  uint64_t proposals = 0;             // entries proposed here as leader (kv writes)
+  uint64_t entries_applied = 0;       // committed entries applied to the store (every kind)
+  uint64_t append_messages_sent = 0;  // kAppend messages handed to the transport
+  uint64_t entries_sent = 0;          // the entries they carried
 };
 
 class Replica {
@@ -213,6 +215,7 @@ class Replica {
   void handle_ready();
   void finish_readies();
   void send(std::vector<raft::Message>& messages);
+  void send_independent(std::vector<raft::Message>& messages);
   void apply(const raft::Entry& e);
   void install_snapshot(const raft::Snapshot& snap);
   void answer_writes_through(LogIndex index, const char* why);

@@ -17,6 +17,7 @@ void StorageDisk::write(storage::WriteBatch batch, uint64_t seq, bool sync) {
     // relearns the commit index; later synced writes are ordered after it).
     done = [](Status durable) { BW_ASSERT(durable.ok(), "write-ahead log failed: {}", durable); };
   }
+  batch.sync = sync;
   const Status st = storage_->submit(std::move(batch), std::move(done));
   BW_ASSERT(st.ok(), "write-ahead log refused a write: {}", st);
 }

@@ -109,6 +109,10 @@ void section_stats(const Node& n, std::string& o) {
   o += fmt::format("writes_forwarded:{}\r\nforwards_resent:{}\r\nread_index_rounds:{}\r\n",
                    k.forwarded, k.forwards_resent, k.read_index_rounds);
   o += fmt::format("read_index_answered:{}\r\n", k.read_index_answered);
+  o += fmt::format("raft_append_messages_sent:{}\r\nraft_entries_sent:{}\r\n",
+                   k.append_messages_sent, k.entries_sent);
+  o += fmt::format("wal_writes:{}\r\nwal_fsyncs:{}\r\nwal_entries_written:{}\r\n", k.wal_writes,
+                   k.wal_fsyncs, k.wal_entries_written);
   o += fmt::format("expired_keys_proposed:{}\r\n", k.expired_keys_proposed);
   o += fmt::format("evicted_keys:{}\r\nrejected_connections:{}\r\n", n.store().evicted_keys(),
                    k.rejected_connections);

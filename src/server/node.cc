@@ -767,6 +767,11 @@ NodeCounters Node::counters() const {
   const replica::Counters& r = replica_->counters();
   c.read_index_rounds = r.read_index_rounds;
   c.expired_keys_proposed = r.expired_keys_proposed;
+  c.append_messages_sent = r.append_messages_sent;
+  c.entries_sent = r.entries_sent;
+  c.wal_writes = storage_->wal_writes();
+  c.wal_fsyncs = storage_->fsync_latency().copy().count;
+  c.wal_entries_written = storage_->wal_entries_written();
   return c;
 }
 

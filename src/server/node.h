@@ -75,7 +75,12 @@ struct NodeCounters {
   uint64_t forwarded = 0;
   uint64_t forwards_resent = 0;  // forwarded commands the transport dropped unsent, sent again
   uint64_t read_index_rounds = 0;
-  uint64_t read_index_answered = 0;  // as leader: ReadIndex requests of other nodes answered
+  uint64_t read_index_answered = 0;   // as leader: ReadIndex requests of other nodes answered
+  uint64_t append_messages_sent = 0;  // raft appends to peers, and the entries they carried
+  uint64_t entries_sent = 0;
+  uint64_t wal_writes = 0;  // gathered WAL writes, their fdatasyncs and the entries they carried
+  uint64_t wal_fsyncs = 0;
+  uint64_t wal_entries_written = 0;
   uint64_t connections_total = 0;
   uint64_t expired_keys_proposed = 0;
   uint64_t snapshots_taken = 0;

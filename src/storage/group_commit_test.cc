@@ -156,6 +156,39 @@ TEST(GroupCommitTest, FsyncPolicyNoneSkipsFsyncOnTheWritePath) {
   EXPECT_EQ((*st)->group(GroupId(1))->last_index(), LogIndex(20));
 }
 
+// Under fsync always, a write marked sync = false (the driver's commit-index-only writes) is
+// written but not fdatasync'd; the next synced write's fdatasync covers it.
+TEST(GroupCommitTest, UnsyncedWritesSkipTheFsyncAndRideOnTheNextOne) {
+  MemoryFileSystem mem;
+  SlowSyncFileSystem fs(&mem);
+  auto st = Storage::open(&fs, threaded());
+  ASSERT_TRUE(st.ok());
+  const GroupId g(1);
+  ASSERT_TRUE((*st)
+                  ->write_sync({.group = g,
+                                .hard_state = raft::HardState{Term(1), NodeId(1), LogIndex(0)},
+                                .entries = {{Term(1), LogIndex(1), {}, "x"}}})
+                  .ok());
+  const int syncs_before = fs.syncs.load();
+  const int appends_before = fs.appends.load();
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE((*st)
+                    ->write_sync({.group = g,
+                                  .hard_state = raft::HardState{Term(1), NodeId(1), LogIndex(1)},
+                                  .sync = false})
+                    .ok());
+  }
+  EXPECT_EQ(fs.syncs.load(), syncs_before);  // written, never synced
+  EXPECT_GE(fs.appends.load(), appends_before + 5);
+  ASSERT_TRUE((*st)->write_sync({.group = g, .entries = {{Term(1), LogIndex(2), {}, "y"}}}).ok());
+  EXPECT_EQ(fs.syncs.load(), syncs_before + 1);
+  st->reset();
+  auto reopened = Storage::open(&mem, threaded());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->recovered(g).hard_state.commit, LogIndex(1));
+  EXPECT_EQ((*reopened)->group(g)->last_index(), LogIndex(2));
+}
+
 TEST(GroupCommitTest, NoSpaceFailsWritesAndStaysFailed) {
   MemoryFileSystem mem;
   FaultFileSystem fault(&mem, 5);

@@ -203,6 +203,7 @@ Status Storage::submit(WriteBatch batch, WriteCallback done) {
     log.append(batch.entries);
     wal::append_entries(&p.records, g, batch.entries);
     p.change.last_entry = batch.entries.back().index;
+    p.entries = batch.entries.size();
   }
   if (batch.conf.has_value()) {
     wal::append_conf_state(&p.records, g, *batch.conf);
@@ -213,6 +214,7 @@ Status Storage::submit(WriteBatch batch, WriteCallback done) {
     p.change.hard_state = batch.hard_state;
   }
   p.done = std::move(done);
+  p.sync = batch.sync;
   return enqueue(std::move(p));
 }
 
@@ -354,13 +356,19 @@ void Storage::write_batch(std::vector<Pending>& batch) {
     std::vector<GroupChange> changes;
     changes.reserve(batch.size());
     bool cleanup = false;
+    bool sync = false;
+    uint64_t entries = 0;
     for (Pending& p : batch) {
+      entries += p.entries;
+      sync = sync || p.sync;
       gathered.append(p.records);
       changes.push_back(p.change);
       cleanup = cleanup || p.change.compact.has_value() || p.change.snapshot.has_value();
     }
     s = wal_->write(gathered, changes);
-    if (s.ok() && (options_.fsync == FsyncPolicy::kAlways || cleanup)) {
+    wal_writes_.fetch_add(1, std::memory_order_relaxed);
+    wal_entries_.fetch_add(entries, std::memory_order_relaxed);
+    if (s.ok() && ((options_.fsync == FsyncPolicy::kAlways && sync) || cleanup)) {
       const auto started = std::chrono::steady_clock::now();
       s = wal_->sync();
       fsync_latency_.record(

@@ -37,6 +37,7 @@
 // must not call back into submit(), write_sync() or drain().
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -98,6 +99,10 @@ struct WriteBatch {
   std::vector<raft::Entry> entries;        // replaces any conflicting suffix
   std::optional<raft::Snapshot> snapshot;  // received from the leader: replaces the log
   std::optional<raft::ConfState> conf;     // membership after applying a conf change
+  // Under FsyncPolicy::kAlways, whether the write must be fdatasync'd before `done` runs. A
+  // write that only moves the commit index needs no sync (a restarted node relearns it); it is
+  // made durable by the next synced write, whose fdatasync covers everything written before.
+  bool sync = true;
 };
 
 using WriteCallback = std::function<void(Status)>;
@@ -156,6 +161,10 @@ class Storage {
   std::string snapshot_dir() const;
   // Time each fdatasync of the WAL took (on the writer); readable from any thread.
   const AtomicLatencyCounts& fsync_latency() const { return fsync_latency_; }
+  // Gathered WAL writes done and the log entries they carried (on the writer); readable from any
+  // thread. fsync_latency().count is the number of fdatasyncs.
+  uint64_t wal_writes() const { return wal_writes_.load(std::memory_order_relaxed); }
+  uint64_t wal_entries_written() const { return wal_entries_.load(std::memory_order_relaxed); }
 
  private:
   struct Slot;
@@ -163,6 +172,8 @@ class Storage {
     std::string records;
     GroupChange change;
     WriteCallback done;
+    uint64_t entries = 0;
+    bool sync = true;
   };
 
   Storage(FileSystem* fs, Options options);
@@ -202,6 +213,8 @@ class Storage {
   Status failed_ ABSL_GUARDED_BY(queue_mu_);
   std::thread writer_;
   AtomicLatencyCounts fsync_latency_;
+  std::atomic<uint64_t> wal_writes_{0};
+  std::atomic<uint64_t> wal_entries_{0};
 };
 
 }  // namespace bw::storage

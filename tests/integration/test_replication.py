@@ -468,3 +468,35 @@ def test_write_forwarded_to_a_dead_leader_goes_to_the_next_one(cluster_factory):
     assert int(f.info("stats")["forwards_resent"]) >= 1
     new_leader = c.wait_for_leader(exclude=(leader,), timeout=ELECTION_TIMEOUT_S)
     assert new_leader.client().get("during") == b"x"
+
+
+def test_write_path_counters_show_entries_per_fsync_and_per_append(cluster_factory):
+    # INFO stats: the WAL's gathered writes, fdatasyncs and the entries they carried, and the
+    # raft appends sent to peers with their entries (bench/write-cost reads these).
+    c = cluster_factory(size=3)
+    leader = c.leader()
+    f, other = followers(c, leader)
+
+    def counters(node):
+        s = node.info("stats")
+        return {k: int(s[k]) for k in ("wal_writes", "wal_fsyncs", "wal_entries_written",
+                                       "raft_append_messages_sent", "raft_entries_sent")}
+    before = {n.id: counters(n) for n in c.nodes}
+    writes = 200
+    pipe = leader.client().pipeline(transaction=False)
+    for i in range(writes):
+        pipe.set(f"k{i}", "v")
+    assert all(r is True for r in pipe.execute())
+    wait_caught_up(f, leader)
+    wait_caught_up(other, leader)
+    delta = {n.id: {k: v - before[n.id][k] for k, v in counters(n).items()} for n in c.nodes}
+    d = delta[leader.id]
+    # Every write is one entry in the leader's WAL and goes to both followers.
+    assert d["wal_entries_written"] >= writes
+    assert d["raft_entries_sent"] >= 2 * writes
+    assert d["raft_append_messages_sent"] > 0
+    # fsync always: one fdatasync per gathered write that carried something to keep.
+    assert 0 < d["wal_fsyncs"] <= d["wal_writes"]
+    for n in (f, other):
+        assert delta[n.id]["wal_entries_written"] >= writes
+        assert delta[n.id]["raft_entries_sent"] == 0  # followers send no appends
