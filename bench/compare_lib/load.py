@@ -1,5 +1,5 @@
-"""Load generators: redis-benchmark for the RESP systems, etcd-load (gRPC) for etcd, and the
-failover probes."""
+"""Load generators: redis-benchmark for the RESP systems, etcd-load (gRPC) for etcd, resp-load and
+etcd-load ycsb for the mixed workloads, and the failover probes."""
 import csv
 import io
 import json
@@ -156,3 +156,49 @@ def resp_fill(port, paths):
 
 def last_key(keys):
     return "key:%012d" % (keys - 1)
+
+
+# ---- YCSB-style mixed workloads ----------------------------------------------------------------
+
+def _mixed_result(r):
+    """The figures kept from a resp-load / etcd-load ycsb JSON line."""
+    out = {"rps": float(r["rps"]), "p50_ms": float(r["p50_ms"]), "p99_ms": float(r["p99_ms"]),
+           "requests": int(r["requests"]), "errors": int(r["errors"]),
+           "misses": int(r["read"]["misses"])}
+    for op in ("read", "update"):
+        out[f"{op}_requests"] = int(r[op]["requests"])
+        out[f"{op}_p50_ms"] = float(r[op]["p50_ms"]) if r[op]["requests"] else None
+        out[f"{op}_p99_ms"] = float(r[op]["p99_ms"]) if r[op]["requests"] else None
+    return out
+
+
+def _run_json(args, timeout):
+    out = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"{os.path.basename(args[0])} {' '.join(args[1:])} failed "
+                           f"(exit {out.returncode}): {out.stderr[-500:]}")
+    return json.loads(lines[-1])
+
+
+def resp_load(binary, port, workload, clients=50, pipeline=1, seconds=3.0,
+              requests=100_000_000, seed=1, key_space=KEY_SPACE):
+    """One resp-load run (bench/resp-load): YCSB workload a, b or c, or `load` (SET every key of
+    the key space once). Returns _mixed_result's figures; raises if more than 1% failed."""
+    args = [binary, "--host", "127.0.0.1", "--port", str(port), "--workload", workload,
+            "--clients", str(clients), "--pipeline", str(pipeline), "--requests", str(requests),
+            "--key-space", str(key_space), "--value-size", str(VALUE_SIZE), "--seed", str(seed)]
+    if seconds:
+        args += ["--duration-s", str(seconds)]
+    return _mixed_result(_run_json(args, RUN_TIMEOUT_S))
+
+
+def etcd_ycsb(binary, endpoints, workload, clients=50, depth=1, seconds=3.0,
+              requests=100_000_000, seed=1, key_space=KEY_SPACE):
+    """One etcd-load ycsb run: Ranges (linearizable) and Puts as YCSB workload a, b or c."""
+    args = [binary, "ycsb", "--endpoints", endpoints, "--workload", workload,
+            "--clients", str(clients), "--depth", str(depth), "--requests", str(requests),
+            "--key-space", str(key_space), "--value-size", str(VALUE_SIZE), "--seed", str(seed)]
+    if seconds:
+        args += ["--duration-s", str(seconds)]
+    return _mixed_result(_run_json(args, RUN_TIMEOUT_S))

@@ -13,6 +13,12 @@ LABELS = {
     "read-linearizable-50": "linearizable reads, 50 clients",
     "read-stale-follower-50": "stale follower reads, 50 clients",
 }
+YCSB_LABELS = {
+    "a": "A: 50% GET / 50% SET",
+    "b": "B: 95% GET / 5% SET",
+    "c": "C: 100% GET",
+}
+RATIO_PEERS = ("redis-everysec", "redis-always", "etcd")
 
 
 def versions(bw_bin):
@@ -54,6 +60,42 @@ def figure(results, workload, system, key):
     return median([r[key] for r in runs])
 
 
+def ycsb_figure(results, workload, system, key):
+    runs = results.get("ycsb", {}).get(workload, {}).get(system, [])
+    return median([r[key] for r in runs if r.get(key) is not None])
+
+
+def ycsb_lines(results):
+    """The "Mixed workloads (YCSB)" table: medians of rps and of p50 / p99 per operation."""
+    lines = ["", "## Mixed workloads (YCSB): requests/s, latency (ms, p50 / p99) per operation",
+             "",
+             "| workload | " + " | ".join(c[1] for c in COLUMNS) +
+             " | BW/Redis everysec | BW/Redis always | BW/etcd |",
+             "| --- |" + " ---: |" * (len(COLUMNS) + 3)]
+    for w in results["ycsb"]:
+        rps = {s: ycsb_figure(results, w, s, "rps") for s, _ in COLUMNS}
+        cells = []
+        for s, _ in COLUMNS:
+            if rps[s] is None:
+                cells.append("—")
+                continue
+            ops = []
+            for op in ("read", "update"):
+                p50 = ycsb_figure(results, w, s, f"{op}_p50_ms")
+                p99 = ycsb_figure(results, w, s, f"{op}_p99_ms")
+                if p50 is not None:
+                    ops.append(f"{op} {fmt(p50, 2)} / {fmt(p99, 2)}")
+            cells.append(f"{fmt(rps[s])} ({'; '.join(ops)})")
+        lines.append(f"| {YCSB_LABELS.get(w, w)} | " + " | ".join(cells) + " | " +
+                     " | ".join(ratio(rps["bellwether"], rps[s]) for s in RATIO_PEERS) + " |")
+    lines += ["", "50 clients, one request in flight each, after every key of the 100k was written "
+              "once. Keys: YCSB's scrambled zipfian (theta 0.99) from a fixed seed per client, the "
+              "same for every system in a run. Reads: Bellwether's leader (linearizable, the "
+              "default), each Redis group's primary (GET), etcd's leader (linearizable Range). "
+              "resp-load for the RESP systems, etcd-load ycsb for etcd."]
+    return lines
+
+
 def markdown(results):
     m = results["machine"]
     lines = [
@@ -68,13 +110,16 @@ def markdown(results):
         "Redis has no linearizable read: its row is a primary's GET, the reference point. Stale "
         "reads: a Bellwether follower with `readonly-default`, a Redis replica, an etcd follower "
         "with serializable Range.",
-        "",
-        "## Throughput (requests/s) and latency (ms, p50 / p99)",
-        "",
-        "| workload | " + " | ".join(c[1] for c in COLUMNS) +
-        " | BW/Redis everysec | BW/Redis always | BW/etcd |",
-        "| --- |" + " ---: |" * (len(COLUMNS) + 3),
     ]
+    if results["throughput"]:
+        lines += [
+            "",
+            "## Throughput (requests/s) and latency (ms, p50 / p99)",
+            "",
+            "| workload | " + " | ".join(c[1] for c in COLUMNS) +
+            " | BW/Redis everysec | BW/Redis always | BW/etcd |",
+            "| --- |" + " ---: |" * (len(COLUMNS) + 3),
+        ]
     for w in results["throughput"]:
         rps = {s: figure(results, w, s, "rps") for s, _ in COLUMNS}
         cells = []
@@ -87,6 +132,9 @@ def markdown(results):
         lines.append(f"| {LABELS.get(w, w)} | " + " | ".join(cells) + " | " +
                      " | ".join(ratio(rps["bellwether"], rps[s])
                                 for s in ("redis-everysec", "redis-always", "etcd")) + " |")
+
+    if results.get("ycsb"):
+        lines += ycsb_lines(results)
 
     fo, rec, rss = results["failover"], results["recovery_s"], results["rss_mib"]
     if fo or rec or rss:
@@ -113,11 +161,12 @@ def markdown(results):
                   "of a follower (Redis: the primary, from its AOF), until a read of the last "
                   "key written returns it on that node."]
 
-    lines += ["", "## Targets (reported, not asserted)", "", "| target | measured | met |",
-              "| --- | ---: | :---: |"]
+    targets = []
 
     def target(label, value, ok):
-        lines.append(f"| {label} | {value} | {'—' if ok is None else ('yes' if ok else 'no')} |")
+        # A target whose figures were not measured in this run (another --only) is left out.
+        if ok is not None:
+            targets.append(f"| {label} | {value} | {'yes' if ok else 'no'} |")
 
     def tput_ratio(w, peer):
         a, b = figure(results, w, "bellwether", "rps"), figure(results, w, peer, "rps")
@@ -141,6 +190,9 @@ def markdown(results):
     if rss.get("bellwether") and rss.get("redis"):
         r = median(rss["bellwether"]) / median(rss["redis"])
         target("memory ≤ 1.5x Redis RSS", f"{r:.2f}x", r <= 1.5)
+    if targets:
+        lines += ["", "## Targets (reported, not asserted)", "", "| target | measured | met |",
+                  "| --- | ---: | :---: |"] + targets
     for e in results.get("errors", []):
         lines.append(f"\n**Failed:** {e[:500]}")
     lines += ["", f"Wall time of the whole comparison: {m.get('wall_s', '?')} s.", ""]

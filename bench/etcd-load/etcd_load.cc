@@ -2,6 +2,7 @@
 //
 //   etcd-load put      load of Puts; one JSON line of throughput and latency at the end
 //   etcd-load range    load of single-key Ranges (linearizable, or --serializable)
+//   etcd-load ycsb     YCSB workload a, b or c: Ranges and Puts mixed, zipfian keys
 //   etcd-load probe    failover probe: the wall-clock time of the first Put that succeeds
 //   etcd-load wait-key the wall-clock time a member first serves a key
 //
@@ -17,6 +18,11 @@
 // ended with a non-OK status (deadline included); rps is successful requests per second of
 // wall time from the first send to the last completion; latencies are those of the successful
 // requests, send to completion on steady_clock.
+//
+// Output of ycsb: the fields of bench/common/op_stats.h's mixed_summary (totals, then "read" and
+// "update" each with requests, errors, p50_ms, p99_ms), as resp-load prints them. Keys come from
+// bench/common/zipf.h's scrambled zipfian, each slot (client x depth) from its own fixed seed.
+// A ycsb run fails (exit 1) when more than 1% of its requests failed.
 #include <fmt/format.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -36,6 +42,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/op_stats.h"
+#include "bench/common/ycsb.h"
+#include "bench/common/zipf.h"
 #include "common/assert.h"
 #include "etcd_kv.grpc.pb.h"
 
@@ -67,8 +76,10 @@ constexpr int kReconnectBackoffMaxMs = 100;
 // replaying its WAL on a busy 2-core machine can take longer than 100 ms to answer; a dead one
 // refuses at once whatever this is, and attempts are bounded by --timeout-ms anyway.
 constexpr int kConnectTimeoutMinMs = 1000;
+// A ycsb run fails when more than this share of its requests failed.
+constexpr double kErrorShareMax = 0.01;
 
-enum class Op { kPut, kRange };
+enum class Op { kPut, kRange, kMixed };
 
 struct LoadOptions {
   std::string endpoints = "127.0.0.1:2379";
@@ -83,6 +94,9 @@ struct LoadOptions {
   int timeout_ms = 5000;
   bool serializable = false;
   int threads = 1;
+  std::string workload = "a";  // ycsb only
+  double zipf_theta = bw::bench::kZipfThetaDefault;
+  uint64_t seed = 1;
 };
 
 struct RetryOptions {
@@ -160,10 +174,13 @@ struct Slot {
   Clock::time_point sent;
   grpc::Alarm pause;    // set after a failed request; its expiry comes back on the slot's queue
   bool paused = false;  // the slot's pending event is the alarm, not a call
+  std::optional<bw::bench::YcsbChooser> chooser;  // ycsb only
+  bool reading = false;                           // the call in flight is a Range
 };
 
 struct ThreadStats {
-  std::vector<uint32_t> latencies_us;  // successful requests only
+  std::vector<uint32_t> latencies_us;  // successful requests only (put, range)
+  bw::bench::OpStats read, update;     // ycsb
   uint64_t completed = 0;
   uint64_t errors = 0;
   std::string first_error;
@@ -198,7 +215,7 @@ class Worker {
   void add_slot(Slot* slot) { slots_.push_back(slot); }
 
   void run(uint64_t samples_reserve) {
-    stats_.latencies_us.reserve(samples_reserve);
+    if (op_ != Op::kMixed) stats_.latencies_us.reserve(samples_reserve);
     size_t outstanding = 0;
     for (Slot* slot : slots_) {
       if (start(slot)) outstanding++;
@@ -235,10 +252,16 @@ class Worker {
     std::optional<uint64_t> index = budget_->claim();
     if (!index) return false;
     uint64_t key_number = opt_.sequential ? *index : key_dist_(rng_);
+    slot->reading = op_ == Op::kRange;
+    if (op_ == Op::kMixed) {
+      bw::bench::YcsbRequest req = slot->chooser->next();
+      key_number = req.key;
+      slot->reading = req.op == bw::bench::YcsbOp::kRead;
+    }
     slot->ctx.emplace();
     slot->ctx->set_deadline(deadline_after(opt_.timeout_ms));
     slot->sent = Clock::now();
-    if (op_ == Op::kPut) {
+    if (!slot->reading) {
       slot->put_req.set_key(key_for(opt_.key_prefix, key_number));
       slot->put_reader = slot->stub->AsyncPut(&*slot->ctx, slot->put_req, &cq_);
       slot->put_reader->Finish(&slot->put_resp, &slot->status, slot);
@@ -255,9 +278,21 @@ class Worker {
     Clock::time_point now = Clock::now();
     stats_.completed++;
     stats_.last_completion = now;
+    if (op_ == Op::kMixed) {
+      bw::bench::OpStats& op = slot->reading ? stats_.read : stats_.update;
+      if (slot->status.ok()) {
+        op.ok(now - slot->sent);
+        if (slot->reading && slot->range_resp.kvs_size() == 0) op.misses++;
+      } else {
+        op.failed();
+      }
+    }
     if (slot->status.ok()) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - slot->sent).count();
-      stats_.latencies_us.push_back(static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
+      if (op_ != Op::kMixed) {
+        stats_.latencies_us.push_back(
+            static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
+      }
     } else {
       stats_.errors++;
       if (stats_.first_error.empty()) {
@@ -281,7 +316,7 @@ class Worker {
   ThreadStats stats_;
 };
 
-std::string validate(const LoadOptions& opt, const std::vector<std::string>& endpoints) {
+std::string validate(Op op, const LoadOptions& opt, const std::vector<std::string>& endpoints) {
   if (endpoints.empty()) return "--endpoints: no endpoint given";
   if (opt.clients < 1 || opt.clients > kClientsMax) return "--clients: out of range";
   if (opt.depth < 1 || opt.depth > kDepthMax) return "--depth: out of range";
@@ -292,6 +327,11 @@ std::string validate(const LoadOptions& opt, const std::vector<std::string>& end
   if (opt.sequential && opt.requests > kKeyNumberLimit) return "--requests: too many for keys";
   if (opt.timeout_ms < 1) return "--timeout-ms: must be at least 1";
   if (opt.duration_s < 0) return "--duration-s: must not be negative";
+  if (op != Op::kMixed) return "";
+  auto workload = bw::bench::parse_workload(opt.workload);
+  if (!workload || *workload == bw::bench::Workload::kLoad) return "--workload: one of a, b, c";
+  if (!(opt.zipf_theta > 0 && opt.zipf_theta < 1)) return "--zipf-theta: must be in (0, 1)";
+  if (opt.key_space > bw::bench::kZipfItemsMax) return "--key-space: out of range for ycsb";
   return "";
 }
 
@@ -363,9 +403,38 @@ void print_summary(Op op, Summary* s) {
   std::fflush(stdout);
 }
 
+// The ycsb JSON line; exit status 1 when more than kErrorShareMax of the requests failed.
+int print_mixed(const LoadOptions& opt, const std::vector<std::unique_ptr<Worker>>& workers,
+                const Summary& summary) {
+  bw::bench::OpStats read, update;
+  for (const auto& w : workers) {
+    read.merge(w->stats().read);
+    update.merge(w->stats().update);
+  }
+  nlohmann::ordered_json j =
+      bw::bench::mixed_summary(opt.workload, &read, &update, summary.seconds);
+  j["clients"] = opt.clients;
+  j["depth"] = opt.depth;
+  j["serializable"] = opt.serializable;
+  j["first_error"] = summary.first_error;
+  fmt::print("{}\n", j.dump());
+  std::fflush(stdout);
+  if (summary.requests == 0) {
+    fmt::print(stderr, "etcd-load: no request completed\n");
+    return 1;
+  }
+  if (static_cast<double>(summary.errors) >
+      kErrorShareMax * static_cast<double>(summary.requests)) {
+    fmt::print(stderr, "etcd-load: {} of {} requests failed; first: {}\n", summary.errors,
+               summary.requests, summary.first_error);
+    return 1;
+  }
+  return 0;
+}
+
 int run_load(Op op, const LoadOptions& opt) {
   std::vector<std::string> endpoints = split_endpoints(opt.endpoints);
-  if (std::string err = validate(opt, endpoints); !err.empty()) {
+  if (std::string err = validate(op, opt, endpoints); !err.empty()) {
     fmt::print(stderr, "etcd-load: {}\n", err);
     return 2;
   }
@@ -378,10 +447,16 @@ int run_load(Op op, const LoadOptions& opt) {
 
   const size_t slot_count = static_cast<size_t>(opt.clients) * static_cast<size_t>(opt.depth);
   std::vector<Slot> slots(slot_count);
+  std::optional<bw::bench::ZipfianKeys> keys;
+  if (op == Op::kMixed) keys.emplace(opt.key_space, opt.zipf_theta);
   for (size_t i = 0; i < slot_count; i++) {
     slots[i].stub = clients[i % clients.size()].stub.get();
     slots[i].put_req.set_value(value);
     slots[i].range_req.set_serializable(opt.serializable);
+    if (keys) {
+      slots[i].chooser.emplace(&*keys, *bw::bench::parse_workload(opt.workload),
+                               bw::bench::client_seed(opt.seed, i));
+    }
   }
 
   const Clock::time_point start = Clock::now();
@@ -409,6 +484,7 @@ int run_load(Op op, const LoadOptions& opt) {
   for (std::thread& th : threads) th.join();
 
   Summary summary = merge(workers, start);
+  if (op == Op::kMixed) return print_mixed(opt, workers, summary);
   print_summary(op, &summary);
   if (summary.errors > 0) {
     fmt::print(stderr, "etcd-load: {} of {} requests failed; first: {}\n", summary.errors,
@@ -597,6 +673,17 @@ int main(int argc, char** argv) {
   add_load_options(range, &range_opt);
   range->add_flag("--serializable", range_opt.serializable, "Serializable (local) reads");
 
+  LoadOptions ycsb_opt;
+  auto* ycsb = app.add_subcommand("ycsb", "YCSB workload a, b or c: Ranges and Puts, zipfian keys");
+  add_load_options(ycsb, &ycsb_opt);
+  ycsb->add_option("--workload", ycsb_opt.workload, "a: 50% reads; b: 95%; c: 100%")
+      ->capture_default_str();
+  ycsb->add_option("--zipf-theta", ycsb_opt.zipf_theta, "Skew of the key choice")
+      ->capture_default_str();
+  ycsb->add_option("--seed", ycsb_opt.seed, "Seed; slot i draws from a seed derived from it and i")
+      ->capture_default_str();
+  ycsb->add_flag("--serializable", ycsb_opt.serializable, "Serializable (local) reads");
+
   RetryOptions probe_opt;
   auto* probe = app.add_subcommand("probe", "Put to each endpoint in turn until one succeeds");
   add_retry_options(probe, &probe_opt);
@@ -613,6 +700,7 @@ int main(int argc, char** argv) {
 
   if (put->parsed()) return run_load(Op::kPut, put_opt);
   if (range->parsed()) return run_load(Op::kRange, range_opt);
+  if (ycsb->parsed()) return run_load(Op::kMixed, ycsb_opt);
   if (probe->parsed()) return run_probe(probe_opt);
   return run_wait_key(wait_opt);
 }
