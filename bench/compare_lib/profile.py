@@ -216,10 +216,12 @@ def fmt(x, digits):
     return "—" if x is None else f"{x:,.{digits}f}"
 
 
-def delta_pct(before, after):
-    if before is None or after is None or before == 0:
+def delta_pct(before, after, digits):
+    """` (+12%)`; nothing where either side shows as 0 at `digits` (the ratio would be noise)."""
+    if before is None or after is None or round(before, digits) == 0 or round(after, digits) == 0:
         return ""
-    return f" ({(after - before) / before * 100:+.0f}%)"
+    text = f"{(after - before) / before * 100:+.0f}%"
+    return f" ({'±0%' if text in ('+0%', '-0%') else text})"
 
 
 def kinds_seen(results):
@@ -262,14 +264,14 @@ def table_before_after(results, before, after, workload_labels):
         for i, node in enumerate(b_nodes):
             if i == 0:
                 rb, ra = rps_median(results, w, before), rps_median(results, w, after)
-                rps = f"{fmt(rb, 0)} → {fmt(ra, 0)}{delta_pct(rb, ra)}"
+                rps = f"{fmt(rb, 0)} → {fmt(ra, 0)}{delta_pct(rb, ra, 0)}"
             else:
                 rps = ""
             cells = []
             for k, _, d in METRICS:
                 b = median_of(b_nodes[node], k)
                 a = median_of(a_nodes.get(node, []), k)
-                cells.append(f"{fmt(b, d)} → {fmt(a, d)}{delta_pct(b, a)}")
+                cells.append(f"{fmt(b, d)} → {fmt(a, d)}{delta_pct(b, a, d)}")
             lines.append(f"| {workload_labels.get(w, w)} | {node} | {rps} | " +
                          " | ".join(cells) + " |")
     return lines
@@ -286,4 +288,19 @@ def table_syscalls(results, labels, systems, workload_labels):
                 cells = [fmt(median_of(samples, None, k), 3) for k in kinds]
                 lines.append(f"| {workload_labels.get(w, w)} | {labels[system]} | {node} | " +
                              " | ".join(cells) + " |")
+    return lines
+
+
+def table_runs(results, labels, systems, node, workload_labels):
+    """One node's CPU µs/op and syscalls/op in every run (run order), to see the spread."""
+    lines = ["| workload | system | CPU µs/op, each run | syscalls/op, each run |",
+             "| --- | --- | ---: | ---: |"]
+    for w, by_system in results["nodes"].items():
+        for system in systems:
+            samples = by_system.get(system, {}).get(node, [])
+            if not samples:
+                continue
+            cpu = " / ".join(fmt(x["cpu_us"], 1) for x in samples)
+            calls = " / ".join(fmt(x["syscalls"], 2) for x in samples)
+            lines.append(f"| {workload_labels.get(w, w)} | {labels[system]} | {cpu} | {calls} |")
     return lines
