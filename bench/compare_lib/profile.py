@@ -19,10 +19,12 @@ import select
 import signal
 import statistics
 import subprocess
+import time
 
 from .systems import info_fields
 
 PERF_ACK_TIMEOUT_S = 15  # perf attaches and answers "enable" well within this
+PERF_ACK_POLL_S = 0.5  # how often a wait for perf's answer checks that perf still runs
 PERF_EXIT_TIMEOUT_S = 15  # perf writes its counts and exits after SIGINT within this
 PERF_LIST_TIMEOUT_S = 30
 EAGAIN_RET = -errno.EAGAIN  # what a sys_exit tracepoint records for EAGAIN
@@ -106,16 +108,15 @@ class PerfStat:
         os.write(self.ctl, command.encode() + b"\n")
 
     def wait_ack(self):
-        deadline_s = PERF_ACK_TIMEOUT_S
+        deadline = time.monotonic() + PERF_ACK_TIMEOUT_S
         got = b""
         while b"ack" not in got:
-            ready, _, _ = select.select([self.ack], [], [], min(0.5, deadline_s))
-            deadline_s -= 0.5
+            ready, _, _ = select.select([self.ack], [], [], PERF_ACK_POLL_S)
             if ready:
                 got += os.read(self.ack, 64)
             elif not self.proc.alive():
                 raise RuntimeError(f"perf for {self.name} exited: {self.proc.log_tail()}")
-            elif deadline_s <= 0:
+            elif time.monotonic() > deadline:
                 raise RuntimeError(f"perf for {self.name} did not answer within "
                                    f"{PERF_ACK_TIMEOUT_S} s: {self.proc.log_tail()}")
 
