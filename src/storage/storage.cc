@@ -235,6 +235,10 @@ Status Storage::enqueue(Pending p) {
     queue_mu_.Await(absl::Condition(&room));
   }
   queued_bytes_ += p.records.size();
+  if (p.sync || p.change.snapshot.has_value() || p.change.compact.has_value()) {
+    p.sync = true;
+    ++sync_queued_;
+  }
   queue_.push_back(std::move(p));
   return OkStatus();
 }
@@ -257,6 +261,7 @@ Status Storage::wait(const std::shared_ptr<Waiter>& waiter) {
 }
 
 Status Storage::write_sync(WriteBatch batch) {
+  batch.sync = true;  // waited for
   Pending probe;
   std::shared_ptr<Waiter> waiter = attach_waiter(probe);
   BW_RETURN_IF_ERROR(submit(std::move(batch), std::move(probe.done)));
@@ -342,6 +347,7 @@ std::vector<Storage::Pending> Storage::take_batch() {
   while (!queue_.empty() &&
          (batch.empty() || bytes + queue_.front().records.size() <= options_.write_bytes_max)) {
     bytes += queue_.front().records.size();
+    if (queue_.front().sync) --sync_queued_;
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -409,13 +415,20 @@ void Storage::remove_old_snapshots(GroupId g, LogIndex keep_from) {
   }
 }
 
+bool Storage::writer_has_work() const {
+  return sync_queued_ > 0 || (drains_waiting_ > 0 && !queue_.empty()) || stopping_ ||
+         queued_bytes_ >= options_.write_bytes_max;
+}
+
 void Storage::drain() {
   if (options_.writer_thread) {
     absl::MutexLock lock(&queue_mu_);
+    ++drains_waiting_;  // wakes the writer for writes nobody else waits for
     auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
       return queue_.empty() && !writing_;
     };
     queue_mu_.Await(absl::Condition(&idle));
+    --drains_waiting_;
     return;
   }
   std::lock_guard<std::mutex> writer(drain_mu_);
@@ -435,9 +448,7 @@ void Storage::writer_loop() {
     std::vector<Pending> batch;
     {
       absl::MutexLock lock(&queue_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
-        return !queue_.empty() || stopping_;
-      };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) { return writer_has_work(); };
       queue_mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;
       batch = take_batch();

@@ -99,9 +99,9 @@ struct WriteBatch {
   std::vector<raft::Entry> entries;        // replaces any conflicting suffix
   std::optional<raft::Snapshot> snapshot;  // received from the leader: replaces the log
   std::optional<raft::ConfState> conf;     // membership after applying a conf change
-  // Under FsyncPolicy::kAlways, whether the write must be fdatasync'd before `done` runs. A
-  // write that only moves the commit index needs no sync (a restarted node relearns it); it is
-  // made durable by the next synced write, whose fdatasync covers everything written before.
+  // Whether anyone waits for this write. A write that only moves the commit index needs no
+  // sync (a restarted node relearns it): it is not fdatasync'd and does not wake the writer; it
+  // goes out with the next write that does (or a drain, or the close), whose fdatasync covers it.
   bool sync = true;
 };
 
@@ -182,6 +182,8 @@ class Storage {
   Slot* slot(GroupId g);
   Status enqueue(Pending p);
   std::vector<Pending> take_batch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
+  // The writer has work: a write someone waits for, a drain, the close, or a full write's worth.
+  bool writer_has_work() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
   void write_batch(std::vector<Pending>& batch);
   void remove_old_snapshots(GroupId g, LogIndex keep_from);
   void writer_loop();
@@ -208,7 +210,9 @@ class Storage {
   mutable absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   uint64_t queued_bytes_ ABSL_GUARDED_BY(queue_mu_) = 0;
-  bool writing_ ABSL_GUARDED_BY(queue_mu_) = false;  // a batch is being written
+  bool writing_ ABSL_GUARDED_BY(queue_mu_) = false;      // a batch is being written
+  uint64_t sync_queued_ ABSL_GUARDED_BY(queue_mu_) = 0;  // queued writes someone waits for
+  int drains_waiting_ ABSL_GUARDED_BY(queue_mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   Status failed_ ABSL_GUARDED_BY(queue_mu_);
   std::thread writer_;
