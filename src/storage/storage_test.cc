@@ -189,7 +189,11 @@ TEST_F(StorageTest, InstalledSnapshotReplacesTheLog) {
   {
     auto st = open();
     ASSERT_TRUE(st->write_sync({.group = GroupId(3), .entries = make_entries(1, 5, 1)}).ok());
-    raft::Snapshot snap{{LogIndex(50), Term(4), {{NodeId(1), NodeId(9)}, {}, {}}}, "leader-img"};
+    raft::Snapshot snap;
+    snap.meta.index = LogIndex(50);
+    snap.meta.term = Term(4);
+    snap.meta.conf.voters = {NodeId(1), NodeId(9)};
+    snap.data = "leader-img";
     ASSERT_TRUE(st->write_sync({.group = GroupId(3),
                                 .hard_state = raft::HardState{Term(4), kNoNode, LogIndex(50)},
                                 .entries = make_entries(51, 2, 4),
