@@ -65,13 +65,17 @@ def ycsb_figure(results, workload, system, key):
     return median([r[key] for r in runs if r.get(key) is not None])
 
 
+def systems_table_header():
+    """The header of a table with one column per system and the three ratio columns."""
+    return ["| workload | " + " | ".join(c[1] for c in COLUMNS) +
+            " | BW/Redis everysec | BW/Redis always | BW/etcd |",
+            "| --- |" + " ---: |" * (len(COLUMNS) + 3)]
+
+
 def ycsb_lines(results):
     """The "Mixed workloads (YCSB)" table: medians of rps and of p50 / p99 per operation."""
     lines = ["", "## Mixed workloads (YCSB): requests/s, latency (ms, p50 / p99) per operation",
-             "",
-             "| workload | " + " | ".join(c[1] for c in COLUMNS) +
-             " | BW/Redis everysec | BW/Redis always | BW/etcd |",
-             "| --- |" + " ---: |" * (len(COLUMNS) + 3)]
+             "", *systems_table_header()]
     for w in results["ycsb"]:
         rps = {s: ycsb_figure(results, w, s, "rps") for s, _ in COLUMNS}
         cells = []
@@ -116,9 +120,7 @@ def markdown(results):
             "",
             "## Throughput (requests/s) and latency (ms, p50 / p99)",
             "",
-            "| workload | " + " | ".join(c[1] for c in COLUMNS) +
-            " | BW/Redis everysec | BW/Redis always | BW/etcd |",
-            "| --- |" + " ---: |" * (len(COLUMNS) + 3),
+            *systems_table_header(),
         ]
     for w in results["throughput"]:
         rps = {s: figure(results, w, s, "rps") for s, _ in COLUMNS}

@@ -1,5 +1,6 @@
 // The coordination commands: CAS and IFVER, transactions, leases, elections and locks, fencing,
 // PUBLISH, and their replication properties (determinism, expiry entries, failover extension).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -23,7 +24,7 @@ std::vector<std::string> events_of(Harness& h) {
 std::vector<std::string> name_events_of(Harness& h) {
   std::vector<std::string> out;
   for (const NameEvent& e : h.take_effects().name_events) {
-    out.push_back(e.event + ":" + e.name + ":" + std::to_string(e.token));
+    out.push_back(e.event + ":" + e.name + fmt::format(":{}", e.token));
   }
   return out;
 }
@@ -463,7 +464,7 @@ TEST(KvElect, TokensIncreaseAcrossTerms) {
   Harness h;
   uint64_t last = 0;
   for (int term = 0; term < 20; ++term) {
-    std::string who = "c" + str(term % 3);
+    std::string who = fmt::format("c{}", term % 3);
     Reply r = h.run({"ELECT", "w", who, "50"});
     ASSERT_EQ(r.elements.at(0).integer, 1);
     auto token = static_cast<uint64_t>(r.elements.at(2).integer);
@@ -635,14 +636,14 @@ TEST(KvRouting, CommandKindAnswersAsTheTwoLookups) {
 
 std::vector<std::vector<std::string>> random_coord_command(std::mt19937_64& rng, uint64_t index) {
   auto pick = [&](uint64_t n) { return rng() % n; };
-  std::string key = "k" + str(pick(6));
-  std::string name = "n" + str(pick(3));
+  std::string key = fmt::format("k{}", pick(6));
+  std::string name = fmt::format("n{}", pick(3));
   std::string id = str(pick(index + 2));  // often a real lease id or token, sometimes not
   std::string ttl = str(1 + pick(40));
   std::vector<std::vector<std::string>> out;
   switch (pick(14)) {
     case 0:
-      out.push_back({"SET", key, "v" + str(pick(9))});
+      out.push_back({"SET", key, fmt::format("v{}", pick(9))});
       break;
     case 1:
       out.push_back({"SET", key, "w", "LEASE", id});
@@ -660,7 +661,7 @@ std::vector<std::vector<std::string>> random_coord_command(std::mt19937_64& rng,
       out.push_back({"LEASE", pick(2) == 0 ? "KEEPALIVE" : "REVOKE", id});
       break;
     case 6:
-      out.push_back({pick(2) == 0 ? "ELECT" : "LOCK", name, "c" + str(pick(3)), ttl});
+      out.push_back({pick(2) == 0 ? "ELECT" : "LOCK", name, fmt::format("c{}", pick(3)), ttl});
       break;
     case 7:
       out.push_back({"ELECT.KEEPALIVE", name, id});
@@ -678,14 +679,14 @@ std::vector<std::vector<std::string>> random_coord_command(std::mt19937_64& rng,
       out.push_back({"DEL", key});
       break;
     case 12:
-      out.push_back({"RENAME", key, "k" + str(pick(6))});
+      out.push_back({"RENAME", key, fmt::format("k{}", pick(6))});
       break;
     default:  // a transaction
       out.push_back({"MULTI"});
       out.push_back({"SET", key, "t", "LEASE", id});
-      out.push_back({"GET", "k" + str(pick(6))});
+      out.push_back({"GET", fmt::format("k{}", pick(6))});
       out.push_back({"ELECT.RESIGN", name, id});
-      out.push_back({"INCR", "k" + str(pick(6)), "FENCE", name, id});
+      out.push_back({"INCR", fmt::format("k{}", pick(6)), "FENCE", name, id});
       break;
   }
   return out;
@@ -697,7 +698,7 @@ void drive_leader(Harness& leader, std::mt19937_64& rng, int steps) {
     if (cmds.front().front() == "MULTI") {
       cmds.erase(cmds.begin());
       std::vector<std::pair<std::string, uint64_t>> watched;
-      if (rng() % 2 == 0) watched.push_back(leader.watch("k" + str(rng() % 6)));
+      if (rng() % 2 == 0) watched.push_back(leader.watch(fmt::format("k{}", rng() % 6)));
       if (rng() % 3 == 0) leader.run({"SET", "k0", "concurrent"});
       leader.exec(cmds, watched);
     } else {

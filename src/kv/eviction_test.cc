@@ -1,5 +1,6 @@
 #include "kv/eviction.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -29,9 +30,9 @@ TEST(KvMemoryEstimate, CountsKeysValuesAndOverhead) {
 TEST(KvMemoryEstimate, SameContentsSameFigureWhateverTheHistory) {
   Harness a;
   Harness b;
-  for (int i = 0; i < 2000; ++i) a.run({"SET", "key:" + std::to_string(i), "value"});
-  for (int i = 100; i < 2000; ++i) a.run({"DEL", "key:" + std::to_string(i)});
-  for (int i = 0; i < 100; ++i) b.run({"SET", "key:" + std::to_string(i), "value"});
+  for (int i = 0; i < 2000; ++i) a.run({"SET", fmt::format("key:{}", i), "value"});
+  for (int i = 100; i < 2000; ++i) a.run({"DEL", fmt::format("key:{}", i)});
+  for (int i = 0; i < 100; ++i) b.run({"SET", fmt::format("key:{}", i), "value"});
   EXPECT_EQ(a.store().memory_bytes_estimate(), b.store().memory_bytes_estimate());
   // A snapshot restored elsewhere gives the same figure too.
   Store c;
@@ -58,7 +59,7 @@ TEST(KvEviction, NoEvictionChoosesNothing) {
 
 TEST(KvEviction, FreesAtLeastWhatIsAsked) {
   Harness h;
-  for (int i = 0; i < 1000; ++i) h.run({"SET", "key:" + std::to_string(i), std::string(100, 'v')});
+  for (int i = 0; i < 1000; ++i) h.run({"SET", fmt::format("key:{}", i), std::string(100, 'v')});
   const size_t per_key = 7 + 100 + kRecordOverheadBytes;  // "key:NNN"
   EvictionChoice c = h.store().choose_evictions(EvictionPolicy::kAllKeysRandom, 5, 10 * per_key, 7);
   EXPECT_GE(c.bytes, 10 * per_key - 10 * 2);  // keys "key:N" are shorter
@@ -72,9 +73,9 @@ TEST(KvEviction, FreesAtLeastWhatIsAsked) {
 
 TEST(KvEviction, LruPrefersKeysNotTouched) {
   Harness h;
-  for (int i = 0; i < 200; ++i) h.run({"SET", "key:" + std::to_string(i), "v"});
+  for (int i = 0; i < 200; ++i) h.run({"SET", fmt::format("key:{}", i), "v"});
   // Touch every key but the first 20 (reads served on this node).
-  for (int i = 20; i < 200; ++i) h.store().touch("key:" + std::to_string(i), 1);
+  for (int i = 20; i < 200; ++i) h.store().touch(fmt::format("key:{}", i), 1);
   size_t old_hits = 0;
   for (uint64_t seed = 0; seed < 50; ++seed) {
     EvictionChoice c = h.store().choose_evictions(EvictionPolicy::kAllKeysLru, 10, 1, seed);
@@ -89,10 +90,10 @@ TEST(KvEviction, LruPrefersKeysNotTouched) {
 
 TEST(KvEviction, LfuPrefersRarelyUsedKeys) {
   Harness h;
-  for (int i = 0; i < 100; ++i) h.run({"SET", "key:" + std::to_string(i), "v"});
+  for (int i = 0; i < 100; ++i) h.run({"SET", fmt::format("key:{}", i), "v"});
   for (int round = 0; round < 50; ++round) {
     for (int i = 10; i < 100; ++i) {
-      h.store().touch("key:" + std::to_string(i), static_cast<uint64_t>(round * 7919 + i));
+      h.store().touch(fmt::format("key:{}", i), static_cast<uint64_t>(round * 7919 + i));
     }
   }
   size_t rare_hits = 0;
@@ -106,7 +107,7 @@ TEST(KvEviction, LfuPrefersRarelyUsedKeys) {
 
 TEST(KvEviction, VolatilePoliciesOnlyTakeKeysWithDeadline) {
   Harness h;
-  for (int i = 0; i < 100; ++i) h.run({"SET", "p:" + std::to_string(i), "v"});
+  for (int i = 0; i < 100; ++i) h.run({"SET", fmt::format("p:{}", i), "v"});
   EXPECT_TRUE(
       h.store().choose_evictions(EvictionPolicy::kVolatileLru, 5, SIZE_MAX, 1).keys.empty());
   h.run({"SET", "t:far", "v", "EX", "1000"});

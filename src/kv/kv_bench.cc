@@ -2,6 +2,7 @@
 // 1M keys with 16-byte keys and 256-byte values (redis-benchmark's shape).
 //   build-kv/src/kv/kv_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <fstream>
 
@@ -15,7 +16,7 @@ constexpr size_t kKeys = 1'000'000;
 constexpr size_t kValueBytes = 256;
 
 std::string key_of(uint64_t i) {
-  return "key:" + std::to_string(100'000'000'000 + i);  // 16 bytes
+  return fmt::format("key:{}", 100'000'000'000 + i);  // 16 bytes
 }
 
 size_t rss_bytes() {

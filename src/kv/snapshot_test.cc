@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/checksum.h"
@@ -227,7 +228,7 @@ TEST(KvSnapshot, NegativeClockIsCorrupt) {
 
 TEST(KvSnapshot, MemoryEstimateTracksContents) {
   Harness h;
-  for (int i = 0; i < 1000; ++i) h.run({"SET", "key:" + std::to_string(i), std::string(256, 'v')});
+  for (int i = 0; i < 1000; ++i) h.run({"SET", fmt::format("key:{}", i), std::string(256, 'v')});
   size_t per_key = h.store().memory_bytes_estimate() / 1000;
   EXPECT_GT(per_key, 256u + 24);
   EXPECT_LT(per_key, 512u);

@@ -1,6 +1,7 @@
 // Behaviour the golden scripts cannot show: versions, time, events, expiry, replay, snapshots.
 #include "kv/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -145,7 +146,7 @@ TEST(KvExpiry, ExpireInThePastDeletes) {
 TEST(KvExpiry, ActiveExpiryCyclesThroughExpiredKeys) {
   Harness h;
   for (int i = 0; i < 10; ++i) {
-    h.run({"SET", "k" + std::to_string(i), "v", "PX", std::to_string(10 + i)});
+    h.run({"SET", fmt::format("k{}", i), "v", "PX", std::to_string(10 + i)});
   }
   h.run({"SET", "forever", "v"});
   Store& s = h.store();
@@ -356,7 +357,7 @@ TEST(KvCommands, IncrByFloatFormatsLikeRedis) {
 
 TEST(KvCommands, RandomKeySkipsExpiredKeys) {
   Harness h;
-  for (int i = 0; i < 50; ++i) h.run({"SET", "gone" + std::to_string(i), "v", "PX", "5"});
+  for (int i = 0; i < 50; ++i) h.run({"SET", fmt::format("gone{}", i), "v", "PX", "5"});
   h.run({"SET", "live", "v"});
   h.advance_ms(5);
   h.tick();
@@ -395,15 +396,15 @@ TEST(KvScan, ReturnsEveryKeyPresentForTheWholeScan) {
   Harness h;
   std::set<std::string> stable;
   for (int i = 0; i < 1000; ++i) {
-    stable.insert("s" + std::to_string(i));
-    h.run({"SET", "s" + std::to_string(i), "v"});
+    stable.insert(fmt::format("s{}", i));
+    h.run({"SET", fmt::format("s{}", i), "v"});
   }
   EXPECT_EQ(scan_all(h, "10"), stable);
   EXPECT_EQ(scan_all(h, "1"), stable);
   // Heavy churn between calls: inserts and deletes of other keys.
   std::set<std::string> seen = scan_all(h, "7", [&](int round) {
-    for (int j = 0; j < 5; ++j) h.run({"SET", "n" + std::to_string(round * 5 + j), "v"});
-    if (round >= 2) h.run({"DEL", "n" + std::to_string((round - 2) * 5)});
+    for (int j = 0; j < 5; ++j) h.run({"SET", fmt::format("n{}", round * 5 + j), "v"});
+    if (round >= 2) h.run({"DEL", fmt::format("n{}", (round - 2) * 5)});
   });
   for (const std::string& k : stable) EXPECT_TRUE(seen.contains(k)) << k;
 }
@@ -484,7 +485,7 @@ std::vector<std::string> random_command(std::mt19937_64& rng) {
   };
   std::vector<std::string> cmd = kShapes[rng() % kShapes.size()];
   for (size_t i = 1; i < cmd.size(); ++i) {
-    if (cmd[i] == "K") cmd[i] = "key" + std::to_string(rng() % 20);
+    if (cmd[i] == "K") cmd[i] = fmt::format("key{}", rng() % 20);
     if (cmd[i] == "V") cmd[i] = std::to_string(rng() % 100);
     if (cmd[i] == "T") cmd[i] = std::to_string(1 + rng() % 50);
   }
@@ -530,7 +531,7 @@ std::string timeless_view(const Store& s, int64_t local_ms) {
     out += testing::render(s.read(argv, local_ms, 7)) + "\n";
   };
   for (int i = 0; i < 20; ++i) {
-    std::string key = "key" + std::to_string(i);
+    std::string key = fmt::format("key{}", i);
     add({"GETVER", key});
     add({"TYPE", key});
     add({"PEXPIRETIME", key});
@@ -559,7 +560,7 @@ TEST(KvClock, ReplicasAtTheSameIndexAgreeWhateverTheirClocks) {
     for (int i = 0; i < 300; ++i) {
       std::vector<std::string> words = random_command(rng);
       if (i % 7 == 0) words = {"LEASE", "GRANT", std::to_string(1 + rng() % 40)};
-      if (i % 7 == 3) words = {"ELECT", "w", "c" + std::to_string(rng() % 3), "20"};
+      if (i % 7 == 3) words = {"ELECT", "w", fmt::format("c{}", rng() % 3), "20"};
       std::vector<std::string_view> argv(words.begin(), words.end());
       leader.run(argv);
       leader.advance_ms(static_cast<int64_t>(rng() % 5));

@@ -1,6 +1,7 @@
 // The peer handshake: its proofs and codecs (pure), and both sides of it over real sockets.
 #include "net/peer_auth.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -127,7 +128,7 @@ TEST(PeerAuth, RefusalLogIsRateLimited) {
 class SecretFile : public ::testing::Test {
  protected:
   std::string write(const std::string& content, mode_t mode = 0600) {
-    std::string path = ::testing::TempDir() + "/secret-" + std::to_string(++n_);
+    std::string path = ::testing::TempDir() + fmt::format("/secret-{}", ++n_);
     std::ofstream(path, std::ios::trunc) << content;
     ::chmod(path.c_str(), mode);
     return path;

@@ -1,5 +1,6 @@
 #include "net/tls.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -78,7 +79,7 @@ void write_key(const fs::path& path, EVP_PKEY* key) {
 class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bw_tls_test_" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() / (fmt::format("bw_tls_test_{}", ::getpid()));
     fs::create_directories(dir_);
     make_cert(&ca_, "test-ca", nullptr, true, 1);
     make_cert(&server_, "server", &ca_, false, 2);

@@ -1,5 +1,6 @@
 #include "resp/parser.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -106,8 +107,8 @@ TEST(RespParserTest, PipelineInOneBuffer) {
   std::string input;
   constexpr int kCommands = 1000;
   for (int i = 0; i < kCommands; ++i) {
-    input += i % 2 == 0 ? multibulk({"SET", "key" + std::to_string(i), std::string(100, 'v')})
-                        : "GET key" + std::to_string(i) + "\r\n";
+    input += i % 2 == 0 ? multibulk({"SET", fmt::format("key{}", i), std::string(100, 'v')})
+                        : fmt::format("GET key{}", i) + "\r\n";
   }
   Parser parser;
   parser.feed(input);

@@ -1,6 +1,7 @@
 // Parse throughput of the RESP parser: a pipeline of 16 SET commands with 256-byte values
 // (redis-benchmark -P 16 -d 256), fed through prepare()/commit() like a socket read.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <string>
@@ -15,7 +16,7 @@ std::string set_pipeline(int commands, size_t value_bytes) {
   std::string out;
   const std::string value(value_bytes, 'v');
   for (int i = 0; i < commands; ++i) {
-    const std::string key = "key:" + std::to_string(100000 + i);
+    const std::string key = fmt::format("key:{}", 100000 + i);
     out += "*3\r\n$3\r\nSET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n$" +
            std::to_string(value.size()) + "\r\n" + value + "\r\n";
   }
@@ -45,7 +46,7 @@ BENCHMARK(BM_ParseSetPipeline);
 
 void BM_ParseInlinePipeline(benchmark::State& state) {
   std::string input;
-  for (int i = 0; i < 16; ++i) input += "GET key:" + std::to_string(100000 + i) + "\r\n";
+  for (int i = 0; i < 16; ++i) input += fmt::format("GET key:{}", 100000 + i) + "\r\n";
   bw::resp::Parser parser;
   std::vector<std::string_view> argv;
   int64_t parsed = 0;

@@ -84,8 +84,9 @@ std::variant<std::vector<std::string>, std::string> Node::prepare_acl_write(
   if (iequals(argv[0], "config")) {
     // CONFIG SET requirepass p is ACL SETUSER default resetpass >p (nopass when empty).
     config_.requirepass = std::string(argv[3]);
-    out = {"acl", "setuser", "default", "resetpass",
-           argv[3].empty() ? std::string("nopass") : "#" + acl_hash_password(argv[3])};
+    out = {
+        "acl", "setuser", "default", "resetpass",
+        argv[3].empty() ? std::string("nopass") : fmt::format("#{}", acl_hash_password(argv[3]))};
     return out;
   }
   const std::string sub = lower(argv[1]);

@@ -1,5 +1,6 @@
 // Unit tests of the admin building blocks: latency histogram percentiles, SLOWLOG argv trimming,
 // the latency monitor's samples and MONITOR's quoting.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -61,7 +62,7 @@ TEST(CommandStats, ResetZeroesInPlace) {
 TEST(CommandStats, ErrorPrefixesAreBounded) {
   CommandStats stats;
   for (size_t i = 0; i < CommandStats::kErrorPrefixesMax + 10; ++i) {
-    stats.record_error("E" + std::to_string(i));
+    stats.record_error(fmt::format("E{}", i));
   }
   EXPECT_EQ(stats.errors().size(), CommandStats::kErrorPrefixesMax + 1);
   EXPECT_EQ(stats.errors().at(std::string(CommandStats::kErrorPrefixOverflow)), 10u);
@@ -89,7 +90,7 @@ TEST(Slowlog, LongArgumentTrimmedTo128Bytes) {
 
 TEST(Slowlog, ManyArgumentsEndWithACount) {
   std::vector<std::string> argv = {"DEL"};
-  for (int i = 0; i < 39; ++i) argv.push_back("k" + std::to_string(i));  // 40 in all
+  for (int i = 0; i < 39; ++i) argv.push_back(fmt::format("k{}", i));  // 40 in all
   auto out = slowlog_trim_argv(views_of(argv));
   ASSERT_EQ(out.size(), kSlowlogArgsMax);
   EXPECT_EQ(out[30], "k29");

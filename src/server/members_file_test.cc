@@ -1,5 +1,6 @@
 #include "server/members_file.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "storage/memory_file_system.h"
@@ -51,7 +52,7 @@ TEST(MembersFile, RefusesWhatIsNotAMemberList) {
             "member list line 5: members must be listed once each, by increasing id");
   std::string many = line;
   for (int i = 1; i <= static_cast<int>(kMembersMax) + 1; ++i) {
-    many += "member " + std::to_string(i) + " voter 127.0.0.1:1 127.0.0.1:2\n";
+    many += fmt::format("member {}", i) + " voter 127.0.0.1:1 127.0.0.1:2\n";
   }
   EXPECT_NE(error_of(many), "ok");
   EXPECT_EQ(error_of(good), "ok");

@@ -1,5 +1,6 @@
 #include "server/sentinel.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -131,7 +132,7 @@ SentinelView healthy_view() {
   v.self = NodeId(1);
   for (uint64_t id = 1; id <= 3; ++id) {
     v.members.push_back(SentinelMember{.id = NodeId(id),
-                                       .client_address = "127.0.0.1:700" + std::to_string(id),
+                                       .client_address = fmt::format("127.0.0.1:700{}", id),
                                        .leader = id == 2,
                                        .last_contact_ms = id == 1 ? 0 : 40,
                                        .offset = 10 * id});

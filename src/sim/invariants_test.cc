@@ -1,5 +1,6 @@
 #include "sim/invariants.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/checksum.h"
@@ -13,7 +14,7 @@ raft::MemoryStorage log_of(std::vector<uint64_t> terms) {
   std::vector<raft::Entry> entries;
   for (size_t i = 0; i < terms.size(); ++i) {
     entries.push_back(raft::Entry{Term(terms[i]), LogIndex(i + 1), raft::EntryType::kNormal,
-                                  "e" + std::to_string(i + 1) + "t" + std::to_string(terms[i])});
+                                  fmt::format("e{}", i + 1) + fmt::format("t{}", terms[i])});
   }
   EXPECT_TRUE(log.append(entries).ok());
   return log;
