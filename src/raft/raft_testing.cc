@@ -207,7 +207,10 @@ bool TestCluster::process_ready(NodeId id) {
   }
   if (log) {
     std::string line = fmt::format("{}:", id);
-    for (size_t k = 0; k < parts.size(); ++k) line += (k == 0 ? " " : "; ") + parts[k];
+    for (size_t k = 0; k < parts.size(); ++k) {
+      line += k == 0 ? " " : "; ";
+      line += parts[k];
+    }
     if (!parts.empty() || !rd.messages.empty()) emit(line);
     for (const Message& msg : rd.messages) emit("  " + describe_message(msg));
   }

@@ -144,7 +144,10 @@ class Interpreter {
     if (cmd == "applied") {
       const TestCluster::Member& m = cluster_->member(node_arg(w, 1));
       std::string list;
-      for (const std::string& v : m.applied) list += (list.empty() ? "" : " ") + v;
+      for (const std::string& v : m.applied) {
+        if (!list.empty()) list += ' ';
+        list += v;
+      }
       return print(fmt::format("applied={} [{}]", m.applied_index, list));
     }
     print("error: unknown command " + cmd);

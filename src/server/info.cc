@@ -40,7 +40,10 @@ std::string port_of(const std::string& addr) {
 
 std::string join_ids(const std::vector<NodeId>& ids) {
   std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i].value());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i].value());
+  }
   return out;
 }
 
