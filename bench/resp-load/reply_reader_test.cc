@@ -1,5 +1,6 @@
 #include "reply_reader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -69,7 +70,7 @@ TEST(ReplyReader, LimitsHold) {
   for (size_t i = 0; i <= kReplyDepthMax; i++) deep += "*1\r\n";
   read_all(deep, deep.size(), &last);
   EXPECT_EQ(last, ReplyReader::State::kError);
-  read_all("*" + std::to_string(kReplyAggregateElementsMax + 1) + "\r\n", 64, &last);
+  read_all(fmt::format("*{}\r\n", kReplyAggregateElementsMax + 1), 64, &last);
   EXPECT_EQ(last, ReplyReader::State::kError);
 }
 

@@ -128,7 +128,7 @@ const std::vector<std::string> kReplicaFields = {"name",
 SentinelView healthy_view() {
   SentinelView v;
   v.master_name = "bellwether";
-  v.cluster_id = "c";
+  v.cluster_id = std::string("c");  // a move: GCC 12 -O3 misreads assign("c") (-Wrestrict)
   v.self = NodeId(1);
   for (uint64_t id = 1; id <= 3; ++id) {
     v.members.push_back(SentinelMember{.id = NodeId(id),
