@@ -416,8 +416,9 @@ void Storage::remove_old_snapshots(GroupId g, LogIndex keep_from) {
 }
 
 bool Storage::writer_has_work() const {
-  return sync_queued_ > 0 || (drains_waiting_ > 0 && !queue_.empty()) || stopping_ ||
-         queued_bytes_ >= options_.write_bytes_max;
+  if (stopping_) return true;
+  if (queue_.empty()) return false;
+  return sync_queued_ > 0 || drains_waiting_ > 0 || queued_bytes_ >= options_.write_bytes_max;
 }
 
 void Storage::drain() {
