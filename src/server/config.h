@@ -65,6 +65,7 @@ struct NodeConfig {
   std::string aclfile;
   bool protected_mode = true;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
+  uint64_t wal_preallocate_bytes = 1 << 20;  // zeros written ahead of the WAL's end; 0: none
   // Anything but kNo also wraps the data directory's file system so that DEBUG FSYNC-DELAY and
   // FSYNC-FAIL can slow down or fail its syncs.
   DebugCommandAccess enable_debug_command = DebugCommandAccess::kNo;

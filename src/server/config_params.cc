@@ -173,6 +173,11 @@ const ConfigParam kParams[] = {
        }
        return OkStatus();
      })},
+    {"wal-preallocate-bytes", "wal-preallocate-bytes", FileValue::kNumber,
+     "zeros kept written ahead of the log's end, so an fsync changes no file size; 0: none",
+     "the log is opened with it", false, BW_GET(std::to_string(c.wal_preallocate_bytes)), BW_PARSE({
+       return parse_integer<uint64_t>(v, 0, kWalPreallocateBytesMax, &c->wal_preallocate_bytes);
+     })},
     {"snapshot-entries", "snapshot-entries", FileValue::kNumber,
      "take a snapshot after this many applied entries", "read at each applied batch", true,
      BW_GET(std::to_string(c.snapshot_entries)), BW_PARSE({

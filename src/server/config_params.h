@@ -32,6 +32,7 @@ inline constexpr uint64_t kSlowlogMaxLenMax = 1ull << 20;          // entries
 inline constexpr uint64_t kLatencyThresholdMsMax = 86400000;       // one day
 inline constexpr uint64_t kSnapshotEntriesMax = 1000000000000ull;  // 10^12 entries
 inline constexpr uint64_t kShutdownTransferMsMax = 600000;         // ten minutes
+inline constexpr uint64_t kWalPreallocateBytesMax = 64ull << 20;   // a whole WAL segment
 inline constexpr uint64_t kMaxClientsMin = 1;                      // Redis's bounds
 inline constexpr uint64_t kMaxClientsMax = 1000000;
 inline constexpr uint64_t kMaxMemoryMax = 1ull << 50;           // 1 PiB

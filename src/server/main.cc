@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   static constexpr std::pair<const char*, const char*> kTextParams[] = {
       {"read-mode", "read-mode"},
       {"fsync", "appendfsync"},
+      {"wal-preallocate-bytes", "wal-preallocate-bytes"},
       {"enable-debug-command", "enable-debug-command"},
       {"log-level", "loglevel"},
       {"log-format", "log-format"},
@@ -238,6 +239,10 @@ int main(int argc, char** argv) {
                    "password")
       ->capture_default_str();
   server->add_option("--fsync", text_values["fsync"], "always | none")->capture_default_str();
+  server
+      ->add_option("--wal-preallocate-bytes", text_values["wal-preallocate-bytes"],
+                   "Zeros written ahead of the log's end (0: none)")
+      ->capture_default_str();
   server
       ->add_option("--enable-debug-command", text_values["enable-debug-command"],
                    "no | yes | local: allow DEBUG (fault injection: FSYNC-DELAY, FSYNC-FAIL, "

@@ -78,7 +78,8 @@ Status Node::start() {
                          .identity = {.cluster_id = config_.cluster_id, .node = config_.id},
                          .fsync = config_.fsync == FsyncPolicy::kAlways
                                       ? storage::FsyncPolicy::kAlways
-                                      : storage::FsyncPolicy::kNone};
+                                      : storage::FsyncPolicy::kNone,
+                         .preallocate_bytes = config_.wal_preallocate_bytes};
   storage::FileSystem* fs = &fs_;
   if (config_.enable_debug_command != DebugCommandAccess::kNo) {
     debug_fs_ = std::make_unique<storage::SyncFaultFileSystem>(&fs_);

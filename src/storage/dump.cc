@@ -90,6 +90,9 @@ Status dump_wal(FileSystem& fs, const std::string& wal_dir, std::ostream& out) {
       out << fmt::format("  @{:<10} group {:<6} {:<10} {}\n", rec.offset, rec.group,
                          wal::record_type_name(rec.type), record_text(rec));
     }
+    if (scan->preallocated_bytes > 0) {
+      out << fmt::format("  {} preallocated bytes not yet written\n", scan->preallocated_bytes);
+    }
     if (scan->torn) out << fmt::format("  torn tail (recovery would cut it): {}\n", *scan->torn);
   }
   return first;

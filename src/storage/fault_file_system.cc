@@ -15,6 +15,7 @@ class FaultWritableFile final : public WritableFile {
 
   Status append(std::string_view data) override { return fs_->append(*this, data); }
   Status sync() override { return fs_->sync(*this); }
+  Status preallocate(uint64_t bytes) override { return fs_->preallocate(*this, bytes); }
   Status close() override { return base_->close(); }
 
  private:
@@ -92,6 +93,31 @@ Status FaultFileSystem::sync(FaultWritableFile& file) {
   return OkStatus();
 }
 
+// Syncs like sync() (and fails like it); the zeros count against the space budget.
+Status FaultFileSystem::preallocate(FaultWritableFile& file, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  BW_RETURN_IF_ERROR(check_alive(file.generation_));
+  if (sync_failure_) {
+    return absl::ErrnoToStatus(EIO, fmt::format("injected: fdatasync {}", file.path_));
+  }
+  FileState& st = files_[file.path_];
+  const uint64_t length = std::max(st.size, st.zeros_to);
+  if (bytes <= length) return OkStatus();
+  uint64_t target = bytes;
+  Status injected;
+  if (space_bytes_.has_value() && bytes - length > *space_bytes_) {
+    target = length + *space_bytes_;
+    injected = absl::ErrnoToStatus(ENOSPC, fmt::format("injected: preallocate {}", file.path_));
+  }
+  if (space_bytes_.has_value()) *space_bytes_ -= target - length;
+  BW_RETURN_IF_ERROR(file.base_->preallocate(target));
+  st.zeros_to = target;
+  if (!injected.ok()) return injected;
+  BW_RETURN_IF_ERROR(file.base_->sync());
+  st.synced_size = st.size;
+  return OkStatus();
+}
+
 Status FaultFileSystem::remove(const std::string& path) {
   absl::MutexLock lock(&mu_);
   if (dead_) return died();
@@ -132,6 +158,7 @@ Status FaultFileSystem::truncate(const std::string& path, uint64_t size) {
   if (it != files_.end()) {
     it->second.size = size;
     it->second.synced_size = size;
+    it->second.zeros_to = std::min(it->second.zeros_to, size);
   }
   return OkStatus();
 }
@@ -166,10 +193,8 @@ Status FaultFileSystem::undo_rename(const PendingRename& r) {
 
 Status FaultFileSystem::crash_file(const std::string& path, FileState& st, CrashMode mode) {
   if (!st.name_durable) return target()->remove(path);
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> f, target()->open_read(path));
-  const uint64_t size = f->size();
-  if (size <= st.synced_size) return OkStatus();
-  const uint64_t unsynced = size - st.synced_size;
+  if (st.size <= st.synced_size) return OkStatus();
+  const uint64_t unsynced = st.size - st.synced_size;
   uint64_t keep = 0;
   switch (mode) {
     case CrashMode::kDropUnsynced:
@@ -182,9 +207,18 @@ Status FaultFileSystem::crash_file(const std::string& path, FileState& st, Crash
       keep = std::uniform_int_distribution<uint64_t>(0, unsynced)(rng_);
       break;
   }
+  const uint64_t written = st.size;
   st.size = st.synced_size + keep;
   st.synced_size = st.size;
-  return target()->truncate(path, st.size);
+  if (st.zeros_to <= st.size) return target()->truncate(path, st.size);
+  // Preallocated: the lost bytes were overwrites of durable zeros, which come back.
+  BW_ASSIGN_OR_RETURN(std::string bytes, read_file(*target(), path, UINT64_MAX));
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(st.size),
+            bytes.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(written, bytes.size())),
+            '\0');
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, target()->create(path));
+  BW_RETURN_IF_ERROR(f->append(bytes));
+  return f->close();
 }
 
 Status FaultFileSystem::crash(CrashMode mode) {

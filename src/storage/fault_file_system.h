@@ -2,7 +2,8 @@
 // a disk and a power cut produce, deterministically from a seed (in the manner of leveldb's
 // fault-injection Env):
 //   - crash(): simulated power loss. Bytes appended since the file's last successful sync()
-//     are dropped, kept entirely, or torn at an arbitrary byte (CrashMode); files whose
+//     are dropped, kept entirely, or torn at an arbitrary byte (CrashMode); where they
+//     overwrote preallocated zeros, the zeros come back; files whose
 //     directory entry was never made durable with sync_dir() vanish; renames not followed by
 //     sync_dir() are undone. Removals are taken as durable at once (a removed file does not
 //     come back). Handles opened before the crash fail afterwards.
@@ -69,9 +70,10 @@ class FaultFileSystem final : public FileSystemWrapper {
   friend class FaultWritableFile;
 
   struct FileState {
-    uint64_t size = 0;         // bytes appended (the base file's size)
+    uint64_t size = 0;         // bytes appended (the append position)
     uint64_t synced_size = 0;  // durable prefix
     bool name_durable = true;  // false until sync_dir() after creation
+    uint64_t zeros_to = 0;     // preallocate()d length: durable zeros past `size` up to here
   };
   struct PendingRename {
     std::string from;
@@ -81,6 +83,7 @@ class FaultFileSystem final : public FileSystemWrapper {
 
   Status append(FaultWritableFile& file, std::string_view data);
   Status sync(FaultWritableFile& file);
+  Status preallocate(FaultWritableFile& file, uint64_t bytes);
   Status check_alive(uint64_t generation) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Status undo_rename(const PendingRename& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Status crash_file(const std::string& path, FileState& st, CrashMode mode)

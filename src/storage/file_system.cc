@@ -4,6 +4,10 @@
 
 namespace bw::storage {
 
+Status WritableFile::preallocate(uint64_t /*bytes*/) {
+  return OkStatus();
+}
+
 Result<std::unique_ptr<WritableFile>> FileSystemWrapper::create(const std::string& path) {
   return target_->create(path);
 }

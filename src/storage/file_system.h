@@ -6,7 +6,8 @@
 // Durability model (what every implementation promises and the fault injector enforces):
 //   - bytes passed to WritableFile::append() are durable only after a later sync() succeeds;
 //   - a newly created, renamed or removed name is durable only after sync_dir() of its directory;
-//   - truncate() is durable when it returns (it syncs the file).
+//   - truncate() is durable when it returns (it syncs the file);
+//   - zeros written by WritableFile::preallocate() are durable when it returns.
 //
 // Thread safety: a FileSystem may be used from several threads at once. One WritableFile or
 // ReadableFile is used by one thread at a time.
@@ -31,6 +32,14 @@ class WritableFile {
   // Makes every byte appended so far durable (fdatasync). After a failed sync the durability of
   // earlier unsynced bytes is unknown: callers must not retry and assume success.
   virtual Status sync() = 0;
+  // Makes the file at least `bytes` long by writing zeros after its end, durably (it syncs,
+  // which also makes every byte appended so far durable). Later appends overwrite those zeros
+  // from the append position instead of growing the file, so their sync() has no size or
+  // allocation change to record: on ext4 an fdatasync then writes data blocks only. Readers see
+  // the zeros after the appended bytes. Errors as append() and sync(); on ResourceExhausted
+  // (ENOSPC) some of the zeros may have been written. The default does nothing: a file system
+  // without the cost to save need not implement it.
+  virtual Status preallocate(uint64_t bytes);
   virtual Status close() = 0;
 };
 

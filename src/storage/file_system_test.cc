@@ -91,6 +91,24 @@ TYPED_TEST(FileSystemContract, WriteSyncReadBack) {
   EXPECT_EQ(chunk, "");
 }
 
+TYPED_TEST(FileSystemContract, AppendsOverwritePreallocatedZeros) {
+  FileSystem& fs = this->env.fs();
+  auto f = fs.create(this->path("a"));
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE((*f)->append("abc").ok());
+  ASSERT_TRUE((*f)->preallocate(4096).ok());
+  ASSERT_TRUE((*f)->append("def").ok());
+  ASSERT_TRUE((*f)->preallocate(100).ok());  // shorter than the file: no effect
+  std::string want = "abcdef" + std::string(4090, '\0');
+  EXPECT_EQ(this->contents(this->path("a")), want);
+  // Past the zeros the file grows again.
+  ASSERT_TRUE((*f)->append(std::string(5000, 'y')).ok());
+  ASSERT_TRUE((*f)->sync().ok());
+  ASSERT_TRUE((*f)->close().ok());
+  want = "abcdef" + std::string(5000, 'y');
+  EXPECT_EQ(this->contents(this->path("a")), want);
+}
+
 TYPED_TEST(FileSystemContract, CreateTruncatesExisting) {
   FileSystem& fs = this->env.fs();
   ASSERT_TRUE(write_file_atomic(fs, this->path("a"), "long contents").ok());
@@ -191,6 +209,28 @@ TEST_F(FaultTest, CrashTearsAtArbitraryBytesDeterministically) {
     sizes.insert(got.size());
   }
   EXPECT_GT(sizes.size(), 3u);  // the tear point varies with the seed
+}
+
+TEST_F(FaultTest, PreallocateSyncsAndCrashRestoresZerosUnderLostBytes) {
+  make("/d/a", "durable", "+synced by preallocate");
+  ASSERT_TRUE(file->preallocate(64).ok());
+  ASSERT_TRUE(file->append("-lost").ok());
+  const std::string kept = "durable+synced by preallocate";
+  EXPECT_EQ(contents("/d/a"), kept + "-lost" + std::string(64 - kept.size() - 5, '\0'));
+  ASSERT_TRUE(fs.crash(CrashMode::kDropUnsynced).ok());
+  EXPECT_EQ(contents("/d/a"), kept + std::string(64 - kept.size(), '\0'));
+}
+
+TEST_F(FaultTest, PreallocateSpendsTheSpaceBudgetAndFailsLikeSync) {
+  auto f = *fs.create("/d/a");
+  ASSERT_TRUE(f->append("abc").ok());
+  fs.set_space_bytes(10);
+  Status s = f->preallocate(100);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(contents("/d/a"), "abc" + std::string(10, '\0'));
+  fs.set_space_bytes(std::nullopt);
+  fs.set_sync_failure(true);
+  EXPECT_FALSE(f->preallocate(200).ok());
 }
 
 TEST_F(FaultTest, UnsyncedDirectoryEntryVanishes) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace bw::storage {
 namespace {
 
@@ -9,13 +11,25 @@ class MemoryWritableFile final : public WritableFile {
  public:
   explicit MemoryWritableFile(std::shared_ptr<MemoryFileSystem::Node> node)
       : node_(std::move(node)) {}
+  // Writes at the append position: the end, unless preallocate() put zeros after it.
   Status append(std::string_view data) override {
     if (closed_) return absl::FailedPreconditionError("append to a closed file");
     absl::MutexLock lock(&node_->mu);
-    node_->bytes.append(data);
+    std::string& b = node_->bytes;
+    if (b.size() < pos_) b.resize(pos_, '\0');  // cut by a truncate() meanwhile
+    const size_t overwrite = std::min(data.size(), b.size() - std::min(b.size(), pos_));
+    b.replace(pos_, overwrite, data.substr(0, overwrite));
+    b.append(data.substr(overwrite));
+    pos_ += data.size();
     return OkStatus();
   }
   Status sync() override { return OkStatus(); }
+  Status preallocate(uint64_t bytes) override {
+    if (closed_) return absl::FailedPreconditionError("preallocate on a closed file");
+    absl::MutexLock lock(&node_->mu);
+    if (node_->bytes.size() < bytes) node_->bytes.resize(static_cast<size_t>(bytes), '\0');
+    return OkStatus();
+  }
   Status close() override {
     closed_ = true;
     return OkStatus();
@@ -23,6 +37,7 @@ class MemoryWritableFile final : public WritableFile {
 
  private:
   std::shared_ptr<MemoryFileSystem::Node> node_;
+  size_t pos_ = 0;
   bool closed_ = false;
 };
 

@@ -23,21 +23,29 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ >= 0) ::close(fd_);
   }
 
+  // Writes at the append position, which is the end of the file unless preallocate() wrote
+  // zeros past it.
   Status append(std::string_view data) override {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno_status(errno, "write", path_);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-    }
+    BW_RETURN_IF_ERROR(write_at(pos_, data, "write"));
+    pos_ += data.size();
+    size_ = std::max(size_, pos_);
     return OkStatus();
   }
 
   Status sync() override {
     if (::fdatasync(fd_) != 0) return errno_status(errno, "fdatasync", path_);
     return OkStatus();
+  }
+
+  Status preallocate(uint64_t bytes) override {
+    static constexpr size_t kChunk = 256 << 10;
+    static const std::string zeros(kChunk, '\0');
+    while (size_ < bytes) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - size_));
+      BW_RETURN_IF_ERROR(write_at(size_, std::string_view(zeros).substr(0, n), "preallocate"));
+      size_ += n;
+    }
+    return sync();
   }
 
   Status close() override {
@@ -48,8 +56,25 @@ class PosixWritableFile final : public WritableFile {
   }
 
  private:
+  // On error a prefix of `data` may have been written; size_ then understates the file, which
+  // only makes a later preallocate() rewrite zeros.
+  Status write_at(uint64_t offset, std::string_view data, std::string_view what) {
+    while (!data.empty()) {
+      const ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_status(errno, what, path_);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return OkStatus();
+  }
+
   std::string path_;
   int fd_;
+  uint64_t pos_ = 0;   // append position
+  uint64_t size_ = 0;  // the file's length: pos_ plus preallocated zeros
 };
 
 class PosixReadableFile final : public ReadableFile {

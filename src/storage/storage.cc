@@ -101,7 +101,9 @@ Status Storage::recover() {
         std::move(group));
     groups_[g] = std::move(slot);
   }
-  BW_ASSIGN_OR_RETURN(wal_, Wal::open(fs_, Wal::Options{wal_dir(), options_.segment_bytes_max},
+  BW_ASSIGN_OR_RETURN(wal_, Wal::open(fs_,
+                                      Wal::Options{wal_dir(), options_.segment_bytes_max,
+                                                   options_.preallocate_bytes},
                                       std::move(rec.segments), std::move(states)));
   BW_ASSIGN_OR_RETURN(int removed, wal_->remove_obsolete_segments());
   spdlog::info("storage {}: recovered {} group(s); WAL segment {} started ({} obsolete removed)",

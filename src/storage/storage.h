@@ -76,10 +76,11 @@ struct Options {
   Identity identity;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   uint64_t segment_bytes_max = 64 << 20;
-  uint64_t write_bytes_max = 8 << 20;     // one write of the writer gathers up to this
-  uint64_t queue_bytes_max = 256 << 20;   // submitters wait while more is queued
-  uint64_t snapshot_bytes_max = 1 << 30;  // largest image LogStorage::snapshot() loads
-  bool writer_thread = true;              // false: the caller drives drain()
+  uint64_t preallocate_bytes = kPreallocateBytes;  // WAL zero-fill ahead of the end; 0: none
+  uint64_t write_bytes_max = 8 << 20;              // one write of the writer gathers up to this
+  uint64_t queue_bytes_max = 256 << 20;            // submitters wait while more is queued
+  uint64_t snapshot_bytes_max = 1 << 30;           // largest image LogStorage::snapshot() loads
+  bool writer_thread = true;                       // false: the caller drives drain()
 };
 
 // What recovery found for a group at open().

@@ -8,6 +8,8 @@
 
 #include "storage/dump.h"
 #include "storage/memory_file_system.h"
+#include "storage/wal.h"
+#include "storage/wal_format.h"
 
 namespace bw::storage {
 namespace {
@@ -110,6 +112,47 @@ TEST_F(StorageTest, FsyncsAreTimedOnlyWhenTheyHappen) {
   ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(4, 3, 1)}).ok());
   ASSERT_TRUE(st->write_sync({.group = GroupId(1), .entries = make_entries(7, 3, 1)}).ok());
   EXPECT_EQ(st->fsync_latency().copy().count, 2u);
+}
+
+// The writer keeps zeros ahead of its end so that an fdatasync has no size change to write;
+// recovery reads them as the unwritten end of the segment, not as a torn write.
+TEST_F(StorageTest, SegmentsArePreallocatedAndRecoverWithoutATornTail) {
+  for (uint64_t prealloc : {uint64_t{8192}, uint64_t{0}}) {
+    SCOPED_TRACE(fmt::format("preallocate_bytes {}", prealloc));
+    MemoryFileSystem mem;
+    ASSERT_TRUE(mem.create_dir("/data").ok());
+    Options o = options();
+    o.segment_bytes_max = 64 << 10;
+    o.preallocate_bytes = prealloc;
+    std::vector<raft::Entry> all;
+    {
+      auto st = Storage::open(&mem, o);
+      ASSERT_TRUE(st.ok()) << st.status();
+      for (uint64_t i = 0; i < 20; ++i) {
+        std::vector<raft::Entry> batch = make_entries(1 + i * 10, 10, 1, 100);
+        all.insert(all.end(), batch.begin(), batch.end());
+        ASSERT_TRUE((*st)->write_sync({.group = GroupId(1), .entries = std::move(batch)}).ok());
+      }
+    }
+    const std::string path = "/data/node/wal/" + segment_file_name(1);
+    const std::string bytes = *read_file(mem, path, 1 << 20);
+    auto scan = wal::scan_segment(bytes, true, path);
+    ASSERT_TRUE(scan.ok()) << scan.status();
+    EXPECT_FALSE(scan->torn.has_value());
+    EXPECT_GT(scan->valid_bytes, 20u * 10 * 100);
+    if (prealloc > 0) {
+      EXPECT_GT(scan->preallocated_bytes, 0u);
+      EXPECT_LE(scan->preallocated_bytes, prealloc);
+    } else {
+      EXPECT_EQ(scan->preallocated_bytes, 0u);
+      EXPECT_EQ(bytes.size(), scan->valid_bytes);
+    }
+    auto st = Storage::open(&mem, o);
+    ASSERT_TRUE(st.ok()) << st.status();
+    GroupLog* log = (*st)->group(GroupId(1));
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(*log->entries(LogIndex(1), log->last_index() + 1, UINT64_MAX), all);
+  }
 }
 
 TEST_F(StorageTest, InvalidBatchesAreRefusedWithoutEffect) {
@@ -302,7 +345,8 @@ TEST_F(StorageTest, DumpPrintsEveryPart) {
   const std::string text = out.str();
   for (const char* want : {"identity: cluster 'test' node 1", "entries", "index 1..2", "hard-state",
                            "term 2 vote 1 commit 1", "snapshot 0000000000000004-",
-                           "group 4: term 2 vote 1 commit 1; snapshot 2@2; log 1..2"}) {
+                           "group 4: term 2 vote 1 commit 1; snapshot 2@2; log 1..2",
+                           "preallocated bytes not yet written"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
 }

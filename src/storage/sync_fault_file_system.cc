@@ -20,6 +20,7 @@ class SyncFaultWritableFile final : public WritableFile {
 
   Status append(std::string_view data) override { return fs_->append(*this, data); }
   Status sync() override { return fs_->sync(*this); }
+  Status preallocate(uint64_t bytes) override { return fs_->preallocate(*this, bytes); }
   Status close() override { return base_->close(); }
 
  private:
@@ -77,6 +78,21 @@ Status SyncFaultFileSystem::sync(SyncFaultWritableFile& file) {
   // Not under the lock: a power cut during the fdatasync drops what it was syncing, a legal
   // outcome since nobody was told it was durable.
   BW_RETURN_IF_ERROR(file.base_->sync());
+  absl::MutexLock lock(&mu_);
+  file.state_->synced_bytes = std::max(file.state_->synced_bytes, covered);
+  return OkStatus();
+}
+
+// Counts as a sync (it is one). power_cut() cuts the file to its durable appended bytes,
+// zeros included: as if it had never been preallocated, which recovery reads the same way.
+Status SyncFaultFileSystem::preallocate(SyncFaultWritableFile& file, uint64_t bytes) {
+  BW_RETURN_IF_ERROR(before_sync(fmt::format("preallocate {}", file.path_)));
+  uint64_t covered = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    covered = file.state_->appended_bytes;
+  }
+  BW_RETURN_IF_ERROR(file.base_->preallocate(bytes));
   absl::MutexLock lock(&mu_);
   file.state_->synced_bytes = std::max(file.state_->synced_bytes, covered);
   return OkStatus();

@@ -90,6 +90,7 @@ class SyncFaultFileSystem final : public FileSystemWrapper {
 
   Status append(SyncFaultWritableFile& file, std::string_view data);
   Status sync(SyncFaultWritableFile& file);
+  Status preallocate(SyncFaultWritableFile& file, uint64_t bytes);
   Status cut(const std::string& path, FileState& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Sleep sleep_;

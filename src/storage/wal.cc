@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/assert.h"
@@ -74,8 +75,11 @@ Status Wal::roll() {
   const uint64_t seq = current_seq_ + 1;
   const std::string path = join_path(options_.dir, segment_file_name(seq));
   BW_ASSIGN_OR_RETURN(file_, fs_->create(path));
+  reserved_bytes_ = 0;
+  reserve_failed_ = false;
   std::string head = wal::segment_header(seq);
   for (const auto& [g, state] : groups_) append_checkpoint(&head, g, state);
+  BW_RETURN_IF_ERROR(reserve(head.size()));
   BW_RETURN_IF_ERROR(file_->append(head));
   BW_RETURN_IF_ERROR(file_->sync());
   BW_RETURN_IF_ERROR(fs_->sync_dir(options_.dir));
@@ -92,6 +96,7 @@ Status Wal::write(std::string_view records, std::span<const GroupChange> changes
       file_bytes_ > checkpoint_bytes_) {
     BW_RETURN_IF_ERROR(roll());
   }
+  BW_RETURN_IF_ERROR(reserve(file_bytes_ + records.size()));
   BW_RETURN_IF_ERROR(file_->append(records));
   file_bytes_ += records.size();
   dirty_ = true;
@@ -103,6 +108,24 @@ Status Wal::write(std::string_view records, std::span<const GroupChange> changes
       max = std::max(max, c.last_entry);
     }
   }
+  return OkStatus();
+}
+
+Status Wal::reserve(uint64_t end) {
+  if (options_.preallocate_bytes == 0 || end <= reserved_bytes_ || reserve_failed_) {
+    return OkStatus();
+  }
+  const uint64_t target =
+      std::max(end, std::min(end + options_.preallocate_bytes, options_.segment_bytes_max));
+  Status s = file_->preallocate(target);
+  if (absl::IsResourceExhausted(s)) {
+    spdlog::warn("WAL {}: no more preallocation in this segment: {}", options_.dir, s);
+    reserve_failed_ = true;
+    return OkStatus();
+  }
+  BW_RETURN_IF_ERROR(s);
+  reserved_bytes_ = target;
+  dirty_ = false;  // preallocate() synced what was appended
   return OkStatus();
 }
 

@@ -50,11 +50,18 @@ void append_checkpoint(std::string* out, GroupId group, const GroupDurableState&
 std::string segment_file_name(uint64_t seq);
 std::optional<uint64_t> parse_segment_file_name(std::string_view name);
 
+// How far ahead of its end the writer fills the current segment with zeros (and syncs them),
+// so that the fdatasync of a write has only data blocks to write, no file size or block
+// allocation: on ext4 that makes it about a third faster. Refilled each time writes reach the
+// end of the zeros; never past segment_bytes_max.
+inline constexpr uint64_t kPreallocateBytes = 1 << 20;
+
 class Wal {
  public:
   struct Options {
     std::string dir;
     uint64_t segment_bytes_max = 64 << 20;
+    uint64_t preallocate_bytes = kPreallocateBytes;  // 0: segments grow with each write
   };
   // Segments already on disk, oldest first, with the highest entry index each holds per group.
   using SegmentEntries = std::map<uint64_t, std::map<GroupId, LogIndex>>;
@@ -80,6 +87,10 @@ class Wal {
  private:
   Wal(FileSystem* fs, Options options) : fs_(fs), options_(std::move(options)) {}
   Status roll();
+  // Makes sure the current segment is preallocated up to at least `end`. ENOSPC is not an
+  // error here (the writes themselves then meet it or not); it stops preallocation for the
+  // segment.
+  Status reserve(uint64_t end);
 
   FileSystem* fs_;
   Options options_;
@@ -89,6 +100,8 @@ class Wal {
   std::unique_ptr<WritableFile> file_;
   uint64_t file_bytes_ = 0;
   uint64_t checkpoint_bytes_ = 0;  // header + checkpoint at the start of the current segment
+  uint64_t reserved_bytes_ = 0;    // the current segment is zero-filled up to here
+  bool reserve_failed_ = false;    // ENOSPC while preallocating the current segment
   bool dirty_ = false;             // written since the last sync
 };
 

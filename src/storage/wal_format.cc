@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/assert.h"
@@ -100,6 +101,12 @@ HeaderCheck check_header(std::string_view bytes, size_t at, uint32_t* payload_by
 
 bool payload_valid(std::string_view bytes, size_t at, uint32_t n) {
   return load_u64(bytes, at + 8) == checksum64(bytes.substr(at + kRecordHeaderBytes, n));
+}
+
+// True when every byte from `from` on is zero: the unwritten, preallocated end of a segment.
+bool zero_from(std::string_view bytes, size_t from) {
+  return std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.end(),
+                     [](char c) { return c == 0; });
 }
 
 // Evidence that the bytes after `from` are not a torn tail: a whole, valid record starts there.
@@ -308,6 +315,10 @@ Result<SegmentScan> scan_segment(std::string_view bytes, bool newest, std::strin
   size_t at = kSegmentHeaderBytes;
   scan.valid_bytes = at;
   while (at < bytes.size()) {
+    if (zero_from(bytes, at)) {
+      scan.preallocated_bytes = bytes.size() - at;
+      break;
+    }
     uint32_t n = 0;
     switch (check_header(bytes, at, &n)) {
       case HeaderCheck::kShort:

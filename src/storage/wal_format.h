@@ -102,13 +102,17 @@ struct SegmentScan {
   uint64_t seq = 0;
   std::vector<Record> records;
   uint64_t valid_bytes = 0;  // the prefix holding the header and whole, valid records
+  // Zero bytes after the records: space the writer preallocated and had not written yet.
+  uint64_t preallocated_bytes = 0;
   // Set when bytes after valid_bytes were judged a torn tail (only when scanning the newest
   // segment): why, for the warning.
   std::optional<std::string> torn;
 };
 
-// Scans a whole segment. `newest` allows a torn tail: an invalid point after which no valid
-// record header follows. Any other invalid byte is an error.
+// Scans a whole segment. Zero bytes from a record boundary to the end are the preallocated,
+// unwritten rest of the segment and end it cleanly (a record header is never all zero).
+// `newest` allows a torn tail: an invalid point after which no valid record header follows.
+// Any other invalid byte is an error.
 // Errors: DataLoss naming `name` and the byte offset.
 Result<SegmentScan> scan_segment(std::string_view bytes, bool newest, std::string_view name);
 

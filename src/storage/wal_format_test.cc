@@ -72,13 +72,35 @@ TEST(WalFormatTest, TornTailAtEveryLengthOfTheNewestSegment) {
   }
 }
 
-TEST(WalFormatTest, ZeroFilledTailIsTorn) {
+TEST(WalFormatTest, ZeroFilledTailIsTheUnwrittenEndInAnySegment) {
   std::string seg = segment_with_three_records();
+  const uint64_t written = seg.size();
+  seg.append(4096 + 7, '\0');
+  for (bool newest : {true, false}) {
+    auto scan = wal::scan_segment(seg, newest, "s");
+    ASSERT_TRUE(scan.ok()) << scan.status();
+    EXPECT_EQ(scan->records.size(), 3u);
+    EXPECT_FALSE(scan->torn.has_value());
+    EXPECT_EQ(scan->valid_bytes, written);
+    EXPECT_EQ(scan->preallocated_bytes, 4096u + 7);
+  }
+}
+
+TEST(WalFormatTest, ZerosWithAByteSetAreATornTailOnlyInTheNewestSegment) {
+  std::string seg = segment_with_three_records();
+  const uint64_t written = seg.size();
   seg.append(4096, '\0');
-  auto scan = wal::scan_segment(seg, true, "s");
-  ASSERT_TRUE(scan.ok());
-  EXPECT_EQ(scan->records.size(), 3u);
-  EXPECT_TRUE(scan->torn.has_value());
+  seg[written + 100] = 'x';  // a write that reached the disk only in part
+  auto newest = wal::scan_segment(seg, true, "s");
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  EXPECT_EQ(newest->records.size(), 3u);
+  EXPECT_TRUE(newest->torn.has_value());
+  EXPECT_EQ(newest->valid_bytes, written);
+  auto older = wal::scan_segment(seg, false, "wal/0003.wal");
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(older.status().message().find(fmt::format("offset {}", written)), std::string::npos)
+      << older.status();
 }
 
 TEST(WalFormatTest, CorruptionBeforeValidRecordsIsAnErrorNamingTheOffset) {
