@@ -12,7 +12,8 @@ namespace {
 
 constexpr uint8_t kFlagReject = 1u << 0;
 constexpr uint8_t kFlagSnapshotLast = 1u << 1;
-constexpr uint8_t kFlagsKnown = kFlagReject | kFlagSnapshotLast;
+constexpr uint8_t kFlagCommitOnly = 1u << 2;
+constexpr uint8_t kFlagsKnown = kFlagReject | kFlagSnapshotLast | kFlagCommitOnly;
 // The smallest possible encodings, to refuse counts that the remaining input cannot hold.
 constexpr size_t kEntryBytesMin = 4;
 constexpr size_t kNodeBytesMin = 1;
@@ -89,7 +90,8 @@ void encode_message_to(const Message& m, std::string* out) {
   w.varint(m.index.value());
   w.varint(m.commit.value());
   w.u8(static_cast<uint8_t>((m.reject ? kFlagReject : 0) |
-                            (m.snapshot_last ? kFlagSnapshotLast : 0)));
+                            (m.snapshot_last ? kFlagSnapshotLast : 0) |
+                            (m.commit_only ? kFlagCommitOnly : 0)));
   w.varint(m.reject_hint.value());
   w.varint(m.hint_term.value());
   w.varint(m.entries.size());
@@ -144,6 +146,7 @@ Result<Message> decode_message(std::string_view bytes, const MessageLimits& limi
   if ((flags & ~kFlagsKnown) != 0) return malformed(fmt::format("flags {:#x} unknown", flags));
   m.reject = (flags & kFlagReject) != 0;
   m.snapshot_last = (flags & kFlagSnapshotLast) != 0;
+  m.commit_only = (flags & kFlagCommitOnly) != 0;
   BW_ASSIGN_OR_RETURN(uint64_t hint, r.varint());
   BW_ASSIGN_OR_RETURN(uint64_t hint_term, r.varint());
   m.reject_hint = LogIndex(hint);

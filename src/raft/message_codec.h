@@ -2,7 +2,7 @@
 // common/codec.h:
 //
 //   u8 version=1 | u8 type | varint group from to term log_term index commit
-//   u8 flags (bit0 reject, bit1 snapshot_last) | varint reject_hint hint_term
+//   u8 flags (bit0 reject, bit1 snapshot_last, bit2 commit_only) | varint reject_hint hint_term
 //   varint n_entries, n x (varint term, varint index, u8 type, bytes data)
 //   snapshot_meta: varint index term, 3 x (varint n, n x varint node)  [voters, learners,
 //   voters_outgoing] | varint snapshot_offset | bytes snapshot_chunk | bytes context

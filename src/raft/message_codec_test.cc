@@ -14,7 +14,7 @@ bool same(const Message& a, const Message& b) {
          a.reject_hint == b.reject_hint && a.hint_term == b.hint_term &&
          a.snapshot_meta == b.snapshot_meta && a.snapshot_offset == b.snapshot_offset &&
          a.snapshot_chunk == b.snapshot_chunk && a.snapshot_last == b.snapshot_last &&
-         a.context == b.context;
+         a.commit_only == b.commit_only && a.context == b.context;
 }
 
 Message full_message() {
@@ -39,6 +39,7 @@ Message full_message() {
   m.snapshot_offset = 1234567;
   m.snapshot_chunk = std::string(3000, 'z');
   m.snapshot_last = true;
+  m.commit_only = true;
   m.context = std::string("\x00\xff", 2);
   return m;
 }

@@ -56,6 +56,9 @@ bool RawNode::Impl::send_append(NodeId to, bool allow_empty) {
   uint64_t bytes = 0;
   for (const Entry& e : *ents) bytes += e.data.size();
   const LogIndex last = ents->empty() ? prev : ents->back().index;
+  // The follower has acknowledged everything: this append only moves its commit index, and its
+  // answer would repeat what we know. It answers only if it rejects.
+  m.commit_only = ents->empty() && pr.state == ProgressState::kReplicate && pr.match == prev;
   pr.sent_entries(last, ents->size(), bytes);
   m.entries = std::move(*ents);
   send(std::move(m));
@@ -163,6 +166,7 @@ void RawNode::Impl::handle_append(const Message& m) {
   }
   if (std::optional<LogIndex> last_new = log_.maybe_append(m.index, m.log_term, m.entries)) {
     log_.commit_to(std::min(m.commit, *last_new));
+    if (m.commit_only && m.entries.empty()) return;
     resp.index = *last_new;
     send(std::move(resp));
     return;

@@ -616,6 +616,50 @@ TEST(RawNodeTest, ProposalsBetweenReadiesShareOneAppendPerFollower) {
   c.node(N(1)).advance(rd);
 }
 
+// Once a follower has acknowledged everything, the append that brings it the new commit index
+// is marked commit-only and goes unanswered; a follower that cannot accept one still answers.
+TEST(RawNodeTest, CommitOnlyAppendsAreNotAnsweredUnlessRejected) {
+  TestCluster c(base_config());
+  c.add_voters(3);
+  elect(c, N(1));
+  c.stabilize();
+  ASSERT_EQ(c.queued(), 0u);
+  ASSERT_TRUE(c.node(N(1)).propose("a").ok());
+  ASSERT_TRUE(c.process_ready(N(1)));  // the entry goes to both followers
+  EXPECT_EQ(c.deliver_all(), 2u);
+  ASSERT_TRUE(c.process_ready(N(2)));
+  ASSERT_TRUE(c.process_ready(N(3)));
+  EXPECT_EQ(c.deliver_all(), 2u);      // their answers
+  ASSERT_TRUE(c.process_ready(N(1)));  // commits and tells them
+  const LogIndex commit = c.node(N(1)).status().commit;
+  EXPECT_EQ(c.queued(), 2u);
+  EXPECT_EQ(c.deliver_all(), 2u);
+  c.process_ready(N(2));
+  c.process_ready(N(3));
+  EXPECT_EQ(c.queued(), 0u);  // no answers to the commit-only appends
+  for (NodeId id : {N(2), N(3)}) {
+    EXPECT_EQ(c.node(id).status().commit, commit) << id.value();
+    EXPECT_EQ(c.member(id).applied.back(), "a") << id.value();
+  }
+
+  Message m;
+  m.type = MessageType::kAppend;
+  m.group = base_config().group;
+  m.from = N(1);
+  m.to = N(2);
+  m.term = c.node(N(1)).status().term;
+  m.index = c.node(N(2)).status().last_index + 5;  // beyond its log
+  m.log_term = m.term;
+  m.commit = commit;
+  m.commit_only = true;
+  ASSERT_TRUE(c.node(N(2)).step(m).ok());
+  Ready rd = c.node(N(2)).ready();
+  ASSERT_EQ(rd.messages.size(), 1u);
+  EXPECT_EQ(rd.messages[0].type, MessageType::kAppendResp);
+  EXPECT_TRUE(rd.messages[0].reject);
+  c.node(N(2)).advance(rd);
+}
+
 TEST(RawNodeTest, UncommittedBytesAreBounded) {
   Config cfg = base_config();
   cfg.uncommitted_bytes_max = 10;

@@ -47,6 +47,7 @@ std::string describe_message(const Message& m) {
     case MessageType::kAppend:
       out += fmt::format(" index={} logterm={} commit={} entries={}", m.index, m.log_term, m.commit,
                          describe_entries(m.entries));
+      if (m.commit_only) out += " commit-only";
       break;
     case MessageType::kAppendResp:
       out += fmt::format(" index={}", m.index);

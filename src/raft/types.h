@@ -105,6 +105,10 @@ struct Message {
   LogIndex index;
   std::vector<Entry> entries;
   LogIndex commit;  // leader's commit index (kAppend, kHeartbeat)
+  // kAppend without entries to a follower whose match the leader knows is `index`: it only
+  // carries the commit index, and a follower that accepts it does not answer (the answer would
+  // tell the leader nothing). A rejection is still answered.
+  bool commit_only = false;
 
   // Responses.
   bool reject = false;
