@@ -105,13 +105,24 @@ bool payload_valid(std::string_view bytes, size_t at, uint32_t n) {
 
 // True when every byte from `from` on is zero: the unwritten, preallocated end of a segment.
 bool zero_from(std::string_view bytes, size_t from) {
-  return std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(from), bytes.end(),
-                     [](char c) { return c == 0; });
+  static constexpr char kZeros[4096] = {};
+  for (size_t at = from; at < bytes.size(); at += sizeof(kZeros)) {
+    const size_t n = std::min(sizeof(kZeros), bytes.size() - at);
+    if (std::memcmp(bytes.data() + at, kZeros, n) != 0) return false;
+  }
+  return true;
 }
 
 // Evidence that the bytes after `from` are not a torn tail: a whole, valid record starts there.
+// A header of 32 zero bytes is never valid, so runs of zeros (a preallocated tail) are skipped.
 bool valid_record_after(std::string_view bytes, size_t from) {
   for (size_t q = from; q + kRecordHeaderBytes <= bytes.size(); ++q) {
+    const size_t nonzero = bytes.find_first_not_of('\0', q);
+    if (nonzero == std::string_view::npos) return false;
+    if (nonzero >= q + kRecordHeaderBytes) {
+      q = nonzero - kRecordHeaderBytes;  // the first window holding it, after ++q
+      continue;
+    }
     uint32_t n = 0;
     if (check_header(bytes, q, &n) == HeaderCheck::kValid && payload_valid(bytes, q, n)) {
       return true;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/checksum.h"
 #include "storage/identity.h"
 #include "storage/memory_file_system.h"
 #include "storage/snapshot_file.h"
@@ -84,6 +85,30 @@ TEST(WalFormatTest, ZeroFilledTailIsTheUnwrittenEndInAnySegment) {
     EXPECT_EQ(scan->valid_bytes, written);
     EXPECT_EQ(scan->preallocated_bytes, 4096u + 7);
   }
+}
+
+TEST(WalFormatTest, AnAllZeroRecordHeaderIsNeverValid) {
+  // Its checksum field (0) would have to equal the checksum of the 24 zero bytes after it.
+  EXPECT_NE(checksum64(std::string(24, '\0')), 0u);
+}
+
+// A torn write in the middle of preallocated zeros, with a whole record after it: the record is
+// found across the zeros, so this is corruption, not a torn tail.
+TEST(WalFormatTest, AValidRecordAfterAZeroRunIsCorruption) {
+  std::string seg = segment_with_three_records();
+  auto whole = *wal::scan_segment(seg, true, "s");
+  const std::string last_record(std::string_view(seg).substr(whole.records[2].offset));
+  const uint64_t written = seg.size();
+  seg.append(4096, '\0');
+  seg[written + 5] = 'x';
+  seg.append(3000, '\0');
+  seg.append(last_record);
+  seg.append(100, '\0');
+  auto scan = wal::scan_segment(seg, true, "s");
+  ASSERT_FALSE(scan.ok());
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(scan.status().message().find("valid records follow"), std::string::npos)
+      << scan.status();
 }
 
 TEST(WalFormatTest, ZerosWithAByteSetAreATornTailOnlyInTheNewestSegment) {
