@@ -26,6 +26,7 @@
 // Thread safety: none. One RawNode is driven by one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -55,6 +56,15 @@ enum class ReadOnlyOption : uint8_t {
   kSafe,        // ReadIndex: confirm leadership with a heartbeat round
   kLeaseBased,  // trust the leader lease (requires check_quorum); assumes bounded clock drift
 };
+
+// Leader: heartbeat rounds for reads outstanding at once (lease rounds included); beyond,
+// requests wait for answers and lease heartbeats carry no new round.
+inline constexpr size_t kReadRoundsMax = 1024;
+// Leader: of those, rounds carrying ReadIndex requests (docs/raft.md, "Limits"). With 1,
+// requests that arrive while a round is out wait for its answers before their own round starts
+// (up to two round trips); with more, the requests of each ready() get a round at once. Chosen
+// by measurement (docs/performance.md, "What was removed").
+inline constexpr size_t kReadRoundsWithRequestsMax = 4;
 
 struct Config {
   NodeId id;

@@ -32,13 +32,6 @@ namespace bw::raft {
 
 namespace {
 
-constexpr size_t kReadRoundsMax = 1024;  // outstanding heartbeat rounds on a leader
-// Rounds carrying requests in flight at once (docs/raft.md, "Limits"). 1 makes requests that
-// arrive while a round is out wait for its answers before their own round starts (up to two
-// round trips); more lets a round start every event-loop pass. Chosen by measurement
-// (docs/performance.md).
-constexpr size_t kReadRoundsWithRequestsMax = 4;
-
 std::string encode_round(uint64_t id) {
   std::string out;
   ByteWriter(&out).u64(id);
