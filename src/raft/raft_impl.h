@@ -129,7 +129,7 @@ class RawNode::Impl {
   void handle_read_request(std::string context, NodeId from);
   void release_read(LogIndex index, std::string context, NodeId from);
   void start_read_round();
-  // Requests wait and fewer than kReadRoundsWithRequestsMax rounds carrying requests (and
+  // Requests wait and fewer than read_rounds_with_requests_max rounds carrying requests (and
   // fewer than kReadRoundsMax rounds in all) are in flight.
   bool read_round_startable() const;
   void handle_read_ack(NodeId from, const std::string& context);

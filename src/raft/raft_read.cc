@@ -1,7 +1,8 @@
 // ReadIndex (Raft thesis §6.4): a read point is the commit index at request time, released
 // once a heartbeat round proves this node was still leader then. Requests between two ready()
-// calls share one round; up to kReadRoundsWithRequestsMax such rounds are in flight at once, so
-// a request waits for one round trip, not for the end of the round before it plus its own.
+// calls share one round; up to Config::read_rounds_with_requests_max such rounds are in flight at
+// once; above 1, a request waits for one round trip, not for the end of the round before it
+// plus its own.
 //
 // Confirmation: each member's newest acknowledged round is kept (read_acked_). A member that
 // acknowledges round j > k also received a heartbeat of this term sent after round k started,
@@ -122,7 +123,7 @@ RawNode::Impl::ReadRound& RawNode::Impl::new_read_round() {
 
 // Requests that arrived since the last round started (from this node's clients and from
 // followers) get a round of their own at the next ready(), without waiting for the rounds
-// already out, while fewer than kReadRoundsWithRequestsMax rounds with requests are in flight;
+// already out, while fewer than read_rounds_with_requests_max rounds with requests are in flight;
 // beyond that they wait and share the round started when one is confirmed. Only ready() starts
 // rounds, so the requests of one event-loop pass share one. The round goes to voters only:
 // learners' answers do not count.
@@ -131,7 +132,7 @@ bool RawNode::Impl::read_round_startable() const {
   if (read_rounds_.size() >= kReadRoundsMax) return false;  // wait for answers
   const auto with_requests = std::count_if(read_rounds_.begin(), read_rounds_.end(),
                                            [](const ReadRound& r) { return !r.requests.empty(); });
-  return static_cast<size_t>(with_requests) < kReadRoundsWithRequestsMax;
+  return static_cast<size_t>(with_requests) < config_.read_rounds_with_requests_max;
 }
 
 void RawNode::Impl::start_read_round() {

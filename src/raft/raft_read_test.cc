@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,16 @@ NodeId N(uint64_t v) {
   return NodeId(v);
 }
 
-Config read_config() {
+// The tests of several rounds in flight run with this bound; the default is
+// kReadRoundsWithRequestsMax.
+constexpr size_t kRounds = 4;
+
+Config read_config(size_t rounds) {
   Config c;
   c.group = GroupId(7);
   c.election_ticks = 10;
   c.heartbeat_ticks = 1;
+  c.read_rounds_with_requests_max = rounds;
   return c;
 }
 
@@ -32,22 +38,23 @@ Config read_config() {
 // test moves every message itself.
 class ReadRounds : public ::testing::Test {
  protected:
-  void start(size_t voters) {
-    c_.add_voters(voters);
-    c_.node(N(1)).campaign();
-    c_.stabilize();
-    ASSERT_TRUE(c_.node(N(1)).is_leader());
-    ASSERT_TRUE(c_.node(N(1)).propose("a").ok());
-    c_.stabilize();
-    ASSERT_EQ(c_.node(N(1)).status().commit, LogIndex(2));
+  void start(size_t voters, size_t rounds = kRounds) {
+    c_ = std::make_unique<TestCluster>(read_config(rounds));
+    c_->add_voters(voters);
+    c_->node(N(1)).campaign();
+    c_->stabilize();
+    ASSERT_TRUE(c_->node(N(1)).is_leader());
+    ASSERT_TRUE(c_->node(N(1)).propose("a").ok());
+    c_->stabilize();
+    ASSERT_EQ(c_->node(N(1)).status().commit, LogIndex(2));
   }
 
   // One Ready of `id` (if any): its read states are recorded, its messages returned.
   std::vector<Message> pass(NodeId id) {
-    if (!c_.node(id).has_ready()) return {};
-    Ready rd = c_.node(id).ready();
+    if (!c_->node(id).has_ready()) return {};
+    Ready rd = c_->node(id).ready();
     for (const ReadState& rs : rd.read_states) released_[id].push_back(rs.context);
-    c_.node(id).advance(rd);
+    c_->node(id).advance(rd);
     return rd.messages;
   }
 
@@ -68,18 +75,19 @@ class ReadRounds : public ::testing::Test {
   void ack(const std::string& round, NodeId from) {
     auto it = heartbeats_.find({round, from});
     ASSERT_NE(it, heartbeats_.end());
-    ASSERT_TRUE(c_.node(from).step(it->second).ok());
+    ASSERT_TRUE(c_->node(from).step(it->second).ok());
     for (const Message& m : pass(from)) {
       ASSERT_EQ(m.type, MessageType::kHeartbeatResp);
-      ASSERT_TRUE(c_.node(N(1)).step(m).ok());
+      ASSERT_TRUE(c_->node(N(1)).step(m).ok());
     }
     // The leader's Ready carries what the answer released, and any round it let start.
     started_after_ack_ = start_round();
   }
 
   const std::vector<std::string>& released() { return released_[N(1)]; }
+  void requests_wait_at_the_bound(size_t bound);
 
-  TestCluster c_{read_config()};
+  std::unique_ptr<TestCluster> c_;
   std::map<std::pair<std::string, NodeId>, Message> heartbeats_;
   std::map<NodeId, std::vector<std::string>> released_;
   std::string started_after_ack_;
@@ -87,11 +95,11 @@ class ReadRounds : public ::testing::Test {
 
 TEST_F(ReadRounds, ANewRoundStartsWithoutWaitingForTheRoundsOut) {
   start(3);
-  c_.node(N(1)).read_index("r1");
+  c_->node(N(1)).read_index("r1");
   const std::string first = start_round();
   ASSERT_FALSE(first.empty());
-  c_.node(N(1)).read_index("r2");
-  c_.node(N(1)).read_index("r3");
+  c_->node(N(1)).read_index("r2");
+  c_->node(N(1)).read_index("r3");
   const std::string second = start_round();
   ASSERT_FALSE(second.empty()) << "requests arriving while a round is out get their own round";
   EXPECT_NE(first, second);
@@ -107,7 +115,7 @@ TEST_F(ReadRounds, ANewerRoundsQuorumReleasesTheOlderRounds) {
   start(3);
   std::vector<std::string> rounds;
   for (const char* ctx : {"r1", "r2", "r3"}) {
-    c_.node(N(1)).read_index(ctx);
+    c_->node(N(1)).read_index(ctx);
     rounds.push_back(start_round());
   }
   ack(rounds[2], N(3));  // the newest answer first
@@ -121,9 +129,9 @@ TEST_F(ReadRounds, ANewerRoundsQuorumReleasesTheOlderRounds) {
 // newer round do.
 TEST_F(ReadRounds, AnswersForDifferentRoundsMakeAQuorumForTheOldest) {
   start(5);
-  c_.node(N(1)).read_index("r1");
+  c_->node(N(1)).read_index("r1");
   const std::string first = start_round();
-  c_.node(N(1)).read_index("r2");
+  c_->node(N(1)).read_index("r2");
   const std::string second = start_round();
   ack(second, N(2));
   EXPECT_TRUE(released().empty()) << "leader and 2: two of five";
@@ -135,11 +143,27 @@ TEST_F(ReadRounds, AnswersForDifferentRoundsMakeAQuorumForTheOldest) {
   EXPECT_EQ(released(), (std::vector<std::string>{"r1", "r2"}));
 }
 
+// Answers for an older round never count for a newer one: they may predate its start.
+TEST_F(ReadRounds, AnswersForAnOlderRoundDoNotConfirmANewerOne) {
+  start(5);
+  c_->node(N(1)).read_index("r1");
+  const std::string first = start_round();
+  c_->node(N(1)).read_index("r2");
+  const std::string second = start_round();
+  ack(first, N(3));
+  ack(first, N(4));
+  EXPECT_EQ(released(), std::vector<std::string>{"r1"});
+  ack(second, N(2));
+  EXPECT_EQ(released(), std::vector<std::string>{"r1"}) << "round 2: only 1 and 2 answered it";
+  ack(second, N(5));
+  EXPECT_EQ(released(), (std::vector<std::string>{"r1", "r2"}));
+}
+
 TEST_F(ReadRounds, ALostRoundIsCoveredByTheNextOne) {
   start(3);
-  c_.node(N(1)).read_index("lost");
+  c_->node(N(1)).read_index("lost");
   const std::string lost = start_round();
-  c_.node(N(1)).read_index("next");
+  c_->node(N(1)).read_index("next");
   const std::string next = start_round();
   heartbeats_.erase({lost, N(2)});  // every heartbeat of the first round is lost
   heartbeats_.erase({lost, N(3)});
@@ -149,10 +173,10 @@ TEST_F(ReadRounds, ALostRoundIsCoveredByTheNextOne) {
 
 TEST_F(ReadRounds, ALostNewestRoundIsRepeatedByThePeriodicHeartbeat) {
   start(3);
-  c_.node(N(1)).read_index("r1");
+  c_->node(N(1)).read_index("r1");
   const std::string round = start_round();
   heartbeats_.clear();  // lost
-  c_.tick(N(1), 1);     // heartbeat_ticks = 1
+  c_->tick(N(1), 1);    // heartbeat_ticks = 1
   const std::vector<Message> msgs = pass(N(1));
   size_t repeated = 0;
   for (const Message& m : msgs) {
@@ -168,46 +192,55 @@ TEST_F(ReadRounds, ALostNewestRoundIsRepeatedByThePeriodicHeartbeat) {
 
 TEST_F(ReadRounds, RoundsInFlightDieWithTheTerm) {
   start(3);
-  c_.node(N(1)).read_index("r1");
+  c_->node(N(1)).read_index("r1");
   const std::string first = start_round();
-  c_.node(N(1)).read_index("r2");
+  c_->node(N(1)).read_index("r2");
   const std::string second = start_round();
   // Node 2's answers are ready, but a message of a later term reaches the leader first.
-  ASSERT_TRUE(c_.node(N(2)).step(heartbeats_.at({first, N(2)})).ok());
-  ASSERT_TRUE(c_.node(N(2)).step(heartbeats_.at({second, N(2)})).ok());
+  ASSERT_TRUE(c_->node(N(2)).step(heartbeats_.at({first, N(2)})).ok());
+  ASSERT_TRUE(c_->node(N(2)).step(heartbeats_.at({second, N(2)})).ok());
   const std::vector<Message> answers = pass(N(2));
   ASSERT_EQ(answers.size(), 2u);
   Message later = answers[0];
   later.type = MessageType::kHeartbeat;
-  later.term = Term(c_.node(N(1)).status().term.value() + 1);
+  later.term = Term(c_->node(N(1)).status().term.value() + 1);
   later.context.clear();
-  ASSERT_TRUE(c_.node(N(1)).step(later).ok());
-  EXPECT_FALSE(c_.node(N(1)).is_leader());
-  for (const Message& m : answers) ASSERT_TRUE(c_.node(N(1)).step(m).ok());
+  ASSERT_TRUE(c_->node(N(1)).step(later).ok());
+  EXPECT_FALSE(c_->node(N(1)).is_leader());
+  for (const Message& m : answers) ASSERT_TRUE(c_->node(N(1)).step(m).ok());
   pass(N(1));
   EXPECT_TRUE(released().empty()) << "answers of the old term release nothing";
 }
 
-TEST_F(ReadRounds, RequestsWaitAtTheBoundAndShareTheNextRound) {
-  start(3);
+// Fills `bound` rounds, then two requests wait; one confirmed round lets them share a new one.
+void ReadRounds::requests_wait_at_the_bound(size_t bound) {
+  start(3, bound);
   std::vector<std::string> rounds;
-  for (size_t k = 0; k < kReadRoundsWithRequestsMax; ++k) {
-    c_.node(N(1)).read_index("r" + std::to_string(k));
+  for (size_t k = 0; k < bound; ++k) {
+    c_->node(N(1)).read_index("r" + std::to_string(k));
     rounds.push_back(start_round());
     ASSERT_FALSE(rounds.back().empty()) << "round " << k;
   }
-  c_.node(N(1)).read_index("w1");
+  c_->node(N(1)).read_index("w1");
   EXPECT_TRUE(start_round().empty()) << "bound reached: no round";
-  c_.node(N(1)).read_index("w2");
-  EXPECT_FALSE(c_.node(N(1)).has_ready());
+  c_->node(N(1)).read_index("w2");
+  EXPECT_FALSE(c_->node(N(1)).has_ready());
   ack(rounds[0], N(2));  // one round confirmed: the waiting requests get one round
   EXPECT_EQ(released(), std::vector<std::string>{"r0"});
   const std::string shared = started_after_ack_;
   ASSERT_FALSE(shared.empty());
   EXPECT_EQ(heartbeats_.count({shared, N(2)}) + heartbeats_.count({shared, N(3)}), 2u);
   ack(shared, N(3));
-  EXPECT_EQ(released().size(), kReadRoundsWithRequestsMax + 2);
+  EXPECT_EQ(released().size(), bound + 2);
   EXPECT_EQ(released().back(), "w2");
+}
+
+TEST_F(ReadRounds, RequestsWaitAtTheBoundAndShareTheNextRound) {
+  requests_wait_at_the_bound(kRounds);
+}
+
+TEST_F(ReadRounds, WithTheDefaultBoundRequestsWaitForTheRoundOut) {
+  requests_wait_at_the_bound(kReadRoundsWithRequestsMax);
 }
 
 }  // namespace
