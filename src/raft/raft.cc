@@ -40,6 +40,8 @@ RawNode::Impl::Impl(const Config& config, LogStorage* storage, const BootState& 
             config_.election_ticks, config_.heartbeat_ticks);
   BW_ASSERT(config_.heartbeat_ticks > 0);
   BW_ASSERT(config_.inflight_appends_max > 0);
+  BW_ASSERT(config_.read_rounds_with_requests_max > 0 &&
+            config_.read_rounds_with_requests_max <= kReadRoundsMax);
   BW_ASSERT(config_.append_entries_max > 0);
   BW_ASSERT(config_.snapshot_chunk_bytes_max > 0);
   BW_ASSERT(config_.read_only == ReadOnlyOption::kSafe || config_.check_quorum,

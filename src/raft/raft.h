@@ -26,6 +26,7 @@
 // Thread safety: none. One RawNode is driven by one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,6 +57,16 @@ enum class ReadOnlyOption : uint8_t {
   kLeaseBased,  // trust the leader lease (requires check_quorum); assumes bounded clock drift
 };
 
+// Leader: heartbeat rounds for reads outstanding at once (lease rounds included); beyond,
+// requests wait for answers and lease heartbeats carry no new round.
+inline constexpr size_t kReadRoundsMax = 1024;
+// Leader: the default of Config::read_rounds_with_requests_max, the rounds carrying ReadIndex
+// requests in flight at once (docs/raft.md, "Limits"). With 1, requests that arrive while a
+// round is out wait for its answers and share the next round (up to two round trips); with
+// more, the requests of each ready() get a round at once. 1, 4 and 16 measured the same within
+// the noise of a 2-core machine (docs/performance.md, item 8): 1 sends the fewest heartbeats.
+inline constexpr size_t kReadRoundsWithRequestsMax = 1;
+
 struct Config {
   NodeId id;
   GroupId group;
@@ -75,6 +86,8 @@ struct Config {
   uint64_t uncommitted_bytes_max = 0;   // 0 = unbounded; else proposals beyond are refused
   uint32_t transfer_timeout_ticks = 0;  // 0 = election_ticks
   uint32_t pending_reads_max = 10000;   // queued ReadIndex requests; beyond, reads are dropped
+  // Leader: rounds carrying ReadIndex requests in flight at once (>= 1; at most kReadRoundsMax).
+  size_t read_rounds_with_requests_max = kReadRoundsWithRequestsMax;
 
   // Seed for the randomized election timeout; the only randomness in the core.
   uint64_t random_seed = 1;

@@ -57,7 +57,6 @@ class RawNode::Impl {
     uint64_t sent_tick = 0;  // when its heartbeats left: the start of the lease it proves
     LogIndex index;
     std::vector<ReadRequest> requests;
-    std::vector<NodeId> acks;
   };
   // Leader side of a snapshot being streamed to one follower, one chunk in flight.
   struct OutgoingSnapshot {
@@ -130,9 +129,12 @@ class RawNode::Impl {
   void handle_read_request(std::string context, NodeId from);
   void release_read(LogIndex index, std::string context, NodeId from);
   void start_read_round();
-  // Requests wait and no read round is in flight (or the round limit is reached).
+  // Requests wait and fewer than read_rounds_with_requests_max rounds carrying requests (and
+  // fewer than kReadRoundsMax rounds in all) are in flight.
   bool read_round_startable() const;
   void handle_read_ack(NodeId from, const std::string& context);
+  // A quorum of voters acknowledged round `id` or a newer one.
+  bool read_round_confirmed(uint64_t id) const;
   void release_deferred_reads();
   bool committed_in_term() const;
   std::string heartbeat_context();
@@ -191,8 +193,12 @@ class RawNode::Impl {
 
   std::vector<ReadRequest> reads_unsent_;        // batched into the next round
   std::vector<ReadRequest> reads_await_commit_;  // until the leader commits in its term
-  std::deque<ReadRound> read_rounds_;
+  std::deque<ReadRound> read_rounds_;            // in flight, oldest first (ids increase)
   uint64_t read_round_seq_ = 0;
+  // Leader: the newest round each member acknowledged in this term (this node: the newest it
+  // started). Answers may come in any order; round k is confirmed once a quorum of voters
+  // acknowledged some round >= k, since every such round left at or after k did.
+  std::map<NodeId, uint64_t> read_acked_;
 
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;

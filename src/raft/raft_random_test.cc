@@ -25,6 +25,7 @@ struct Options {
   bool conf_changes = false;
   bool lease_reads = false;  // needs synchronized clocks: then every tick reaches all nodes
   uint32_t planted_bugs = 0;
+  size_t read_rounds = kReadRoundsWithRequestsMax;  // rounds with requests in flight
 };
 
 class RandomRun {
@@ -64,6 +65,7 @@ class RandomRun {
     c.inflight_appends_max = 3;
     c.snapshot_chunk_bytes_max = 8;
     c.planted_bugs = opt_.planted_bugs;
+    c.read_rounds_with_requests_max = opt_.read_rounds;
     if (opt_.lease_reads) c.read_only = ReadOnlyOption::kLeaseBased;
     return c;
   }
@@ -307,6 +309,13 @@ TEST(RaftRandom, LeaseReadsWithSynchronizedTicks) {
   run_seeds(3000, 150, opt);
 }
 
+TEST(RaftRandom, SeveralReadRoundsInFlight) {
+  Options opt;
+  opt.nodes = 5;
+  opt.read_rounds = 4;
+  run_seeds(4000, 100, opt);
+}
+
 // The checks above must be able to fail: planted bugs are caught within a few seeds.
 uint64_t first_failing_seed(Options opt, uint64_t seeds_max) {
   for (uint64_t seed = 1; seed <= seeds_max; ++seed) {
@@ -321,6 +330,8 @@ TEST(RaftRandom, CatchesReadIndexWithoutHeartbeat) {
   // Without check-quorum a deposed leader keeps serving from its stale commit index.
   opt.check_quorum = false;
   EXPECT_NE(first_failing_seed(opt, 200), 0u);
+  opt.read_rounds = 4;
+  EXPECT_NE(first_failing_seed(opt, 200), 0u) << "with several rounds in flight";
 }
 
 TEST(RaftRandom, CatchesApplyUncommitted) {

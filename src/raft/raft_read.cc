@@ -1,6 +1,14 @@
 // ReadIndex (Raft thesis §6.4): a read point is the commit index at request time, released
 // once a heartbeat round proves this node was still leader then. Requests between two ready()
-// calls share one round.
+// calls share one round; up to Config::read_rounds_with_requests_max such rounds are in flight at
+// once; above 1, a request waits for one round trip, not for the end of the round before it
+// plus its own.
+//
+// Confirmation: each member's newest acknowledged round is kept (read_acked_). A member that
+// acknowledges round j > k also received a heartbeat of this term sent after round k started,
+// so round k is confirmed as soon as a quorum of voters acknowledged rounds >= k, whatever the
+// order the answers arrive in and whether k's own heartbeats were lost. A confirmed round
+// releases every older one.
 //
 // Lease-based reads (thesis §6.4.1): every periodic heartbeat is a round too. When a quorum
 // acknowledges a round sent at tick S, none of them will vote for another candidate before
@@ -24,8 +32,6 @@
 namespace bw::raft {
 
 namespace {
-
-constexpr size_t kReadRoundsMax = 1024;  // outstanding heartbeat rounds on a leader
 
 std::string encode_round(uint64_t id) {
   std::string out;
@@ -110,21 +116,23 @@ RawNode::Impl::ReadRound& RawNode::Impl::new_read_round() {
   round.index = log_.committed();
   round.requests = std::move(reads_unsent_);
   reads_unsent_.clear();
-  round.acks.push_back(config_.id);
+  read_acked_[config_.id] = round.id;
   read_rounds_.push_back(std::move(round));
   return read_rounds_.back();
 }
 
-// One round for reads in flight at a time: requests that arrive meanwhile (from this node's
-// clients and from followers, whose requests rarely arrive in the same pass) wait and share the
-// next round, started when it is confirmed. Under load a round then carries every request of a
-// round trip, so the leader's cost per read does not grow with the number of readers. The round
-// goes to voters only: learners' answers do not count.
+// Requests that arrived since the last round started (from this node's clients and from
+// followers) get a round of their own at the next ready(), without waiting for the rounds
+// already out, while fewer than read_rounds_with_requests_max rounds with requests are in flight;
+// beyond that they wait and share the round started when one is confirmed. Only ready() starts
+// rounds, so the requests of one event-loop pass share one. The round goes to voters only:
+// learners' answers do not count.
 bool RawNode::Impl::read_round_startable() const {
   if (reads_unsent_.empty()) return false;
   if (read_rounds_.size() >= kReadRoundsMax) return false;  // wait for answers
-  return std::none_of(read_rounds_.begin(), read_rounds_.end(),
-                      [](const ReadRound& r) { return !r.requests.empty(); });
+  const auto with_requests = std::count_if(read_rounds_.begin(), read_rounds_.end(),
+                                           [](const ReadRound& r) { return !r.requests.empty(); });
+  return static_cast<size_t>(with_requests) < config_.read_rounds_with_requests_max;
 }
 
 void RawNode::Impl::start_read_round() {
@@ -138,30 +146,39 @@ std::string RawNode::Impl::heartbeat_context() {
       read_rounds_.size() < kReadRoundsMax) {
     return encode_round(new_read_round().id);
   }
-  // Otherwise repeat the newest round, so a lost round is retried; acknowledging it releases
+  // Otherwise repeat the newest round, so a lost round is retried; acknowledging it confirms
   // every older round too.
   if (read_rounds_.empty()) return {};
   return encode_round(read_rounds_.back().id);
 }
 
+bool RawNode::Impl::read_round_confirmed(uint64_t id) const {
+  return quorum::joint_vote_result(voters_, voters_outgoing_, [&](NodeId v) {
+           auto it = read_acked_.find(v);
+           return it != read_acked_.end() && it->second >= id ? std::optional<bool>(true)
+                                                              : std::optional<bool>();
+         }) == quorum::VoteResult::kWon;
+}
+
 void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
   std::optional<uint64_t> id = decode_round(context);
-  if (!id.has_value()) return;
-  auto it = std::find_if(read_rounds_.begin(), read_rounds_.end(),
-                         [&](const ReadRound& r) { return r.id == *id; });
-  if (it == read_rounds_.end()) return;
-  if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) {
-    it->acks.push_back(from);
+  if (!id.has_value() || *id > read_round_seq_) return;
+  uint64_t& acked = read_acked_[from];
+  acked = std::max(acked, *id);  // an answer overtaken by a newer one adds nothing
+  // The newest round in flight that a quorum now covers (none newer than this member's newest
+  // answer can be covered); a confirmed round confirms every older one, so the scan stops at the
+  // first hit.
+  auto confirmed = read_rounds_.rend();
+  for (auto it = read_rounds_.rbegin(); it != read_rounds_.rend(); ++it) {
+    if (it->id <= acked && read_round_confirmed(it->id)) {
+      confirmed = it;
+      break;
+    }
   }
-  const std::vector<NodeId>& acks = it->acks;
-  const quorum::VoteResult result =
-      quorum::joint_vote_result(voters_, voters_outgoing_, [&](NodeId v) {
-        return std::find(acks.begin(), acks.end(), v) != acks.end() ? std::optional<bool>(true)
-                                                                    : std::optional<bool>();
-      });
-  if (result != quorum::VoteResult::kWon) return;
-  // Rounds are confirmed in order: this one proves leadership as of every earlier one too.
-  while (!read_rounds_.empty() && read_rounds_.front().id <= *id) {
+  if (confirmed == read_rounds_.rend()) return;
+  const uint64_t upto = confirmed->id;
+  // This round proves leadership as of every earlier one too.
+  while (!read_rounds_.empty() && read_rounds_.front().id <= upto) {
     ReadRound round = std::move(read_rounds_.front());
     read_rounds_.pop_front();
     if (!lease_forfeited_ || bug(PlantedBug::kLeaseExtendedAfterTransfer)) {  // PLANTED BUG
@@ -172,13 +189,15 @@ void RawNode::Impl::handle_read_ack(NodeId from, const std::string& context) {
       release_read(round.index, std::move(r.context), r.from);
     }
   }
-  start_read_round();  // the requests that waited for this round
+  // Requests that waited at the bound get their round at the next ready() (has_ready() says
+  // so), together with any that arrive in the rest of this pass.
 }
 
 void RawNode::Impl::clear_reads() {
   reads_unsent_.clear();
   reads_await_commit_.clear();
   read_rounds_.clear();
+  read_acked_.clear();
   lease_until_ticks_ = 0;
   // A TimeoutNow of an earlier term can start an election only for a term up to ours, where
   // votes already cast keep a second leader out: the next term's leader starts unbound.
