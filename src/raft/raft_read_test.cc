@@ -1,6 +1,7 @@
 // ReadIndex rounds on a leader, driven one Ready and one message at a time: several rounds with
 // requests in flight, answers out of order or lost, step-down with rounds out, the bound on
 // rounds with requests.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -217,7 +218,7 @@ void ReadRounds::requests_wait_at_the_bound(size_t bound) {
   start(3, bound);
   std::vector<std::string> rounds;
   for (size_t k = 0; k < bound; ++k) {
-    c_->node(N(1)).read_index("r" + std::to_string(k));
+    c_->node(N(1)).read_index(fmt::format("r{}", k));
     rounds.push_back(start_round());
     ASSERT_FALSE(rounds.back().empty()) << "round " << k;
   }
