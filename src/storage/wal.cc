@@ -125,7 +125,6 @@ Status Wal::reserve(uint64_t end) {
   }
   BW_RETURN_IF_ERROR(s);
   reserved_bytes_ = target;
-  dirty_ = false;  // preallocate() synced what was appended
   return OkStatus();
 }
 
