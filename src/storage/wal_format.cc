@@ -103,21 +103,24 @@ bool payload_valid(std::string_view bytes, size_t at, uint32_t n) {
   return load_u64(bytes, at + 8) == checksum64(bytes.substr(at + kRecordHeaderBytes, n));
 }
 
-// True when every byte from `from` on is zero: the unwritten, preallocated end of a segment.
-bool zero_from(std::string_view bytes, size_t from) {
+// The offset of the first nonzero byte at or after `from`, or npos: zero runs (the unwritten,
+// preallocated end of a segment) are compared a block at a time.
+size_t first_nonzero(std::string_view bytes, size_t from) {
   static constexpr char kZeros[4096] = {};
   for (size_t at = from; at < bytes.size(); at += sizeof(kZeros)) {
     const size_t n = std::min(sizeof(kZeros), bytes.size() - at);
-    if (std::memcmp(bytes.data() + at, kZeros, n) != 0) return false;
+    if (std::memcmp(bytes.data() + at, kZeros, n) != 0) {
+      return bytes.substr(at, n).find_first_not_of('\0') + at;
+    }
   }
-  return true;
+  return std::string_view::npos;
 }
 
 // Evidence that the bytes after `from` are not a torn tail: a whole, valid record starts there.
 // A header of 32 zero bytes is never valid, so runs of zeros (a preallocated tail) are skipped.
 bool valid_record_after(std::string_view bytes, size_t from) {
   for (size_t q = from; q + kRecordHeaderBytes <= bytes.size(); ++q) {
-    const size_t nonzero = bytes.find_first_not_of('\0', q);
+    const size_t nonzero = first_nonzero(bytes, q);
     if (nonzero == std::string_view::npos) return false;
     if (nonzero >= q + kRecordHeaderBytes) {
       q = nonzero - kRecordHeaderBytes;  // the first window holding it, after ++q
@@ -326,7 +329,7 @@ Result<SegmentScan> scan_segment(std::string_view bytes, bool newest, std::strin
   size_t at = kSegmentHeaderBytes;
   scan.valid_bytes = at;
   while (at < bytes.size()) {
-    if (zero_from(bytes, at)) {
+    if (first_nonzero(bytes, at) == std::string_view::npos) {
       scan.preallocated_bytes = bytes.size() - at;
       break;
     }
