@@ -17,6 +17,26 @@ Reply too_big() {
 }
 }  // namespace
 
+Reply wrong_type() {
+  return Reply::error(std::string(kWrongTypeError));
+}
+
+Record* Applier::live_typed(std::string_view key, ValueType type, Reply* error) {
+  Record* rec = live(key);
+  if (rec != nullptr && rec->type != type) {
+    *error = wrong_type();
+    return nullptr;
+  }
+  return rec;
+}
+
+Record* Applier::create(std::string_view key, ValueType type) {
+  Record* rec = keys_.insert(key);
+  keys_.reset_value(rec, type);
+  rec->version = index_;
+  return rec;
+}
+
 Record* Applier::live(std::string_view key) {
   Record* rec = keys_.find(key);
   if (rec == nullptr) return nullptr;
@@ -39,6 +59,7 @@ void Applier::remove(Record* rec, std::string_view event) {
 }
 
 void Applier::assign(Record* rec, std::string_view value) {
+  if (rec->type != ValueType::kString) keys_.reset_value(rec, ValueType::kString);
   keys_.value_resized(rec->value.size(), value.size());
   // Reuse the old buffer when it fits without wasting much; a much larger one is released.
   if (rec->value.capacity() > 2 * value.size() + 32) {
@@ -82,14 +103,18 @@ Reply Applier::run(const WriteCmd& cmd) {
       emit(a[0], "expire");
       return Reply::ok();
     case Op::kGetSet: {
-      Record* rec = live(a[0]);
+      Reply error;
+      Record* rec = live_typed(a[0], ValueType::kString, &error);
+      if (error.is_error()) return error;
       Reply old = rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
       store(a[0], a[1], WriteCmd::Ttl::kClear, 0);
       emit(a[0], "set");
       return old;
     }
     case Op::kGetDel: {
-      Record* rec = live(a[0]);
+      Reply error;
+      Record* rec = live_typed(a[0], ValueType::kString, &error);
+      if (error.is_error()) return error;
       if (rec == nullptr) return Reply::null();
       Reply old = Reply::bulk(rec->value);
       remove(rec, "del");
@@ -146,6 +171,21 @@ Reply Applier::run(const WriteCmd& cmd) {
       return resign(cmd);
     case Op::kPublish:
       return publish(cmd);
+    case Op::kHSet:
+    case Op::kHSetNx:
+    case Op::kHMSet:
+    case Op::kHDel:
+    case Op::kHIncrBy:
+    case Op::kHIncrByFloat:
+      return hash_write(cmd);
+    case Op::kSAdd:
+    case Op::kSRem:
+    case Op::kSPop:
+    case Op::kSMove:
+    case Op::kSInterStore:
+    case Op::kSUnionStore:
+    case Op::kSDiffStore:
+      return set_write(cmd);
     default:
       BW_UNREACHABLE("not a write opcode: {}", static_cast<int>(cmd.op));
   }
@@ -157,6 +197,8 @@ Reply Applier::set(const WriteCmd& cmd) {
     return Reply::error("ERR no such lease");
   }
   Record* rec = live(key);
+  // SET overwrites a value of any type, but SET ... GET must read a string first.
+  if (cmd.get && rec != nullptr && rec->type != ValueType::kString) return wrong_type();
   Reply reply = Reply::ok();
   if (cmd.get) reply = rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
   bool found = rec != nullptr;
@@ -175,7 +217,9 @@ Reply Applier::set(const WriteCmd& cmd) {
 }
 
 Reply Applier::getex(const WriteCmd& cmd) {
-  Record* rec = live(cmd.args[0]);
+  Reply error;
+  Record* rec = live_typed(cmd.args[0], ValueType::kString, &error);
+  if (error.is_error()) return error;
   if (rec == nullptr) return Reply::null();
   Reply reply = Reply::bulk(rec->value);
   if (cmd.ttl == WriteCmd::Ttl::kSet) {
@@ -221,7 +265,9 @@ Reply Applier::del(const WriteCmd& cmd) {
 
 Reply Applier::incr(const WriteCmd& cmd) {
   std::string_view key = cmd.args[0];
-  Record* rec = live(key);
+  Reply error;
+  Record* rec = live_typed(key, ValueType::kString, &error);
+  if (error.is_error()) return error;
   int64_t value = 0;
   if (rec != nullptr) {
     std::optional<int64_t> v = parse_int64(rec->value);
@@ -240,7 +286,9 @@ Reply Applier::incr(const WriteCmd& cmd) {
 
 Reply Applier::incrbyfloat(const WriteCmd& cmd) {
   std::string_view key = cmd.args[0];
-  Record* rec = live(key);
+  Reply error;
+  Record* rec = live_typed(key, ValueType::kString, &error);
+  if (error.is_error()) return error;
   long double value = 0;
   if (rec != nullptr) {
     std::optional<long double> v = parse_long_double(rec->value);
@@ -261,7 +309,9 @@ Reply Applier::incrbyfloat(const WriteCmd& cmd) {
 Reply Applier::append(const WriteCmd& cmd) {
   std::string_view key = cmd.args[0];
   std::string_view tail = cmd.args[1];
-  Record* rec = live(key);
+  Reply error;
+  Record* rec = live_typed(key, ValueType::kString, &error);
+  if (error.is_error()) return error;
   if (rec == nullptr) {
     rec = store(key, tail, WriteCmd::Ttl::kClear, 0);
   } else {
@@ -278,7 +328,9 @@ Reply Applier::setrange(const WriteCmd& cmd) {
   std::string_view key = cmd.args[0];
   std::string_view piece = cmd.args[2];
   auto offset = static_cast<size_t>(cmd.amount);
-  Record* rec = live(key);
+  Reply error;
+  Record* rec = live_typed(key, ValueType::kString, &error);
+  if (error.is_error()) return error;
   if (piece.empty()) {
     // Redis answers the current length and writes nothing, not even a zero-length key.
     return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
@@ -335,8 +387,12 @@ Reply Applier::rename(const WriteCmd& cmd) {
     keys_.erase(dst);  // Redis sends no "del" for the overwritten destination
   }
   Record* dst = keys_.insert(to);
-  // The bytes change owner, not count: value_bytes stays right once src is erased empty.
+  // The value changes owner, not size: value_bytes stays right once src is erased empty.
+  dst->type = src->type;
   dst->value = std::move(src->value);
+  dst->hash = std::move(src->hash);
+  dst->set = std::move(src->set);
+  src->type = ValueType::kString;
   src->value.clear();
   keys_.set_deadline(dst, src->deadline_ms);
   keys_.set_lease(dst, src->lease_id);  // like the deadline, the lease moves with the value

@@ -15,6 +15,11 @@
 
 namespace bw::kv {
 
+// Redis's reply to a command on a key holding another type.
+inline constexpr std::string_view kWrongTypeError =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+Reply wrong_type();
+
 // One entry's worth of writes. `now_ms` is the entry's time: keys whose deadline <= now_ms are
 // absent for these writes and are removed lazily (with an "expired" event) when touched.
 // Leases and election holders are live while deadline > now_ms; a lapsed one still present
@@ -41,6 +46,11 @@ class Applier {
 
  private:
   Record* live(std::string_view key);
+  // live(key) if it holds `type`; null if absent, or (with *error set to WRONGTYPE) if it holds
+  // another type.
+  Record* live_typed(std::string_view key, ValueType type, Reply* error);
+  // A new key holding an empty value of `type`, versioned at this entry. REQUIRES: key absent.
+  Record* create(std::string_view key, ValueType type);
   const Lease* live_lease(uint64_t id) const;
   const Holder* live_holder(std::string_view name) const;
   void emit(std::string_view key, std::string_view event);
@@ -74,6 +84,8 @@ class Applier {
   Reply elect_keepalive(const WriteCmd& cmd);
   Reply resign(const WriteCmd& cmd);
   Reply publish(const WriteCmd& cmd);
+  Reply hash_write(const WriteCmd& cmd);  // hash.cc
+  Reply set_write(const WriteCmd& cmd);   // set.cc
   // "<prefix> token 5 for 'x' is stale; the current token is 7" and its siblings.
   Reply holder_error(std::string_view prefix, std::string_view name, uint64_t token) const;
 

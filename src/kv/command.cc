@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cmath>
 
 #include "common/assert.h"
 #include "common/codec.h"
@@ -83,6 +84,22 @@ constexpr std::array kCommands = {
     CommandSpec{"lock", Op::kLock, true},
     CommandSpec{"unlock", Op::kUnlock},
     CommandSpec{"publish", Op::kPublish},
+    CommandSpec{"hset", Op::kHSet},
+    CommandSpec{"hsetnx", Op::kHSetNx},
+    CommandSpec{"hmset", Op::kHMSet},
+    CommandSpec{"hdel", Op::kHDel},
+    CommandSpec{"hincrby", Op::kHIncrBy},
+    CommandSpec{"hincrbyfloat", Op::kHIncrByFloat},
+    CommandSpec{"hget", Op::kHGet},
+    CommandSpec{"hmget", Op::kHMGet},
+    CommandSpec{"hgetall", Op::kHGetAll},
+    CommandSpec{"hkeys", Op::kHKeys},
+    CommandSpec{"hvals", Op::kHVals},
+    CommandSpec{"hlen", Op::kHLen},
+    CommandSpec{"hexists", Op::kHExists},
+    CommandSpec{"hstrlen", Op::kHStrLen},
+    CommandSpec{"hrandfield", Op::kHRandField},
+    CommandSpec{"hscan", Op::kHScan},
 };
 // LEASE without its subcommand: what find_command("lease") answers (write routing).
 constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant};
@@ -354,6 +371,24 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
     case Op::kElectResign:
     case Op::kUnlock:
       return parse_token(cmd, cmd.args[1]);
+    case Op::kHSet:
+    case Op::kHMSet:
+      // key (field value)...
+      if (cmd.args.size() % 2 != 1) return arity_error(command_spec(cmd.op));
+      return std::nullopt;
+    case Op::kHIncrBy: {
+      std::optional<int64_t> v = parse_int64(cmd.args[2]);
+      if (!v) return not_integer();
+      cmd.amount = *v;
+      return std::nullopt;
+    }
+    case Op::kHIncrByFloat: {
+      std::optional<long double> v = parse_long_double(cmd.args[2]);
+      if (!v) return Reply::error("ERR value is not a valid float");
+      if (std::isnan(*v) || std::isinf(*v)) return Reply::error("ERR value is NaN or Infinity");
+      cmd.float_amount = *v;
+      return std::nullopt;
+    }
     default:
       return std::nullopt;
   }

@@ -64,7 +64,22 @@ enum class Op : uint8_t {
   kLock = 35,
   kUnlock = 36,
   kPublish = 37,
-  kWriteLast = kPublish,
+  // Hashes (hash.cc).
+  kHSet = 38,
+  kHSetNx = 39,
+  kHMSet = 40,
+  kHDel = 41,
+  kHIncrBy = 42,
+  kHIncrByFloat = 43,
+  // Sets (set.cc).
+  kSAdd = 44,
+  kSRem = 45,
+  kSPop = 46,
+  kSMove = 47,
+  kSInterStore = 48,
+  kSUnionStore = 49,
+  kSDiffStore = 50,
+  kWriteLast = kSDiffStore,
   // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
   // part of the format as well: only append.
   kGet = 128,
@@ -84,9 +99,31 @@ enum class Op : uint8_t {
   kGetVer,
   kLeaseTtl,
   kElectLeader,
-  kReadLast = kElectLeader,
+  kHGet,
+  kHMGet,
+  kHGetAll,
+  kHKeys,
+  kHVals,
+  kHLen,
+  kHExists,
+  kHStrLen,
+  kHRandField,
+  kHScan,
+  kSMembers,
+  kSIsMember,
+  kSMIsMember,
+  kSCard,
+  kSRandMember,
+  kSInter,
+  kSUnion,
+  kSDiff,
+  kSInterCard,
+  kSScan,
+  kReadLast = kSScan,
 };
 static_assert(static_cast<int>(Op::kGetVer) == 142, "read opcodes are part of the log format");
+static_assert(static_cast<int>(Op::kHGet) == 145, "read opcodes are part of the log format");
+static_assert(static_cast<int>(Op::kSScan) == 164, "read opcodes are part of the log format");
 
 bool is_write_opcode(uint8_t op);
 bool is_read_opcode(uint8_t op);

@@ -1,7 +1,9 @@
-// Runs src/kv/testdata/commands.golden (the scripts also checked against redis-server by
+// Runs every src/kv/testdata/*.golden script (the scripts also checked against redis-server by
 // tests/integration/test_commands.py) against kv::Store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -50,9 +52,9 @@ std::vector<std::string> tokenize(std::string_view line) {
   return words;
 }
 
-std::vector<std::pair<std::string, std::vector<Step>>> load() {
-  std::ifstream in(BW_KV_GOLDEN_PATH);
-  EXPECT_TRUE(in.good()) << BW_KV_GOLDEN_PATH;
+std::vector<std::pair<std::string, std::vector<Step>>> load(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
   std::vector<std::pair<std::string, std::vector<Step>>> sections;
   std::string line;
   int n = 0;
@@ -70,21 +72,37 @@ std::vector<std::pair<std::string, std::vector<Step>>> load() {
   return sections;
 }
 
+// The scripts, one per command family, in name order.
+std::vector<std::string> scripts() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(BW_KV_GOLDEN_DIR)) {
+    if (entry.path().extension() == ".golden") names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 TEST(KvGolden, AllSectionsMatchRedis) {
-  auto sections = load();
-  ASSERT_GE(sections.size(), 15u);
+  const std::vector<std::string> names = scripts();
+  for (const char* family : {"commands.golden", "hashes.golden"}) {
+    EXPECT_TRUE(std::find(names.begin(), names.end(), family) != names.end()) << family;
+  }
   size_t steps = 0;
-  for (const auto& [name, section] : sections) {
-    testing::Harness h;
-    for (const Step& step : section) {
-      std::vector<std::string> words = tokenize(step.command);
-      std::vector<std::string_view> argv(words.begin(), words.end());
-      EXPECT_EQ(testing::render(h.run(argv)), step.expected)
-          << "section '" << name << "', commands.golden:" << step.line << ": > " << step.command;
-      ++steps;
+  for (const std::string& file : names) {
+    auto sections = load(std::string(BW_KV_GOLDEN_DIR) + "/" + file);
+    EXPECT_GE(sections.size(), 5u) << file;
+    for (const auto& [name, section] : sections) {
+      testing::Harness h;
+      for (const Step& step : section) {
+        std::vector<std::string> words = tokenize(step.command);
+        std::vector<std::string_view> argv(words.begin(), words.end());
+        EXPECT_EQ(testing::render(h.run(argv)), step.expected)
+            << "section '" << name << "', " << file << ":" << step.line << ": > " << step.command;
+        ++steps;
+      }
     }
   }
-  EXPECT_GE(steps, 300u);
+  EXPECT_GE(steps, 500u);
 }
 
 }  // namespace

@@ -9,6 +9,40 @@ uint64_t key_hash(std::string_view key) {
   return checksum64(key);
 }
 
+std::string_view type_name(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kSet:
+      return "set";
+  }
+  return "none";
+}
+
+size_t Keyspace::value_size(const Record& rec) {
+  switch (rec.type) {
+    case ValueType::kString:
+      return rec.value.size();
+    case ValueType::kHash:
+      return rec.hash->bytes();
+    case ValueType::kSet:
+      return rec.set->bytes();
+  }
+  return 0;
+}
+
+void Keyspace::reset_value(Record* rec, ValueType type) {
+  value_bytes_ -= value_size(*rec);
+  rec->value = std::string();
+  rec->hash.reset();
+  rec->set.reset();
+  rec->type = type;
+  if (type == ValueType::kHash) rec->hash = std::make_unique<HashValue>();
+  if (type == ValueType::kSet) rec->set = std::make_unique<SetValue>();
+}
+
 Record* Keyspace::find(std::string_view key) {
   auto it = table_.find(key);
   return it == table_.end() ? nullptr : it->second.get();
@@ -44,7 +78,7 @@ void Keyspace::erase(const Record* rec) {
   }
   size_t n = order_.erase(Slot{key_hash(rec->key), rec});
   BW_ASSERT(n == 1);
-  value_bytes_ -= rec->value.size();
+  value_bytes_ -= value_size(*rec);
   key_bytes_ -= rec->key.size();
   // Erase by iterator: the lookup key points into the record the erase destroys.
   auto it = table_.find(std::string_view(rec->key));
@@ -106,7 +140,7 @@ size_t Keyspace::memory_bytes_estimate() const {
 }
 
 size_t Keyspace::record_bytes(const Record& rec) {
-  return rec.key.size() + rec.value.size() + kRecordOverheadBytes +
+  return rec.key.size() + value_size(rec) + kRecordOverheadBytes +
          (rec.deadline_ms != 0 ? kIndexEntryBytes : 0) + (rec.lease_id != 0 ? kIndexEntryBytes : 0);
 }
 

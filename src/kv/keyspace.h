@@ -1,7 +1,7 @@
-// The keyspace: string keys with a value, an absolute deadline and a version. A hash table finds
-// keys; an ordered index by (64-bit hash, key) lets SCAN use the hash as a cursor that survives
-// inserts and deletes; an index of deadlines serves active expiry. Knows nothing about commands or
-// time. Not thread safe.
+// The keyspace: string keys with a typed value, an absolute deadline and a version. A hash table
+// finds keys; an ordered index by (64-bit hash, key) lets SCAN use the hash as a cursor that
+// survives inserts and deletes; an index of deadlines serves active expiry. Knows nothing about
+// commands or time. Not thread safe.
 #pragma once
 
 #include <cstdint>
@@ -12,15 +12,24 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "kv/collections.h"
 
 namespace bw::kv {
 
+// The type of a key's value, as TYPE names it. Part of the snapshot format: only append.
+enum class ValueType : uint8_t { kString = 0, kHash = 1, kSet = 2 };
+// "string", "hash", "set".
+std::string_view type_name(ValueType type);
+
 struct Record {
   std::string key;  // never changes while the record is in the keyspace (indexes point into it)
-  std::string value;
-  int64_t deadline_ms = 0;  // absolute unix ms; 0 = no deadline
-  uint64_t version = 0;     // log index of the last modification
-  uint64_t lease_id = 0;    // lease the key is attached to; 0 = none
+  ValueType type = ValueType::kString;
+  std::string value;                // kString; empty otherwise
+  std::unique_ptr<HashValue> hash;  // kHash: never null nor empty while the key exists
+  std::unique_ptr<SetValue> set;    // kSet: likewise
+  int64_t deadline_ms = 0;          // absolute unix ms; 0 = no deadline
+  uint64_t version = 0;             // log index of the last modification
+  uint64_t lease_id = 0;            // lease the key is attached to; 0 = none
   // Access tracking for LRU/LFU eviction: local to each node (reads touch keys only where they
   // are served), never part of the replicated state or the snapshot. Only the leader's choice of
   // keys to evict matters; the eviction itself is a log entry.
@@ -91,10 +100,16 @@ class Keyspace {
   // counter when `random` (uniform 64-bit) falls under its probability. Not replicated state.
   void touch(Record* rec, uint64_t random);
   uint64_t access_seq() const { return access_seq_; }
-  // Call after changing rec->value's size so value_bytes() stays right.
+  // Call after changing rec->value's size so value_bytes() stays right (or an aggregate's
+  // bytes(): value_size() of the record before and after).
   void value_resized(size_t old_size, size_t new_size) {
     value_bytes_ = value_bytes_ - old_size + new_size;
   }
+  // What a record's value counts for in value_bytes(): the string's size, an aggregate's bytes().
+  static size_t value_size(const Record& rec);
+  // Makes `rec` an empty value of `type` (a string "", a new empty hash or set), releasing what
+  // it held and keeping value_bytes() right.
+  void reset_value(Record* rec, ValueType type);
 
   // Records in (hash, key) order.
   const_iterator begin() const { return order_.begin(); }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/glob.h"
+#include "kv/aggregate_read.h"
 #include "kv/apply.h"
 #include "kv/numbers.h"
 
@@ -47,6 +48,7 @@ Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int
   if (!start || !end) return not_integer();
   const Record* rec = live(keys, argv[1], expiry_ms);
   if (rec == nullptr) return Reply::bulk("");
+  if (rec->type != ValueType::kString) return wrong_type();
   // Redis's arithmetic, negative indexes counting from the end.
   int64_t s = *start, e = *end;
   auto len = static_cast<int64_t>(rec->value.size());
@@ -71,8 +73,9 @@ Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t expiry_ms
   return Reply::array(std::move(out));
 }
 
-// Redis's parseScanCursorOrReply: strtoul over the whole string, no leading space.
-std::optional<uint64_t> parse_cursor(std::string_view text) {
+}  // namespace
+
+std::optional<uint64_t> parse_scan_cursor(std::string_view text) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
   if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string buf(text);
@@ -83,14 +86,16 @@ std::optional<uint64_t> parse_cursor(std::string_view text) {
   return v;
 }
 
+namespace {
+
 // SCAN over the (hash, key) order: the cursor is the next hash to visit, so every key present
 // for the whole scan is returned (keys sharing a hash are always visited together).
 Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t expiry_ms) {
-  std::optional<uint64_t> cursor = parse_cursor(argv[1]);
+  std::optional<uint64_t> cursor = parse_scan_cursor(argv[1]);
   if (!cursor) return Reply::error("ERR invalid cursor");
   int64_t count = 10;
   std::string_view pattern = "*";
-  bool strings_only = true;
+  std::optional<std::string_view> type;  // SCAN ... TYPE t: only keys of type t
   for (size_t i = 2; i < argv.size(); i += 2) {
     bool has_value = i + 1 < argv.size();
     if (equals_ignore_case(argv[i], "count") && has_value) {
@@ -101,7 +106,7 @@ Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t
     } else if (equals_ignore_case(argv[i], "match") && has_value) {
       pattern = argv[i + 1];
     } else if (equals_ignore_case(argv[i], "type") && has_value) {
-      strings_only = equals_ignore_case(argv[i + 1], "string");  // the only type we hold
+      type = argv[i + 1];
     } else {
       return Reply::error("ERR syntax error");
     }
@@ -113,7 +118,8 @@ Reply scan(const Keyspace& keys, std::span<const std::string_view> argv, int64_t
   uint64_t last_hash = 0;
   while (it != keys.end() && (visited < budget || it->hash == last_hash)) {
     const Record& rec = *it->rec;
-    if (strings_only && !hidden(rec, expiry_ms) && glob_match(pattern, rec.key)) {
+    if ((!type || equals_ignore_case(*type, type_name(rec.type))) && !hidden(rec, expiry_ms) &&
+        glob_match(pattern, rec.key)) {
       found.push_back(Reply::bulk(rec.key));
     }
     last_hash = it->hash;
@@ -167,14 +173,17 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
       return elect_leader(coord, argv[1], clock);
     case Op::kGet: {
       const Record* rec = live(keys, argv[1], expiry_ms);
-      return rec == nullptr ? Reply::null() : Reply::bulk(rec->value);
+      if (rec == nullptr) return Reply::null();
+      return rec->type == ValueType::kString ? Reply::bulk(rec->value) : wrong_type();
     }
     case Op::kMGet: {
       std::vector<Reply> out;
       out.reserve(argv.size() - 1);
       for (size_t i = 1; i < argv.size(); ++i) {
         const Record* rec = live(keys, argv[i], expiry_ms);
-        out.push_back(rec == nullptr ? Reply::null() : Reply::bulk(rec->value));
+        // Like Redis, a key of another type reads as absent.
+        bool string = rec != nullptr && rec->type == ValueType::kString;
+        out.push_back(string ? Reply::bulk(rec->value) : Reply::null());
       }
       return Reply::array(std::move(out));
     }
@@ -185,6 +194,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     }
     case Op::kStrLen: {
       const Record* rec = live(keys, argv[1], expiry_ms);
+      if (rec != nullptr && rec->type != ValueType::kString) return wrong_type();
       return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
     }
     case Op::kGetRange:
@@ -197,8 +207,10 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
       return ttl(keys, argv[1], clock, false, true);
     case Op::kPExpireTime:
       return ttl(keys, argv[1], clock, true, true);
-    case Op::kType:
-      return Reply::simple(live(keys, argv[1], expiry_ms) == nullptr ? "none" : "string");
+    case Op::kType: {
+      const Record* rec = live(keys, argv[1], expiry_ms);
+      return Reply::simple(std::string(rec == nullptr ? "none" : type_name(rec->type)));
+    }
     case Op::kKeys:
       return keys_cmd(keys, argv[1], expiry_ms);
     case Op::kScan:
@@ -211,11 +223,34 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     case Op::kGetVer: {
       const Record* rec = live(keys, argv[1], expiry_ms);
       if (rec == nullptr) return Reply::null();
+      if (rec->type != ValueType::kString) return wrong_type();
       std::vector<Reply> out;
       out.push_back(Reply::bulk(rec->value));
       out.push_back(Reply::integer_value(static_cast<int64_t>(rec->version)));
       return Reply::array(std::move(out));
     }
+    case Op::kHGet:
+    case Op::kHMGet:
+    case Op::kHGetAll:
+    case Op::kHKeys:
+    case Op::kHVals:
+    case Op::kHLen:
+    case Op::kHExists:
+    case Op::kHStrLen:
+    case Op::kHRandField:
+    case Op::kHScan:
+      return evaluate_hash_read(keys, op, argv, expiry_ms, random);
+    case Op::kSMembers:
+    case Op::kSIsMember:
+    case Op::kSMIsMember:
+    case Op::kSCard:
+    case Op::kSRandMember:
+    case Op::kSInter:
+    case Op::kSUnion:
+    case Op::kSDiff:
+    case Op::kSInterCard:
+    case Op::kSScan:
+      return evaluate_set_read(keys, op, argv, expiry_ms, random);
     default:
       return Reply::error("ERR not a read-only command");
   }

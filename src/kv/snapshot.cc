@@ -1,6 +1,11 @@
-// Snapshot image, version 5, all integers little-endian:
-//   magic "BWKVSNAP"  version:u8 (=5)  applied_index:u64  clock_ms:u64  key_count:varint
-//   (key:bytes value:bytes deadline_ms:u64 version:varint lease_id:varint){key_count}
+// Snapshot image, version 6, all integers little-endian:
+//   magic "BWKVSNAP"  version:u8 (=6)  applied_index:u64  clock_ms:u64  key_count:varint
+//   (key:bytes type:u8 value deadline_ms:u64 version:varint lease_id:varint){key_count}
+//     value, by type (ValueType):
+//       0 string: bytes
+//       1 hash:   next_seq:varint count:varint (seq:varint field:bytes value:bytes){count}
+//       2 set:    next_seq:varint count:varint (seq:varint member:bytes){count}
+//     members in order (increasing seq, each below next_seq); count >= 1
 //   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
 //   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
 //                           deadline_ms:u64){holder_count}
@@ -9,7 +14,8 @@
 //   acl_index:varint  acl_user_count:varint
 //                          (name:bytes definition:bytes index:varint){acl_user_count}
 //   checksum:u64 = XXH3-64 of every byte before it
-// clock_ms is Store::clock_ms(), the log's time. Version 4 (still restored) has no ACL section
+// clock_ms is Store::clock_ms(), the log's time. Version 5 (still restored) has no type byte
+// (every value is a string). Version 4 (still restored) has no ACL section
 // (no users). Version 3 (still restored) has no member
 // section; version 2 (still restored, with clock_ms 0) has
 // no clock_ms; version 1 (likewise) has neither clock_ms, lease_id nor the lease and holder
@@ -27,7 +33,8 @@ namespace bw::kv {
 
 namespace {
 constexpr std::string_view kMagic = "BWKVSNAP";
-constexpr uint8_t kSnapshotVersion = 5;
+constexpr uint8_t kSnapshotVersion = 6;
+constexpr uint8_t kSnapshotVersionNoTypes = 5;
 constexpr uint8_t kSnapshotVersionNoAcl = 4;
 constexpr uint8_t kSnapshotVersionNoMembers = 3;
 constexpr uint8_t kSnapshotVersionNoClock = 2;
@@ -35,6 +42,8 @@ constexpr uint8_t kSnapshotVersionNoLeases = 1;
 constexpr size_t kChecksumBytes = 8;
 // Smallest encoded record: empty key and value (1 + 1), deadline (8), version (1).
 constexpr uint64_t kRecordBytesMin = 11;
+// Smallest encoded member: seq (1) and an empty name (1).
+constexpr uint64_t kMemberBytesMinEncoded = 2;
 // Smallest lease: id (1), ttl (1), deadline (8); smallest holder: 1 + 1 + 1 + 1 + 8.
 constexpr uint64_t kLeaseBytesMin = 10;
 constexpr uint64_t kHolderBytesMin = 12;
@@ -52,6 +61,93 @@ Status corrupt(std::string_view what) {
 bool ttl_ok(uint64_t ttl_ms) {
   return ttl_ms > 0 && ttl_ms <= static_cast<uint64_t>(kCoordTtlMsMax);
 }
+
+void write_value(ByteWriter& w, const Record& rec) {
+  w.u8(static_cast<uint8_t>(rec.type));
+  switch (rec.type) {
+    case ValueType::kString:
+      w.bytes(rec.value);
+      return;
+    case ValueType::kHash: {
+      const HashValue::Table& t = rec.hash->table();
+      w.varint(t.next_seq());
+      w.varint(t.size());
+      for (const auto& [seq, node] : t) {
+        w.varint(seq);
+        w.bytes(node->first);
+        w.bytes(node->second.value);
+      }
+      return;
+    }
+    case ValueType::kSet: {
+      const SetValue::Table& t = rec.set->table();
+      w.varint(t.next_seq());
+      w.varint(t.size());
+      for (const auto& [seq, node] : t) {
+        w.varint(seq);
+        w.bytes(node->first);
+      }
+      return;
+    }
+  }
+}
+
+// Reads an aggregate's members into `table` (empty), calling add(name, value bytes) for each.
+template <typename Table, typename Read>
+Status read_members(ByteReader& r, Table& table, Read read_one) {
+  BW_ASSIGN_OR_RETURN(uint64_t next_seq, r.varint());
+  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+  if (count == 0) return corrupt("empty aggregate value");
+  if (count > r.remaining() / kMemberBytesMinEncoded) return corrupt("member count exceeds image");
+  for (uint64_t i = 0; i < count; ++i) {
+    BW_ASSIGN_OR_RETURN(uint64_t seq, r.varint());
+    BW_RETURN_IF_ERROR(read_one(seq));
+  }
+  if (!table.restore_next_seq(next_seq)) return corrupt("member sequence beyond next_seq");
+  return OkStatus();
+}
+
+Status read_value(ByteReader& r, Keyspace& keys, Record* rec) {
+  BW_ASSIGN_OR_RETURN(uint8_t type, r.u8());
+  switch (static_cast<ValueType>(type)) {
+    case ValueType::kString: {
+      BW_ASSIGN_OR_RETURN(std::string_view value, r.bytes(kValueBytesMax));
+      rec->value.assign(value);
+      keys.value_resized(0, value.size());
+      return OkStatus();
+    }
+    case ValueType::kHash: {
+      keys.reset_value(rec, ValueType::kHash);
+      HashValue& h = *rec->hash;
+      BW_RETURN_IF_ERROR(read_members(r, h.table(), [&](uint64_t seq) -> Status {
+        BW_ASSIGN_OR_RETURN(std::string_view field, r.bytes(kValueBytesMax));
+        BW_ASSIGN_OR_RETURN(std::string_view value, r.bytes(kValueBytesMax));
+        if (!h.table().restore(field, seq, std::string(value))) {
+          return corrupt("hash field duplicate or out of order");
+        }
+        h.resized(0, HashValue::field_bytes(field, value));
+        return OkStatus();
+      }));
+      keys.value_resized(0, h.bytes());
+      return OkStatus();
+    }
+    case ValueType::kSet: {
+      keys.reset_value(rec, ValueType::kSet);
+      SetValue& set = *rec->set;
+      BW_RETURN_IF_ERROR(read_members(r, set.table(), [&](uint64_t seq) -> Status {
+        BW_ASSIGN_OR_RETURN(std::string_view member, r.bytes(kValueBytesMax));
+        if (!set.table().restore(member, seq, Empty{})) {
+          return corrupt("set member duplicate or out of order");
+        }
+        set.resized(0, SetValue::member_bytes(member));
+        return OkStatus();
+      }));
+      keys.value_resized(0, set.bytes());
+      return OkStatus();
+    }
+  }
+  return corrupt(fmt::format("unknown value type {}", type));
+}
 }  // namespace
 
 std::string Store::snapshot() const {
@@ -67,7 +163,7 @@ std::string Store::snapshot() const {
   for (const Keyspace::Slot& slot : keys_) {
     const Record* rec = slot.rec;
     w.bytes(rec->key);
-    w.bytes(rec->value);
+    write_value(w, *rec);
     w.u64(static_cast<uint64_t>(rec->deadline_ms));
     w.varint(rec->version);
     w.varint(rec->lease_id);
@@ -127,9 +223,9 @@ Status Store::restore(std::string_view image) {
     BW_ASSIGN_OR_RETURN(std::string_view magic, r.raw(kMagic.size()));
     if (magic != kMagic) return corrupt("bad magic");
     BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-    if (version != kSnapshotVersion && version != kSnapshotVersionNoAcl &&
-        version != kSnapshotVersionNoMembers && version != kSnapshotVersionNoClock &&
-        version != kSnapshotVersionNoLeases) {
+    if (version != kSnapshotVersion && version != kSnapshotVersionNoTypes &&
+        version != kSnapshotVersionNoAcl && version != kSnapshotVersionNoMembers &&
+        version != kSnapshotVersionNoClock && version != kSnapshotVersionNoLeases) {
       return corrupt(fmt::format("unknown version {}", version));
     }
     const bool with_leases = version != kSnapshotVersionNoLeases;
@@ -143,7 +239,15 @@ Status Store::restore(std::string_view image) {
     if (count > r.remaining() / kRecordBytesMin) return corrupt("key count exceeds the image");
     for (uint64_t i = 0; i < count; ++i) {
       BW_ASSIGN_OR_RETURN(std::string_view key, r.bytes(kValueBytesMax));
-      BW_ASSIGN_OR_RETURN(std::string_view value, r.bytes(kValueBytesMax));
+      if (keys_.find(key) != nullptr) return corrupt("duplicate key");
+      Record* rec = keys_.insert(key);
+      if (version == kSnapshotVersion) {
+        BW_RETURN_IF_ERROR(read_value(r, keys_, rec));
+      } else {
+        BW_ASSIGN_OR_RETURN(std::string_view value, r.bytes(kValueBytesMax));
+        rec->value.assign(value);
+        keys_.value_resized(0, value.size());
+      }
       BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
       BW_ASSIGN_OR_RETURN(uint64_t key_version, r.varint());
       uint64_t lease_id = 0;
@@ -153,10 +257,6 @@ Status Store::restore(std::string_view image) {
       if (static_cast<int64_t>(deadline) < 0) return corrupt("negative deadline");
       if (key_version > applied) return corrupt("key version beyond the applied index");
       if (lease_id > applied) return corrupt("lease id beyond the applied index");
-      if (keys_.find(key) != nullptr) return corrupt("duplicate key");
-      Record* rec = keys_.insert(key);
-      rec->value.assign(value);
-      keys_.value_resized(0, value.size());
       rec->version = key_version;
       keys_.set_deadline(rec, static_cast<int64_t>(deadline));
       keys_.set_lease(rec, lease_id);
@@ -167,7 +267,7 @@ Status Store::restore(std::string_view image) {
     if (version >= kSnapshotVersionNoAcl) {
       BW_RETURN_IF_ERROR(restore_members(r));
     }
-    if (version == kSnapshotVersion) {
+    if (version >= kSnapshotVersionNoTypes) {
       BW_RETURN_IF_ERROR(restore_acl(r, applied));
     }
     if (!r.done()) return corrupt("trailing bytes");

@@ -87,7 +87,7 @@ struct AclUserRecord {
 };
 
 // Bounds on work done by one read command.
-inline constexpr size_t kScanCountMax = 100000;     // SCAN COUNT is clamped to this
+inline constexpr size_t kScanCountMax = 100000;     // SCAN, HSCAN, SSCAN COUNT is clamped to this
 inline constexpr size_t kRandomKeyProbesMax = 100;  // expired keys skipped by RANDOMKEY
 
 // Not thread safe; owned by the node's event loop. Replicas that apply the same payloads at the

@@ -334,10 +334,15 @@ std::string AclUser::describe_commands() const {
   for (std::string_view cat : kCategories) {
     std::vector<size_t> ids;
     index_->category(cat, &ids);
-    size_t on = 0;
-    for (size_t id : ids) on += allowed_[id] ? 1 : 0;
-    const size_t off = ids.size() - on;
-    if ((additive && on > off) || (!additive && off > on)) {
+    // A category goes in when it puts right more of its commands than it puts wrong, judged
+    // against the categories already taken (a command they cover counts for neither).
+    size_t fixes = 0;
+    size_t breaks = 0;
+    for (size_t id : ids) {
+      if (fake[id] == additive) continue;  // already as the category would set it
+      (allowed_[id] == additive ? fixes : breaks) += 1;
+    }
+    if (fixes > breaks) {
       for (size_t id : ids) fake[id] = additive;
       rules += fmt::format(" {}@{}", additive ? '+' : '-', cat);
     }

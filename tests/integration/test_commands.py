@@ -1,7 +1,7 @@
 """Command semantics, checked side by side against a real redis-server and a Bellwether cluster.
 
-The golden scripts in src/kv/testdata/commands.golden (also run by src/kv/golden_test.cc against
-kv::Store) hold most cases; the tests below them cover what a script cannot: real time passing,
+The golden scripts in src/kv/testdata/*.golden, one per command family (also run by
+src/kv/golden_test.cc against kv::Store), hold most cases; the tests below them cover what a script cannot: real time passing,
 SCAN iteration, unordered replies. Every expectation passes against redis-server first.
 
 Run: /usr/bin/python3 -m pytest tests/integration/test_commands.py
@@ -18,7 +18,7 @@ import pytest
 import redis
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GOLDEN = os.path.join(REPO, "src", "kv", "testdata", "commands.golden")
+GOLDEN_DIR = os.path.join(REPO, "src", "kv", "testdata")
 STARTUP_TIMEOUT_S = 10
 EXPIRY_TIMEOUT_S = 5
 
@@ -149,19 +149,22 @@ def render(reply):
 
 
 def load_sections():
-    sections, name = {}, None
-    with open(GOLDEN, encoding="utf-8") as f:
-        lines = [l.rstrip("\n") for l in f]
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("## "):
-            name = line[3:].strip()
-            sections[name] = []
-        elif line.startswith("> "):
-            sections[name].append((line[2:], lines[i + 1], i + 1))
+    """{"file: section": [(command, expected, line)]} for every *.golden script."""
+    sections = {}
+    for file in sorted(f for f in os.listdir(GOLDEN_DIR) if f.endswith(".golden")):
+        name = None
+        with open(os.path.join(GOLDEN_DIR, file), encoding="utf-8") as f:
+            lines = [l.rstrip("\n") for l in f]
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("## "):
+                name = f"{file}: {line[3:].strip()}"
+                sections[name] = []
+            elif line.startswith("> "):
+                sections[name].append((line[2:], lines[i + 1], i + 1))
+                i += 1
             i += 1
-        i += 1
     return sections
 
 
@@ -178,9 +181,10 @@ def run(client, *args):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_golden(target, section):
     _, client = target
+    file = section.split(":", 1)[0]
     for command, expected, line in SECTIONS[section]:
         got = render(run(client, *tokenize(command)))
-        assert got == expected, f"{GOLDEN}:{line}: > {command}"
+        assert got == expected, f"{file}:{line}: > {command}"
 
 
 # ---------------------------------------------------------------- time and iteration
