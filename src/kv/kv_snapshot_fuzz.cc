@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // A payload that decodes and passes arity and syntax is one the leader could have written, so
   // it must apply without tripping an assertion: to an empty store, and to one holding leases,
-  // attached keys and election holders, so every payload kind (commands, fenced commands,
+  // attached keys, election holders and a hash, so every payload kind (commands, fenced commands,
   // transactions, expiry of keys/leases/holders, the failover extension, evictions) meets real
   // state.
   auto decoded = bw::kv::decode_payload(input);
@@ -74,9 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bw::kv::Store seeded;
   constexpr int64_t kSeedNowMs = 1'700'000'000'000;
   const std::vector<std::vector<std::string_view>> seed = {
-      {"LEASE", "GRANT", "1000"},   {"SET", "a", "v", "LEASE", "1"},
-      {"SET", "b", "v", "PX", "5"}, {"ELECT", "w", "c", "1000"},
-      {"LOCK", "l", "o", "10"},     {"SET", "c", "v", "LEASE", "1", "FENCE", "w", "4"},
+      {"LEASE", "GRANT", "1000"},        {"SET", "a", "v", "LEASE", "1"},
+      {"SET", "b", "v", "PX", "5"},      {"ELECT", "w", "c", "1000"},
+      {"LOCK", "l", "o", "10"},          {"SET", "c", "v", "LEASE", "1", "FENCE", "w", "4"},
+      {"HSET", "h", "f", "1", "g", "x"},
   };
   uint64_t index = 0;
   for (const auto& argv : seed) {

@@ -11,14 +11,22 @@ namespace {
 
 // Notification classes, as Redis's NOTIFY_* bits.
 enum : uint32_t {
-  kKeyspace = 1u << 0,                              // K
-  kKeyevent = 1u << 1,                              // E
-  kGeneric = 1u << 2,                               // g
-  kString = 1u << 3,                                // $
-  kExpired = 1u << 8,                               // x
-  kEvicted = 1u << 9,                               // e
-  kNew = 1u << 14,                                  // n
-  kAll = kGeneric | kString | kExpired | kEvicted,  // A (Bellwether has only strings)
+  kKeyspace = 1u << 0,  // K
+  kKeyevent = 1u << 1,  // E
+  kGeneric = 1u << 2,   // g
+  kString = 1u << 3,    // $
+  kList = 1u << 4,      // l (no list events yet)
+  kSet = 1u << 5,       // s
+  kHash = 1u << 6,      // h
+  kZset = 1u << 7,      // z (no sorted-set events yet)
+  kExpired = 1u << 8,   // x
+  kEvicted = 1u << 9,   // e
+  kStream = 1u << 10,   // t (no stream events yet)
+  kModule = 1u << 13,   // d (never fires: no modules)
+  kNew = 1u << 14,      // n
+  // A: every class but n (and m, key misses, which Bellwether does not emit).
+  kAll =
+      kGeneric | kString | kList | kSet | kHash | kZset | kExpired | kEvicted | kStream | kModule,
 };
 
 uint32_t event_class(std::string_view event) {
@@ -28,6 +36,13 @@ uint32_t event_class(std::string_view event) {
   if (event == "set" || event == "setrange" || event == "incrby" || event == "incrbyfloat" ||
       event == "append") {
     return kString;
+  }
+  if (event == "hset" || event == "hdel" || event == "hincrby" || event == "hincrbyfloat") {
+    return kHash;
+  }
+  if (event == "sadd" || event == "srem" || event == "spop" || event == "sinterstore" ||
+      event == "sunionstore" || event == "sdiffstore") {
+    return kSet;
   }
   return kGeneric;  // del, expire, rename_from, rename_to, persist, ...
 }
@@ -182,6 +197,24 @@ Status PubSub::set_notify_flags(std::string_view flags) {
       case '$':
         mask |= kString;
         break;
+      case 'l':
+        mask |= kList;
+        break;
+      case 's':
+        mask |= kSet;
+        break;
+      case 'h':
+        mask |= kHash;
+        break;
+      case 'z':
+        mask |= kZset;
+        break;
+      case 't':
+        mask |= kStream;
+        break;
+      case 'd':
+        mask |= kModule;
+        break;
       case 'x':
         mask |= kExpired;
         break;
@@ -194,14 +227,8 @@ Status PubSub::set_notify_flags(std::string_view flags) {
       case 'A':
         mask |= kAll;
         break;
-      case 'l':
-      case 's':
-      case 'h':
-      case 'z':
-      case 't':
-      case 'd':
       case 'm':
-        break;  // classes of types Bellwether does not have: accepted, never fire
+        break;  // key misses: accepted, never fire
       default:
         return absl::InvalidArgumentError(fmt::format("Invalid event class character '{}'", c));
     }
@@ -219,8 +246,14 @@ std::string PubSub::notify_flags() const {
   } else {
     if (notify_mask_ & kGeneric) out += 'g';
     if (notify_mask_ & kString) out += '$';
+    if (notify_mask_ & kList) out += 'l';
+    if (notify_mask_ & kSet) out += 's';
+    if (notify_mask_ & kHash) out += 'h';
+    if (notify_mask_ & kZset) out += 'z';
     if (notify_mask_ & kExpired) out += 'x';
     if (notify_mask_ & kEvicted) out += 'e';
+    if (notify_mask_ & kStream) out += 't';
+    if (notify_mask_ & kModule) out += 'd';
   }
   if (notify_mask_ & kNew) out += 'n';
   if (notify_mask_ & kKeyspace) out += 'K';

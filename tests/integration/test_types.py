@@ -1,0 +1,146 @@
+"""Aggregate types (hashes, sets) against real node processes and, where the behaviour is Redis's,
+side by side with a real redis-server: keyspace notifications, replication to every node,
+recovery from snapshot and log after a restart, and redis-py's own helpers.
+
+The command replies themselves are golden scripts (src/kv/testdata/*.golden, run by
+test_commands.py against both servers).
+
+Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_types.py
+"""
+import time
+
+import redis
+
+from conftest import wait_until
+from helpers import wait_caught_up
+
+NOTIFY_TIMEOUT_S = 10
+SNAPSHOT_ENTRIES = 200
+
+
+def events(client, flags, commands):
+    """(channel, message) pairs `commands` make `client`'s server publish under `flags`."""
+    client.config_set("notify-keyspace-events", flags)
+    ps = client.pubsub()
+    ps.psubscribe("__key*__:*")
+    wait_until(lambda: ps.get_message(timeout=0.1), what="psubscribe confirmation")
+    for cmd in commands:
+        try:
+            client.execute_command(*cmd)
+        except redis.ResponseError:
+            pass
+    # A marker write in the string class: once its event arrives, every earlier one has.
+    client.config_set("notify-keyspace-events", "KE$")
+    client.set("marker", "1")
+    got = []
+    deadline = time.monotonic() + NOTIFY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        m = ps.get_message(timeout=0.2)
+        if m is None or m["type"] != "pmessage":
+            continue
+        pair = (m["channel"].decode(), m["data"].decode())
+        if pair[1] == "marker" or pair[0].endswith(":marker"):
+            break
+        got.append(pair)
+    else:
+        raise AssertionError("marker event not received")
+    ps.close()
+    client.delete("marker")
+    return got
+
+
+HASH_COMMANDS = [
+    ("HSET", "h", "a", "1", "b", "2"),
+    ("HSETNX", "h", "a", "x"),        # no change: no event
+    ("HINCRBY", "h", "n", "5"),
+    ("HINCRBYFLOAT", "h", "f", "1.5"),
+    ("HDEL", "h", "nofield"),         # no change: no event
+    ("HSET", "s", "x", "1"),
+    ("SET", "s", "plain"),            # a string over a hash
+    ("HDEL", "h", "a", "b", "n", "f"),  # the last fields: hdel, then del
+    ("HSET", "e", "f", "v"),
+    ("EXPIRE", "e", "100"),
+    ("RENAME", "e", "e2"),
+]
+
+
+def test_hash_notifications_match_redis(cluster_factory, redis_server):
+    c = cluster_factory()
+    ours = c.wait_for_leader().client()
+    theirs = redis.Redis(port=redis_server)
+    for flags in ("KEA", "KEh", "Kh$", "Eg"):
+        ours.flushall()
+        theirs.flushall()
+        expected = events(theirs, flags, HASH_COMMANDS)
+        assert expected, flags  # each flag set sees something
+        assert events(ours, flags, HASH_COMMANDS) == expected, flags
+    assert ours.config_get("notify-keyspace-events") == theirs.config_get("notify-keyspace-events")
+    for flags in ("KEhs", "Kls", "EA", "Ezt"):
+        ours.config_set("notify-keyspace-events", flags)
+        theirs.config_set("notify-keyspace-events", flags)
+        assert (ours.config_get("notify-keyspace-events") ==
+                theirs.config_get("notify-keyspace-events")), flags
+
+
+def all_hashes(client, names):
+    return {n: client.hgetall(n) for n in names}
+
+
+def test_hashes_replicate_and_recover_from_snapshot_and_log(cluster_factory):
+    c = cluster_factory(extra_args=["--snapshot-entries", str(SNAPSHOT_ENTRIES)])
+    leader = c.wait_for_leader()
+    w = leader.client()
+    names = [f"user:{i}" for i in range(20)]
+    p = w.pipeline(transaction=False)
+    for round_ in range(30):  # 600 writes: several snapshots
+        for n in names:
+            p.hset(n, mapping={f"f{round_}": round_, "last": round_})
+        if round_ % 5 == 4:
+            p.hdel(names[round_ % 20], f"f{round_ - 1}")
+        p.hincrby("counters", "writes", len(names))
+    p.execute()
+    expected = all_hashes(w, names + ["counters"])
+    assert expected["counters"] == {b"writes": b"600"}
+    assert len(expected["user:0"]) == 31
+    for node in c.nodes:
+        if node is leader:
+            continue
+        wait_caught_up(node, leader)
+        ro = node.client(single_connection_client=True)
+        ro.execute_command("READONLY")
+        assert all_hashes(ro, names + ["counters"]) == expected, node.id
+        ro.close()
+    # A follower killed and restarted recovers its hashes from its snapshot and log.
+    follower = next(n for n in c.nodes if n is not leader)
+    follower.kill()
+    w.hset("user:0", "after", "restart")
+    expected["user:0"][b"after"] = b"restart"
+    follower.start()
+    wait_until(lambda: follower.alive() and follower.info()["raft_role"] == "follower",
+               what="restarted follower")
+    wait_caught_up(follower, leader)
+    ro = follower.client(single_connection_client=True)
+    ro.execute_command("READONLY")
+    assert all_hashes(ro, names + ["counters"]) == expected
+    # Linearizable reads on the follower see a write acknowledged by the leader at once.
+    w.hset("user:1", "fresh", "1")
+    assert follower.client().hget("user:1", "fresh") == b"1"
+
+
+def test_redis_py_hash_helpers(cluster_factory, redis_server):
+    c = cluster_factory()
+    for client in (c.wait_for_leader().client(), redis.Redis(port=redis_server)):
+        client.flushall()
+        assert client.hset("u", mapping={"name": "ada", "age": 36}) == 2
+        assert client.hgetall("u") == {b"name": b"ada", b"age": b"36"}
+        assert client.hincrby("u", "age", 1) == 37
+        assert client.hincrbyfloat("u", "score", 0.5) == 0.5
+        assert client.hmget("u", ["name", "nope"]) == [b"ada", None]
+        assert client.hrandfield("u", 10, withvalues=True)[::2] == [b"name", b"age", b"score"]
+        big = {f"field:{i}": i for i in range(1000)}
+        client.hset("big", mapping=big)
+        seen = [k for k, _ in client.hscan_iter("big", count=50)]
+        assert sorted(seen) == sorted(k.encode() for k in big)  # each field once
+        assert client.hlen("big") == 1000
+        assert client.type("big") == b"hash"
+        assert client.delete("big", "u") == 2
