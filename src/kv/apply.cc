@@ -170,6 +170,7 @@ Reply Applier::run(const WriteCmd& cmd) {
     case Op::kUnlock:
       return resign(cmd);
     case Op::kPublish:
+    case Op::kSPublish:
       return publish(cmd);
     case Op::kHSet:
     case Op::kHSetNx:

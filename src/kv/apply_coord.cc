@@ -185,7 +185,8 @@ Reply Applier::extend(int64_t extra_ms) {
 
 Reply Applier::publish(const WriteCmd& cmd) {
   if (effects_ != nullptr) {
-    effects_->published.push_back(Published{std::string(cmd.args[0]), std::string(cmd.args[1])});
+    effects_->published.push_back(
+        Published{std::string(cmd.args[0]), std::string(cmd.args[1]), cmd.op == Op::kSPublish});
   }
   return Reply::integer_value(0);
 }

@@ -84,6 +84,7 @@ constexpr std::array kCommands = {
     CommandSpec{"lock", Op::kLock, true},
     CommandSpec{"unlock", Op::kUnlock},
     CommandSpec{"publish", Op::kPublish},
+    CommandSpec{"spublish", Op::kSPublish},
     CommandSpec{"hset", Op::kHSet},
     CommandSpec{"hsetnx", Op::kHSetNx},
     CommandSpec{"hmset", Op::kHMSet},

@@ -79,7 +79,8 @@ enum class Op : uint8_t {
   kSInterStore = 48,
   kSUnionStore = 49,
   kSDiffStore = 50,
-  kWriteLast = kSDiffStore,
+  kSPublish = 51,
+  kWriteLast = kSPublish,
   // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
   // part of the format as well: only append.
   kGet = 128,

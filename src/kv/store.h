@@ -35,10 +35,12 @@ struct KeyEvent {
   bool operator==(const KeyEvent&) const = default;
 };
 
-// A PUBLISH applied from the log; every node delivers it to its own subscribers in log order.
+// A PUBLISH (or SPUBLISH: `shard`) applied from the log; every node delivers it to its own
+// subscribers in log order.
 struct Published {
   std::string channel;
   std::string message;
+  bool shard = false;  // SPUBLISH: for SSUBSCRIBE's subscribers only
   bool operator==(const Published&) const = default;
 };
 

@@ -134,6 +134,23 @@ constexpr CommandSpec kLatencySubcommands[] = {
      "@admin @slow @dangerous", ""},
 };
 
+constexpr CommandSpec kPubsubSubcommands[] = {
+    {"pubsub|channels", -2, kPubSub | kLoading | kStale, 0, 0, 0, "pubsub", "2.8.0",
+     "Lists this node's channels that have subscribers.", "[pattern]", "@pubsub @slow", ""},
+    {"pubsub|help", 2, kLoading | kStale, 0, 0, 0, "pubsub", "6.2.0",
+     "Returns helpful text about the different subcommands.", "", "@slow", ""},
+    {"pubsub|numpat", 2, kPubSub | kLoading | kStale, 0, 0, 0, "pubsub", "2.8.0",
+     "Returns the number of patterns this node's clients subscribe to.", "", "@pubsub @slow", ""},
+    {"pubsub|numsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, "pubsub", "2.8.0",
+     "Returns the number of this node's subscribers of channels.", "[channel [channel ...]]",
+     "@pubsub @slow", ""},
+    {"pubsub|shardchannels", -2, kPubSub | kLoading | kStale, 0, 0, 0, "pubsub", "7.0.0",
+     "Lists this node's shard channels that have subscribers.", "[pattern]", "@pubsub @slow", ""},
+    {"pubsub|shardnumsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, "pubsub", "7.0.0",
+     "Returns the number of this node's subscribers of shard channels.",
+     "[shardchannel [shardchannel ...]]", "@pubsub @slow", ""},
+};
+
 constexpr CommandSpec kSlowlogSubcommands[] = {
     {"slowlog|get", -2, kAdmin | kLoading | kStale, 0, 0, 0, "server", "2.2.12",
      "Returns the newest slow log entries.", "[count]", "@admin @slow @dangerous", ""},
@@ -407,6 +424,8 @@ constexpr CommandSpec kCommands[] = {
      "Returns a key's time to live in milliseconds.", "key", "@keyspace @read @fast", "RO access"},
     {"publish", 3, kPubSub | kLoading | kStale | kFast, 0, 0, 0, "pubsub", "2.0.0",
      "Sends a message to a channel's subscribers.", "channel message", "@pubsub @fast", ""},
+    {"pubsub", -2, kConnection, 0, 0, 0, "pubsub", "2.8.0",
+     "Inspects the state of this node's subscriptions.", "", "@slow", "", kPubsubSubcommands},
     {"punsubscribe", -1, kPubSub | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "pubsub",
      "2.0.0", "Stops listening on channel patterns.", "[pattern [pattern ...]]", "@pubsub @slow",
      ""},
@@ -457,10 +476,20 @@ constexpr CommandSpec kCommands[] = {
      "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "@admin @slow @dangerous", ""},
     {"slowlog", -2, kConnection, 0, 0, 0, "server", "2.2.12", "Reads and resets the slow log.", "",
      "@slow", "", kSlowlogSubcommands},
+    // Shard channels are channels, not keys (ACL channel rules apply): no key positions.
+    {"spublish", 3, kPubSub | kLoading | kStale | kFast, 0, 0, 0, "pubsub", "7.0.0",
+     "Sends a message to a shard channel's subscribers (replicated, like PUBLISH).",
+     "shardchannel message", "@pubsub @fast", ""},
+    {"ssubscribe", -2, kPubSub | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "pubsub",
+     "7.0.0", "Listens for messages on shard channels.", "shardchannel [shardchannel ...]",
+     "@pubsub @slow", ""},
     {"strlen", 2, kReadonly | kFast, 1, 1, 1, "string", "2.2.0",
      "Returns the length of a key's value.", "key", "@read @string @fast", "RO"},
     {"subscribe", -2, kPubSub | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "pubsub",
      "2.0.0", "Listens for messages on channels.", "channel [channel ...]", "@pubsub @slow", ""},
+    {"sunsubscribe", -1, kPubSub | kNoScript | kLoading | kStale | kConnection, 0, 0, 0, "pubsub",
+     "7.0.0", "Stops listening on shard channels.", "[shardchannel [shardchannel ...]]",
+     "@pubsub @slow", ""},
     {"time", 1, kLoading | kStale | kFast | kConnection, 0, 0, 0, "server", "2.6.0",
      "Returns the server time.", "", "@fast", ""},
     {"ttl", 2, kReadonly | kFast, 1, 1, 1, "generic", "1.0.0",

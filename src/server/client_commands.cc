@@ -97,10 +97,11 @@ std::string Node::client_info_line(Session& s) const {
   const int64_t age = (now - static_cast<int64_t>(s.created_ms)) / 1000;
   const int64_t idle = (now - static_cast<int64_t>(s.last_command_ms)) / 1000;
   const size_t psub = pubsub_.pattern_subscriptions(&s);
-  const size_t sub = pubsub_.subscriptions(&s) - psub;
+  const size_t ssub = pubsub_.shard_subscriptions(&s);
+  const size_t sub = pubsub_.subscriptions(&s) - psub - ssub;
   std::string flags;
   if (s.monitor) flags += 'O';
-  if (sub + psub > 0) flags += 'P';
+  if (sub + psub + ssub > 0) flags += 'P';
   if (s.in_multi) flags += 'x';
   if (s.paused()) flags += 'b';
   if (tracking_.enabled(&s)) flags += 't';
@@ -113,11 +114,11 @@ std::string Node::client_info_line(Session& s) const {
   const size_t qbuf_cap = s.query_buffer_capacity();
   const size_t omem = s.output_bytes();
   return fmt::format(
-      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 "
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} "
       "multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} "
       "tot-mem={} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
       s.id(), s.peer_address, s.local_address, s.fd(), s.name, age, std::max<int64_t>(idle, 0),
-      flags, sub, psub, s.in_multi ? static_cast<int64_t>(s.queued.size()) : -1, qbuf,
+      flags, sub, psub, ssub, s.in_multi ? static_cast<int64_t>(s.queued.size()) : -1, qbuf,
       qbuf_cap - std::min(qbuf, qbuf_cap), qbuf_cap, qbuf_cap, s.unwritten_bytes(),
       s.pending_replies(), omem, qbuf_cap + omem, s.writing() ? "rw" : "r",
       s.last_command.empty() ? "NULL" : s.last_command, s.user, s.protocol, s.lib_name,

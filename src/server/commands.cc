@@ -69,6 +69,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"monitor", &Node::monitor_command},
       {"ping", &Node::ping_command},
       {"psubscribe", &Node::subscribe_command},
+      {"pubsub", &Node::pubsub_command},
       {"punsubscribe", &Node::subscribe_command},
       {"quit", &Node::quit_command},
       {"readonly", &Node::readonly_command},
@@ -80,7 +81,9 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"sentinel", &Node::sentinel_command},
       {"shutdown", &Node::shutdown_command},
       {"slowlog", &Node::slowlog_command},
+      {"ssubscribe", &Node::subscribe_command},
       {"subscribe", &Node::subscribe_command},
+      {"sunsubscribe", &Node::subscribe_command},
       {"time", &Node::time_command},
       {"unsubscribe", &Node::subscribe_command},
   };
@@ -99,13 +102,67 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
 
 // ---- connection ------------------------------------------------------------------------------
 
-// SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE.
+// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBEs.
 void Node::subscribe_command(NodeCall& c) {
-  const bool pattern = c.name == "psubscribe" || c.name == "punsubscribe";
-  if (c.name == "unsubscribe" || c.name == "punsubscribe") {
-    pubsub_.unsubscribe(c.s, c.argv.subspan(1), pattern, &c.out);
+  const bool shard = c.name == "ssubscribe" || c.name == "sunsubscribe";
+  const PubSub::Kind kind = c.name[0] == 'p' ? PubSub::Kind::kPattern
+                            : shard          ? PubSub::Kind::kShard
+                                             : PubSub::Kind::kChannel;
+  if (c.name.find("unsubscribe") != std::string::npos) {
+    pubsub_.unsubscribe(c.s, c.argv.subspan(1), kind, &c.out);
   } else {
-    pubsub_.subscribe(c.s, c.argv.subspan(1), pattern, &c.out);
+    pubsub_.subscribe(c.s, c.argv.subspan(1), kind, &c.out);
+  }
+}
+
+// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT | SHARDCHANNELS [pattern] |
+// SHARDNUMSUB [channel...] | HELP: this node's subscriptions, as Redis answers them.
+void Node::pubsub_command(NodeCall& c) {
+  const std::string_view sub = c.argv[1];
+  const size_t argc = c.argv.size();
+  const bool shard = iequals(sub, "shardchannels") || iequals(sub, "shardnumsub");
+  const PubSub::Kind kind = shard ? PubSub::Kind::kShard : PubSub::Kind::kChannel;
+  if ((iequals(sub, "channels") || iequals(sub, "shardchannels")) && argc <= 3) {
+    const std::string pattern = argc == 3 ? std::string(c.argv[2]) : std::string();
+    const std::vector<std::string> names = pubsub_.channels(kind, argc == 3 ? &pattern : nullptr);
+    c.w.array(names.size());
+    for (const std::string& n : names) c.w.bulk(n);
+  } else if (iequals(sub, "numsub") || iequals(sub, "shardnumsub")) {
+    c.w.array(2 * (argc - 2));  // a flat array in RESP3 too, as Redis answers
+    for (size_t i = 2; i < argc; ++i) {
+      c.w.bulk(c.argv[i]);
+      c.w.integer(static_cast<int64_t>(pubsub_.subscribers(kind, std::string(c.argv[i]))));
+    }
+  } else if (iequals(sub, "numpat") && argc == 2) {
+    c.w.integer(static_cast<int64_t>(pubsub_.pattern_count()));
+  } else if (iequals(sub, "help") && argc == 2) {
+    static constexpr std::string_view kHelp[] = {
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: "
+        "'*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+        "HELP",
+        "    Prints this help.",
+    };
+    c.w.array(std::size(kHelp));
+    for (std::string_view line : kHelp) c.w.simple(line);
+  } else if ((iequals(sub, "numpat") || iequals(sub, "help")) && argc != 2) {
+    c.w.error(fmt::format("ERR wrong number of arguments for 'pubsub|{}' command",
+                          absl::AsciiStrToLower(absl::string_view(sub.data(), sub.size()))));
+  } else if (iequals(sub, "channels") || iequals(sub, "shardchannels")) {
+    c.w.error(fmt::format(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.", sub));
+  } else {
+    c.w.error(unknown_subcommand_message("pubsub", sub));
   }
 }
 

@@ -227,7 +227,8 @@ void Node::apply_effects(const kv::ApplyEffects& effects, const Session* writer)
   }
   last_publish_receivers_ = 0;
   for (const auto& p : effects.published) {
-    last_publish_receivers_ += pubsub_.publish(p.channel, p.message);
+    last_publish_receivers_ += p.shard ? pubsub_.publish_shard(p.channel, p.message)
+                                       : pubsub_.publish(p.channel, p.message);
   }
   for (const auto& ne : effects.name_events) {
     if (ne.event == "resign" || ne.event == "expired") wake_elections(ne.name);

@@ -33,8 +33,9 @@ constexpr uint64_t kForwardArgBytesMax = 512ull << 20;
 constexpr uint64_t kForwardArgsMax = 1u << 20;
 
 bool allowed_while_subscribed(std::string_view name) {
-  return name == "subscribe" || name == "psubscribe" || name == "unsubscribe" ||
-         name == "punsubscribe" || name == "ping" || name == "quit" || name == "reset";
+  return name == "subscribe" || name == "psubscribe" || name == "ssubscribe" ||
+         name == "unsubscribe" || name == "punsubscribe" || name == "sunsubscribe" ||
+         name == "ping" || name == "quit" || name == "reset";
 }
 
 }  // namespace

@@ -283,7 +283,8 @@ class Node final : private replica::Clock, private replica::Transport, private r
   // execute_node_command looks the command's name up in a table of these; each answers one
   // command or one family through a NodeCall (defined in commands.cc).
   struct NodeCall;
-  void subscribe_command(NodeCall& c);  // (P)SUBSCRIBE, (P)UNSUBSCRIBE
+  void subscribe_command(NodeCall& c);  // (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE
+  void pubsub_command(NodeCall& c);     // PUBSUB introspection
   void ping_command(NodeCall& c);
   void echo_command(NodeCall& c);
   void quit_command(NodeCall& c);

@@ -1,8 +1,8 @@
 #include "server/pubsub.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 
+#include "common/glob.h"
 #include "resp/writer.h"
 
 namespace bw::server {
@@ -47,15 +47,17 @@ uint32_t event_class(std::string_view event) {
   return kGeneric;  // del, expire, rename_from, rename_to, persist, ...
 }
 
+// Redis's glob (binary safe, Redis's escapes and classes).
 bool glob(const std::string& pattern, const std::string& text) {
-  return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+  return glob_match(pattern, text);
 }
 
-void write_message(Session& s, std::string_view channel, std::string_view message) {
+void write_message(Session& s, std::string_view kind, std::string_view channel,
+                   std::string_view message) {
   std::string out;
   resp::Writer w(&out, s.protocol);
   w.push(3);
-  w.bulk("message");
+  w.bulk(kind);
   w.bulk(channel);
   w.bulk(message);
   s.push(std::move(out));
@@ -90,7 +92,9 @@ void PubSub::write_confirmation(const Session& s, std::string_view kind, std::st
 
 size_t PubSub::subscriptions(const Session* s) const {
   auto it = by_session_.find(const_cast<Session*>(s));
-  return it == by_session_.end() ? 0 : it->second.channels.size() + it->second.patterns.size();
+  if (it == by_session_.end()) return 0;
+  const Subs& subs = it->second;
+  return subs.channels.size() + subs.patterns.size() + subs.shard_channels.size();
 }
 
 size_t PubSub::pattern_subscriptions(const Session* s) const {
@@ -98,59 +102,77 @@ size_t PubSub::pattern_subscriptions(const Session* s) const {
   return it == by_session_.end() ? 0 : it->second.patterns.size();
 }
 
+size_t PubSub::shard_subscriptions(const Session* s) const {
+  auto it = by_session_.find(const_cast<Session*>(s));
+  return it == by_session_.end() ? 0 : it->second.shard_channels.size();
+}
+
+size_t PubSub::confirmation_count(const Session* s, Kind kind) const {
+  const size_t shard = shard_subscriptions(s);
+  return kind == Kind::kShard ? shard : subscriptions(s) - shard;
+}
+
+namespace {
+std::string_view kind_name(PubSub::Kind kind, bool subscribe) {
+  switch (kind) {
+    case PubSub::Kind::kChannel:
+      return subscribe ? "subscribe" : "unsubscribe";
+    case PubSub::Kind::kPattern:
+      return subscribe ? "psubscribe" : "punsubscribe";
+    case PubSub::Kind::kShard:
+      return subscribe ? "ssubscribe" : "sunsubscribe";
+  }
+  return "";
+}
+}  // namespace
+
 void PubSub::subscribe(const std::shared_ptr<Session>& s, std::span<const std::string_view> names,
-                       bool pattern, std::string* out) {
+                       Kind kind, std::string* out) {
   Subs& subs = by_session_[s.get()];
   subs.session = s;
   for (auto n : names) {
     std::string name(n);
-    (pattern ? subs.patterns : subs.channels).insert(name);
-    (pattern ? patterns_ : channels_)[name].insert(s.get());
-    write_confirmation(*s, pattern ? "psubscribe" : "subscribe", n,
-                       subs.channels.size() + subs.patterns.size(), out);
+    subs.of(kind).insert(name);
+    index(kind)[name].insert(s.get());
+    write_confirmation(*s, kind_name(kind, true), n, confirmation_count(s.get(), kind), out);
   }
 }
 
 void PubSub::unsubscribe(const std::shared_ptr<Session>& s, std::span<const std::string_view> names,
-                         bool pattern, std::string* out) {
-  const char* kind = pattern ? "punsubscribe" : "unsubscribe";
+                         Kind kind, std::string* out) {
+  const std::string_view reply_kind = kind_name(kind, false);
   auto it = by_session_.find(s.get());
   std::vector<std::string> targets(names.begin(), names.end());
   if (targets.empty() && it != by_session_.end()) {
-    const auto& mine = pattern ? it->second.patterns : it->second.channels;
+    const auto& mine = it->second.of(kind);
     targets.assign(mine.begin(), mine.end());
   }
   if (targets.empty()) {
-    write_confirmation(*s, kind, std::string_view(), subscriptions(s.get()), out);
+    write_confirmation(*s, reply_kind, std::string_view(), confirmation_count(s.get(), kind), out);
     return;
   }
-  auto& index = pattern ? patterns_ : channels_;
+  Index& idx = index(kind);
   for (const auto& name : targets) {
-    if (it != by_session_.end()) {
-      (pattern ? it->second.patterns : it->second.channels).erase(name);
-    }
-    auto ch = index.find(name);
-    if (ch != index.end()) {
+    if (it != by_session_.end()) it->second.of(kind).erase(name);
+    auto ch = idx.find(name);
+    if (ch != idx.end()) {
       ch->second.erase(s.get());
-      if (ch->second.empty()) index.erase(ch);
+      if (ch->second.empty()) idx.erase(ch);
     }
-    write_confirmation(*s, kind, name, subscriptions(s.get()), out);
+    write_confirmation(*s, reply_kind, name, confirmation_count(s.get(), kind), out);
   }
-  if (it != by_session_.end() && it->second.channels.empty() && it->second.patterns.empty()) {
-    by_session_.erase(it);
-  }
+  if (it != by_session_.end() && subscriptions(s.get()) == 0) by_session_.erase(it);
 }
 
 void PubSub::drop(Session* s) {
   auto it = by_session_.find(s);
   if (it == by_session_.end()) return;
-  for (const auto& c : it->second.channels) {
-    auto ch = channels_.find(c);
-    if (ch != channels_.end() && (ch->second.erase(s), ch->second.empty())) channels_.erase(ch);
-  }
-  for (const auto& p : it->second.patterns) {
-    auto ch = patterns_.find(p);
-    if (ch != patterns_.end() && (ch->second.erase(s), ch->second.empty())) patterns_.erase(ch);
+  for (Kind kind : {Kind::kChannel, Kind::kPattern, Kind::kShard}) {
+    Index& idx = index(kind);
+    for (const auto& c : it->second.of(kind)) {
+      auto ch = idx.find(c);
+      if (ch != idx.end() && (ch->second.erase(s), ch->second.empty())) idx.erase(ch);
+    }
   }
   by_session_.erase(it);
 }
@@ -160,7 +182,7 @@ int64_t PubSub::publish(std::string_view channel, std::string_view message) {
   std::string ch(channel);
   if (auto it = channels_.find(ch); it != channels_.end()) {
     for (Session* s : it->second) {
-      write_message(*s, channel, message);
+      write_message(*s, "message", channel, message);
       ++received;
     }
   }
@@ -172,6 +194,31 @@ int64_t PubSub::publish(std::string_view channel, std::string_view message) {
     }
   }
   return received;
+}
+
+int64_t PubSub::publish_shard(std::string_view channel, std::string_view message) {
+  int64_t received = 0;
+  if (auto it = shard_channels_.find(std::string(channel)); it != shard_channels_.end()) {
+    for (Session* s : it->second) {
+      write_message(*s, "smessage", channel, message);
+      ++received;
+    }
+  }
+  return received;
+}
+
+std::vector<std::string> PubSub::channels(Kind kind, const std::string* pattern) const {
+  std::vector<std::string> out;
+  for (const auto& [name, sessions] : index(kind)) {
+    if (pattern == nullptr || glob(*pattern, name)) out.push_back(name);
+  }
+  return out;
+}
+
+size_t PubSub::subscribers(Kind kind, const std::string& channel) const {
+  const Index& idx = index(kind);
+  auto it = idx.find(channel);
+  return it == idx.end() ? 0 : it->second.size();
 }
 
 void PubSub::notify(std::string_view event, std::string_view key) {

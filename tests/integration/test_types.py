@@ -144,3 +144,64 @@ def test_redis_py_hash_helpers(cluster_factory, redis_server):
         assert client.hlen("big") == 1000
         assert client.type("big") == b"hash"
         assert client.delete("big", "u") == 2
+
+
+def raw_replies(port, commands, count):
+    """Sends `commands` on one raw connection and reads `count` replies (pushes included)."""
+    conn = redis.Connection(port=port, socket_timeout=10)
+    conn.connect()
+    for cmd in commands:
+        conn.send_command(*cmd)
+    out = []
+    for _ in range(count):
+        try:
+            out.append(conn.read_response())
+        except redis.ResponseError as e:
+            out.append(f"(error) {e}")
+    return conn, out
+
+
+SUBSCRIBER = [
+    ("SUBSCRIBE", "a"), ("SUBSCRIBE", "a", "a", "b"), ("PSUBSCRIBE", "[as]*"),
+    ("SSUBSCRIBE", "s1", "s1"), ("SSUBSCRIBE", "s2"), ("GET", "k"),
+]
+SUBSCRIBER_REPLIES = 9  # one confirmation per channel named (8), then GET's error
+
+
+def test_pubsub_matches_redis(cluster_factory, redis_server):
+    c = cluster_factory()
+    node = c.wait_for_leader()
+    seen = {}
+    for name, port in (("redis", redis_server), ("bellwether", node.port)):
+        sub, confirmations = raw_replies(port, SUBSCRIBER, SUBSCRIBER_REPLIES)
+        r = redis.Redis(port=port)
+        r.response_callbacks = {}
+        # Channel lists come in Redis's hash table order: compared sorted.
+        state = [sorted(r.execute_command("PUBSUB", "CHANNELS")),
+                 sorted(r.execute_command("PUBSUB", "CHANNELS", "[ab]")),
+                 r.execute_command("PUBSUB", "NUMSUB", "a", "b", "nobody"),
+                 r.execute_command("PUBSUB", "NUMPAT"),
+                 sorted(r.execute_command("PUBSUB", "SHARDCHANNELS")),
+                 r.execute_command("PUBSUB", "SHARDNUMSUB", "s1", "a"),
+                 r.execute_command("PUBSUB", "HELP")]
+        counts = [r.publish("a", "m1"), r.publish("s1", "m2"),
+                  r.execute_command("SPUBLISH", "s1", "m3"), r.execute_command("SPUBLISH", "a", "m4")]
+        delivered = [sub.read_response() for _ in range(4)]  # message, pmessage, pmessage, smessage
+        sub.send_command("UNSUBSCRIBE")
+        sub.send_command("PUNSUBSCRIBE")
+        sub.send_command("SUNSUBSCRIBE", "s1", "s2")
+        unsub = [sub.read_response() for _ in range(5)]
+        after = [r.publish("a", "m5"), r.execute_command("SPUBLISH", "s1", "m6"),
+                 r.execute_command("PUBSUB", "NUMSUB", "a"), r.execute_command("PUBSUB", "CHANNELS")]
+        errors = []
+        for bad in (("PUBSUB", "NOPE"), ("PUBSUB", "CHANNELS", "a", "b"), ("PUBSUB", "NUMPAT", "x")):
+            try:
+                r.execute_command(*bad)
+            except redis.ResponseError as e:
+                errors.append(str(e))
+        sub.disconnect()
+        # UNSUBSCRIBE without arguments goes through the channels in Redis's hash table order,
+        # which the counts in between follow: compared are the channels and the final counts.
+        unsub_sorted = (sorted((m[0], m[1]) for m in unsub), unsub[1][2], unsub[2][2], unsub[4][2])
+        seen[name] = (confirmations, state, counts, delivered, unsub_sorted, after, errors)
+    assert seen["bellwether"] == seen["redis"]
