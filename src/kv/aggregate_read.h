@@ -32,6 +32,8 @@ Reply evaluate_hash_read(const Keyspace& keys, Op op, std::span<const std::strin
                          int64_t expiry_ms, uint64_t random);
 Reply evaluate_set_read(const Keyspace& keys, Op op, std::span<const std::string_view> argv,
                         int64_t expiry_ms, uint64_t random);
+Reply evaluate_list_read(const Keyspace& keys, Op op, std::span<const std::string_view> argv,
+                         int64_t expiry_ms);
 
 // HSCAN/SSCAN key cursor [MATCH pattern] [COUNT count] over `table` (null: the key is absent).
 // The cursor is a sequence number (collections.h); emit(node, &out) appends one member's replies.

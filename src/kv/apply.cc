@@ -187,6 +187,20 @@ Reply Applier::run(const WriteCmd& cmd) {
     case Op::kSUnionStore:
     case Op::kSDiffStore:
       return set_write(cmd);
+    case Op::kLPush:
+    case Op::kRPush:
+    case Op::kLPushX:
+    case Op::kRPushX:
+    case Op::kLPop:
+    case Op::kRPop:
+    case Op::kLSet:
+    case Op::kLInsert:
+    case Op::kLRem:
+    case Op::kLTrim:
+    case Op::kLMove:
+    case Op::kRPopLPush:
+    case Op::kLMPop:
+      return list_write(cmd);
     default:
       BW_UNREACHABLE("not a write opcode: {}", static_cast<int>(cmd.op));
   }
@@ -393,6 +407,7 @@ Reply Applier::rename(const WriteCmd& cmd) {
   dst->value = std::move(src->value);
   dst->hash = std::move(src->hash);
   dst->set = std::move(src->set);
+  dst->list = std::move(src->list);
   src->type = ValueType::kString;
   src->value.clear();
   keys_.set_deadline(dst, src->deadline_ms);

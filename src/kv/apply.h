@@ -86,6 +86,12 @@ class Applier {
   Reply publish(const WriteCmd& cmd);
   Reply hash_write(const WriteCmd& cmd);  // hash.cc
   Reply set_write(const WriteCmd& cmd);   // set.cc
+  Reply list_write(const WriteCmd& cmd);  // list.cc
+  Reply lmove(const WriteCmd& cmd);
+  Reply lmpop(const WriteCmd& cmd);
+  std::vector<std::string> list_pop(Record* rec, bool left, size_t count);
+  size_t list_push(std::string_view key, Record* rec, bool left,
+                   std::span<const std::string_view> elements);
   // "<prefix> token 5 for 'x' is stale; the current token is 7" and its siblings.
   Reply holder_error(std::string_view prefix, std::string_view name, uint64_t token) const;
 

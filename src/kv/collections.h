@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -154,6 +155,26 @@ class SetValue {
 
  private:
   Table table_;
+  size_t bytes_ = 0;
+};
+
+// Bytes a list element counts for in the dataset estimate besides its own bytes.
+inline constexpr size_t kListElementOverheadBytes = 40;
+
+// A list: elements in order, pushed and popped at both ends. bytes() is what it adds to the
+// dataset estimate.
+class ListValue {
+ public:
+  std::deque<std::string>& items() { return items_; }
+  const std::deque<std::string>& items() const { return items_; }
+  size_t bytes() const { return bytes_; }
+  void resized(size_t old_bytes, size_t new_bytes) { bytes_ = bytes_ - old_bytes + new_bytes; }
+  static size_t element_bytes(std::string_view element) {
+    return element.size() + kListElementOverheadBytes;
+  }
+
+ private:
+  std::deque<std::string> items_;
   size_t bytes_ = 0;
 };
 

@@ -101,6 +101,23 @@ constexpr std::array kCommands = {
     CommandSpec{"hstrlen", Op::kHStrLen},
     CommandSpec{"hrandfield", Op::kHRandField},
     CommandSpec{"hscan", Op::kHScan},
+    CommandSpec{"lpush", Op::kLPush},
+    CommandSpec{"rpush", Op::kRPush},
+    CommandSpec{"lpushx", Op::kLPushX},
+    CommandSpec{"rpushx", Op::kRPushX},
+    CommandSpec{"lpop", Op::kLPop},
+    CommandSpec{"rpop", Op::kRPop},
+    CommandSpec{"lset", Op::kLSet},
+    CommandSpec{"linsert", Op::kLInsert},
+    CommandSpec{"lrem", Op::kLRem},
+    CommandSpec{"ltrim", Op::kLTrim},
+    CommandSpec{"lmove", Op::kLMove},
+    CommandSpec{"rpoplpush", Op::kRPopLPush},
+    CommandSpec{"lmpop", Op::kLMPop},
+    CommandSpec{"llen", Op::kLLen},
+    CommandSpec{"lrange", Op::kLRange},
+    CommandSpec{"lindex", Op::kLIndex},
+    CommandSpec{"lpos", Op::kLPos},
 };
 // LEASE without its subcommand: what find_command("lease") answers (write routing).
 constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant};
@@ -293,6 +310,37 @@ std::optional<Reply> parse_flush(WriteCmd& cmd) {
   return std::nullopt;
 }
 
+// LPOP/RPOP key [count]: the count as Redis's getPositiveLongFromObjectOrReply checks it.
+std::optional<Reply> parse_pop_count(WriteCmd& cmd) {
+  if (cmd.args.size() > 2) return arity_error(command_spec(cmd.op));
+  cmd.amount = 1;
+  if (cmd.args.size() == 2) {
+    std::optional<int64_t> v = parse_int64(cmd.args[1]);
+    if (!v || *v < 0) return Reply::error("ERR value is out of range, must be positive");
+    cmd.amount = *v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Reply> parse_mpop(std::span<const std::string_view> args, std::string_view end1,
+                                std::string_view end2) {
+  // numkeys key [key ...] end [COUNT count]
+  std::optional<int64_t> numkeys = parse_int64(args[0]);
+  if (!numkeys || *numkeys <= 0) return Reply::error("ERR numkeys should be greater than 0");
+  if (static_cast<uint64_t>(*numkeys) > args.size() - 2) return syntax_error();
+  const size_t where = static_cast<size_t>(*numkeys) + 1;
+  if (!is_opt(args[where], end1) && !is_opt(args[where], end2)) return syntax_error();
+  if (args.size() == where + 1) return std::nullopt;
+  if (args.size() != where + 3 || !is_opt(args[where + 1], "count")) return syntax_error();
+  std::optional<int64_t> count = parse_int64(args[where + 2]);
+  if (!count || *count <= 0) return Reply::error("ERR count should be greater than 0");
+  return std::nullopt;
+}
+
+namespace {
+
 std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
   switch (cmd.op) {
     case Op::kSet:
@@ -390,6 +438,26 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
       cmd.float_amount = *v;
       return std::nullopt;
     }
+    case Op::kLPop:
+    case Op::kRPop:
+      return parse_pop_count(cmd);
+    case Op::kLSet:
+    case Op::kLRem:
+      if (!parse_int64(cmd.args[1])) return not_integer();
+      return std::nullopt;
+    case Op::kLTrim:
+      if (!parse_int64(cmd.args[1]) || !parse_int64(cmd.args[2])) return not_integer();
+      return std::nullopt;
+    case Op::kLInsert:
+      if (!is_opt(cmd.args[1], "before") && !is_opt(cmd.args[1], "after")) return syntax_error();
+      return std::nullopt;
+    case Op::kLMove:
+      for (std::string_view where : {cmd.args[2], cmd.args[3]}) {
+        if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
+      }
+      return std::nullopt;
+    case Op::kLMPop:
+      return parse_mpop(cmd.args, "left", "right");
     default:
       return std::nullopt;
   }

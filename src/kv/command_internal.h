@@ -80,7 +80,21 @@ enum class Op : uint8_t {
   kSUnionStore = 49,
   kSDiffStore = 50,
   kSPublish = 51,
-  kWriteLast = kSPublish,
+  // Lists (list.cc).
+  kLPush = 52,
+  kRPush = 53,
+  kLPushX = 54,
+  kRPushX = 55,
+  kLPop = 56,
+  kRPop = 57,
+  kLSet = 58,
+  kLInsert = 59,
+  kLRem = 60,
+  kLTrim = 61,
+  kLMove = 62,
+  kRPopLPush = 63,
+  kLMPop = 64,
+  kWriteLast = kLMPop,
   // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
   // part of the format as well: only append.
   kGet = 128,
@@ -120,7 +134,11 @@ enum class Op : uint8_t {
   kSDiff,
   kSInterCard,
   kSScan,
-  kReadLast = kSScan,
+  kLLen,
+  kLRange,
+  kLIndex,
+  kLPos,
+  kReadLast = kLPos,
 };
 static_assert(static_cast<int>(Op::kGetVer) == 142, "read opcodes are part of the log format");
 static_assert(static_cast<int>(Op::kHGet) == 145, "read opcodes are part of the log format");
@@ -204,6 +222,10 @@ inline constexpr uint8_t kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt 
 // REQUIRES: the command's arity fits THE command table (the server checked it).
 std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
                                           int64_t now_ms);
+// LMPOP-style arguments after the name: numkeys key [key ...] end [COUNT count], where end is
+// `end1` or `end2` (LEFT/RIGHT, MIN/MAX); nullopt if valid, else Redis's error reply.
+std::optional<Reply> parse_mpop(std::span<const std::string_view> args, std::string_view end1,
+                                std::string_view end2);
 
 // A decoded entry payload (see command.h for the format). Views point into the payload.
 struct DecodedCommand {

@@ -84,7 +84,7 @@ std::vector<std::string> scripts() {
 
 TEST(KvGolden, AllSectionsMatchRedis) {
   const std::vector<std::string> names = scripts();
-  for (const char* family : {"commands.golden", "hashes.golden"}) {
+  for (const char* family : {"commands.golden", "hashes.golden", "lists.golden"}) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), family) != names.end()) << family;
   }
   size_t steps = 0;

@@ -17,6 +17,8 @@ std::string_view type_name(ValueType type) {
       return "hash";
     case ValueType::kSet:
       return "set";
+    case ValueType::kList:
+      return "list";
   }
   return "none";
 }
@@ -29,6 +31,8 @@ size_t Keyspace::value_size(const Record& rec) {
       return rec.hash->bytes();
     case ValueType::kSet:
       return rec.set->bytes();
+    case ValueType::kList:
+      return rec.list->bytes();
   }
   return 0;
 }
@@ -38,9 +42,11 @@ void Keyspace::reset_value(Record* rec, ValueType type) {
   rec->value = std::string();
   rec->hash.reset();
   rec->set.reset();
+  rec->list.reset();
   rec->type = type;
   if (type == ValueType::kHash) rec->hash = std::make_unique<HashValue>();
   if (type == ValueType::kSet) rec->set = std::make_unique<SetValue>();
+  if (type == ValueType::kList) rec->list = std::make_unique<ListValue>();
 }
 
 Record* Keyspace::find(std::string_view key) {

@@ -17,8 +17,8 @@
 namespace bw::kv {
 
 // The type of a key's value, as TYPE names it. Part of the snapshot format: only append.
-enum class ValueType : uint8_t { kString = 0, kHash = 1, kSet = 2 };
-// "string", "hash", "set".
+enum class ValueType : uint8_t { kString = 0, kHash = 1, kSet = 2, kList = 3 };
+// "string", "hash", "set", "list".
 std::string_view type_name(ValueType type);
 
 struct Record {
@@ -27,6 +27,7 @@ struct Record {
   std::string value;                // kString; empty otherwise
   std::unique_ptr<HashValue> hash;  // kHash: never null nor empty while the key exists
   std::unique_ptr<SetValue> set;    // kSet: likewise
+  std::unique_ptr<ListValue> list;  // kList: likewise
   int64_t deadline_ms = 0;          // absolute unix ms; 0 = no deadline
   uint64_t version = 0;             // log index of the last modification
   uint64_t lease_id = 0;            // lease the key is attached to; 0 = none

@@ -251,6 +251,11 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     case Op::kSInterCard:
     case Op::kSScan:
       return evaluate_set_read(keys, op, argv, expiry_ms, random);
+    case Op::kLLen:
+    case Op::kLRange:
+    case Op::kLIndex:
+    case Op::kLPos:
+      return evaluate_list_read(keys, op, argv, expiry_ms);
     default:
       return Reply::error("ERR not a read-only command");
   }

@@ -5,6 +5,7 @@
 //       0 string: bytes
 //       1 hash:   next_seq:varint count:varint (seq:varint field:bytes value:bytes){count}
 //       2 set:    next_seq:varint count:varint (seq:varint member:bytes){count}
+//       3 list:   count:varint (element:bytes){count}
 //     members in order (increasing seq, each below next_seq); count >= 1
 //   lease_count:varint     (id:varint ttl_ms:varint deadline_ms:u64){lease_count}
 //   holder_count:varint    (name:bytes holder:bytes token:varint ttl_ms:varint
@@ -89,6 +90,10 @@ void write_value(ByteWriter& w, const Record& rec) {
       }
       return;
     }
+    case ValueType::kList:
+      w.varint(rec.list->items().size());
+      for (const std::string& e : rec.list->items()) w.bytes(e);
+      return;
   }
 }
 
@@ -143,6 +148,20 @@ Status read_value(ByteReader& r, Keyspace& keys, Record* rec) {
         return OkStatus();
       }));
       keys.value_resized(0, set.bytes());
+      return OkStatus();
+    }
+    case ValueType::kList: {
+      keys.reset_value(rec, ValueType::kList);
+      ListValue& list = *rec->list;
+      BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
+      if (count == 0) return corrupt("empty aggregate value");
+      if (count > r.remaining()) return corrupt("element count exceeds image");
+      for (uint64_t i = 0; i < count; ++i) {
+        BW_ASSIGN_OR_RETURN(std::string_view element, r.bytes(kValueBytesMax));
+        list.items().emplace_back(element);
+        list.resized(0, ListValue::element_bytes(element));
+      }
+      keys.value_resized(0, list.bytes());
       return OkStatus();
     }
   }

@@ -88,9 +88,41 @@ void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int i
   w.integer(0);
 }
 
+// A numkeys argument at `index` followed by the keys (kMovableKeys).
+void write_keynum_spec(Writer& w, const std::vector<std::string_view>& flags, int index) {
+  w.map(3);
+  w.bulk("flags");
+  write_status_set(w, flags);
+  w.bulk("begin_search");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("index");
+  w.bulk("spec");
+  w.map(1);
+  w.bulk("index");
+  w.integer(index);
+  w.bulk("find_keys");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("keynum");
+  w.bulk("spec");
+  w.map(3);
+  w.bulk("keynumidx");
+  w.integer(0);
+  w.bulk("firstkey");
+  w.integer(1);
+  w.bulk("keystep");
+  w.integer(1);
+}
+
 void write_key_specs(Writer& w, const CommandSpec& spec) {
   if (spec.first_key <= 0) {
     w.set(0);
+    return;
+  }
+  if (spec.has(kMovableKeys)) {
+    w.set(1);
+    write_keynum_spec(w, split(spec.key_spec_flags, ' '), spec.first_key);
     return;
   }
   if (spec.key_spec_flags.empty()) {
@@ -368,9 +400,10 @@ void write_command_info(Writer& w, const CommandSpec* spec) {
   w.bulk(spec->name);
   w.integer(spec->arity);
   write_status_set(w, flag_names(*spec));
-  w.integer(spec->first_key);
-  w.integer(spec->last_key);
-  w.integer(spec->key_step);
+  const bool movable = spec->has(kMovableKeys);  // keys follow a numkeys argument
+  w.integer(movable ? 0 : spec->first_key);
+  w.integer(movable ? 0 : spec->last_key);
+  w.integer(movable ? 0 : spec->key_step);
   write_status_set(w, acl_categories(*spec));
   w.set(0);  // tips
   write_key_specs(w, *spec);

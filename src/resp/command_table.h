@@ -46,6 +46,8 @@ struct CommandSpec {
   uint32_t flags;         // CommandFlag bits
   // Redis key-spec convention: argv indexes of the first and last key and the step between keys;
   // last_key -1 means the last argument, -2 the one before it; 0/0/0 means no keys.
+  // With kMovableKeys, first_key is instead the index of a numkeys argument that the keys
+  // follow (LMPOP, SINTERCARD, ...); COMMAND INFO then shows 0/0/0 as Redis does.
   int first_key, last_key, key_step;
   std::string_view group;  // "string", "generic", "connection", "server", "pubsub", ...
   std::string_view since;  // version that introduced it ("1.0.0"; ours: Bellwether's version)

@@ -40,6 +40,10 @@ uint32_t event_class(std::string_view event) {
   if (event == "hset" || event == "hdel" || event == "hincrby" || event == "hincrbyfloat") {
     return kHash;
   }
+  if (event == "lpush" || event == "rpush" || event == "lpop" || event == "rpop" ||
+      event == "lset" || event == "linsert" || event == "lrem" || event == "ltrim") {
+    return kList;
+  }
   if (event == "sadd" || event == "srem" || event == "spop" || event == "sinterstore" ||
       event == "sunionstore" || event == "sdiffstore") {
     return kSet;
