@@ -200,6 +200,11 @@ Reply Applier::run(const WriteCmd& cmd) {
     case Op::kLMove:
     case Op::kRPopLPush:
     case Op::kLMPop:
+    case Op::kBLPop:
+    case Op::kBRPop:
+    case Op::kBLMove:
+    case Op::kBRPopLPush:
+    case Op::kBLMPop:
       return list_write(cmd);
     default:
       BW_UNREACHABLE("not a write opcode: {}", static_cast<int>(cmd.op));

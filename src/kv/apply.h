@@ -33,6 +33,8 @@ class Applier {
       : keys_(*keys), coord_(*coord), index_(index), now_ms_(now_ms), effects_(effects) {}
 
   Reply run(const WriteCmd& cmd);
+  // The commands that follow are items of a MULTI/EXEC entry.
+  void set_in_transaction() { in_transaction_ = true; }
   // Active expiry: deletes `key` iff its deadline is still `deadline_ms` and has passed.
   Reply expire_key(std::string_view key, int64_t deadline_ms);
   // Expire entries for leases and holders, and the failover extension (command.h, kinds 5-7).
@@ -89,6 +91,7 @@ class Applier {
   Reply list_write(const WriteCmd& cmd);  // list.cc
   Reply lmove(const WriteCmd& cmd);
   Reply lmpop(const WriteCmd& cmd);
+  Reply blocking_pop(const WriteCmd& cmd);
   std::vector<std::string> list_pop(Record* rec, bool left, size_t count);
   size_t list_push(std::string_view key, Record* rec, bool left,
                    std::span<const std::string_view> elements);
@@ -100,6 +103,7 @@ class Applier {
   const uint64_t index_;
   const int64_t now_ms_;
   ApplyEffects* const effects_;
+  bool in_transaction_ = false;
 };
 
 // The two times a read uses (Store::read's contract). `expiry_ms` decides whether keys, leases

@@ -114,6 +114,11 @@ constexpr std::array kCommands = {
     CommandSpec{"lmove", Op::kLMove},
     CommandSpec{"rpoplpush", Op::kRPopLPush},
     CommandSpec{"lmpop", Op::kLMPop},
+    CommandSpec{"blpop", Op::kBLPop},
+    CommandSpec{"brpop", Op::kBRPop},
+    CommandSpec{"blmove", Op::kBLMove},
+    CommandSpec{"brpoplpush", Op::kBRPopLPush},
+    CommandSpec{"blmpop", Op::kBLMPop},
     CommandSpec{"llen", Op::kLLen},
     CommandSpec{"lrange", Op::kLRange},
     CommandSpec{"lindex", Op::kLIndex},
@@ -324,6 +329,23 @@ std::optional<Reply> parse_pop_count(WriteCmd& cmd) {
 
 }  // namespace
 
+std::optional<Reply> parse_block_timeout(std::string_view text) {
+  std::optional<int64_t> ms = block_timeout_ms_of(text);
+  if (!ms) return Reply::error("ERR timeout is not a float or out of range");
+  if (*ms < 0) return Reply::error("ERR timeout is negative");
+  return std::nullopt;
+}
+
+std::optional<int64_t> block_timeout_ms_of(std::string_view text) {
+  // Redis's getTimeoutFromObjectOrReply: seconds as a long double, to ms; -1 ms: negative.
+  std::optional<long double> v = parse_long_double(text);
+  if (!v || std::isnan(*v) || std::isinf(*v)) return std::nullopt;
+  if (*v < 0) return -1;
+  const long double ms = *v * 1000;
+  if (ms > static_cast<long double>(kBlockTimeoutMsMax)) return std::nullopt;
+  return static_cast<int64_t>(std::ceil(ms));
+}
+
 std::optional<Reply> parse_mpop(std::span<const std::string_view> args, std::string_view end1,
                                 std::string_view end2) {
   // numkeys key [key ...] end [COUNT count]
@@ -458,6 +480,18 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
       return std::nullopt;
     case Op::kLMPop:
       return parse_mpop(cmd.args, "left", "right");
+    case Op::kBLPop:
+    case Op::kBRPop:
+    case Op::kBRPopLPush:
+      return parse_block_timeout(cmd.args.back());
+    case Op::kBLMove:
+      for (std::string_view where : {cmd.args[2], cmd.args[3]}) {
+        if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
+      }
+      return parse_block_timeout(cmd.args[4]);
+    case Op::kBLMPop:
+      if (auto err = parse_block_timeout(cmd.args[0])) return err;
+      return parse_mpop(std::span(cmd.args).subspan(1), "left", "right");
     default:
       return std::nullopt;
   }
@@ -528,6 +562,33 @@ std::optional<Reply> encode_command(std::string* out, std::span<const std::strin
 }
 
 }  // namespace
+
+std::optional<BlockingPop> blocking_pop(std::span<const std::string_view> argv) {
+  const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) return std::nullopt;
+  const Op op = spec->op;
+  if (op != Op::kBLPop && op != Op::kBRPop && op != Op::kBLMove && op != Op::kBRPopLPush &&
+      op != Op::kBLMPop) {
+    return std::nullopt;
+  }
+  BlockingPop pop;
+  std::vector<std::string_view> args(argv.begin() + 1, argv.end());
+  auto parsed = parse_write(op, args, 0);
+  if (std::holds_alternative<Reply>(parsed)) return pop;
+  pop.valid = true;
+  pop.null_array = op == Op::kBLPop || op == Op::kBRPop || op == Op::kBLMPop;
+  const std::string_view timeout = op == Op::kBLMPop ? args[0] : args.back();
+  pop.timeout_ms = *block_timeout_ms_of(timeout);
+  if (op == Op::kBLPop || op == Op::kBRPop) {
+    pop.keys.assign(args.begin(), args.end() - 1);
+  } else if (op == Op::kBLMPop) {
+    const auto numkeys = static_cast<size_t>(*parse_int64(args[1]));
+    pop.keys.assign(args.begin() + 2, args.begin() + 2 + static_cast<std::ptrdiff_t>(numkeys));
+  } else {
+    pop.keys.push_back(args[0]);  // the source
+  }
+  return pop;
+}
 
 const CommandSpec* find_command(std::string_view name) {
   if (equals_ignore_case(name, kLeaseParent.name)) return &kLeaseParent;

@@ -133,6 +133,23 @@ std::string encode_extend_leases(int64_t extra_ms, int64_t now_ms);
 inline constexpr size_t kEvictKeysMax = 4096;
 std::string encode_evict_keys(std::span<const std::string> keys, int64_t now_ms);
 
+// ---- Blocking list pops ----
+//
+// BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are held by the server, which proposes them as one
+// attempt each time a watched key may hold a list: applied, an attempt pops like LPOP/LMOVE/LMPOP
+// (replying [key, element], the element, or [key, [elements]]), or finds every list empty and
+// replies the integer index of its own entry, after which the server waits for a list event on
+// a key. Inside MULTI an attempt that finds nothing replies nil, as Redis's blocking commands do
+// in a transaction.
+struct BlockingPop {
+  bool valid = false;      // syntax and timeout as Redis checks them; else route it once
+  int64_t timeout_ms = 0;  // 0: wait forever
+  std::vector<std::string_view> keys;  // the lists whose events wake it
+  bool null_array = false;  // out of time: a nil array (BLPOP BRPOP BLMPOP) or a nil bulk
+};
+// nullopt if argv is not a blocking pop. Thread safe (pure function).
+std::optional<BlockingPop> blocking_pop(std::span<const std::string_view> argv);
+
 // ---- ACL users ----
 //
 // kv keeps the users as opaque canonical definitions (the server's ACL rule engine writes and

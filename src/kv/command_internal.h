@@ -94,7 +94,13 @@ enum class Op : uint8_t {
   kLMove = 62,
   kRPopLPush = 63,
   kLMPop = 64,
-  kWriteLast = kLMPop,
+  // The blocking pops: one attempt each (list.cc); the server waits between attempts.
+  kBLPop = 65,
+  kBRPop = 66,
+  kBLMove = 67,
+  kBRPopLPush = 68,
+  kBLMPop = 69,
+  kWriteLast = kBLMPop,
   // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
   // part of the format as well: only append.
   kGet = 128,
@@ -222,6 +228,12 @@ inline constexpr uint8_t kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt 
 // REQUIRES: the command's arity fits THE command table (the server checked it).
 std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
                                           int64_t now_ms);
+// A blocking command's timeout (BLPOP ... timeout): seconds, fractions allowed, 0 = no limit.
+// The time in ms (rounded up), -1 if negative, nullopt if not a number or above
+// kBlockTimeoutMsMax. parse_block_timeout: the same as Redis's error reply.
+inline constexpr int64_t kBlockTimeoutMsMax = 365ll * 24 * 3600 * 1000 * 100;
+std::optional<int64_t> block_timeout_ms_of(std::string_view text);
+std::optional<Reply> parse_block_timeout(std::string_view text);
 // LMPOP-style arguments after the name: numkeys key [key ...] end [COUNT count], where end is
 // `end1` or `end2` (LEFT/RIGHT, MIN/MAX); nullopt if valid, else Redis's error reply.
 std::optional<Reply> parse_mpop(std::span<const std::string_view> args, std::string_view end1,

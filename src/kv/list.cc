@@ -87,6 +87,7 @@ Reply Applier::list_write(const WriteCmd& cmd) {
   const auto& a = cmd.args;
   if (cmd.op == Op::kLMPop) return lmpop(cmd);
   if (cmd.op == Op::kLMove || cmd.op == Op::kRPopLPush) return lmove(cmd);
+  if (cmd.op >= Op::kBLPop && cmd.op <= Op::kBLMPop) return blocking_pop(cmd);
   Reply error;
   Record* rec = live_typed(a[0], ValueType::kList, &error);
   if (error.is_error()) return error;
@@ -216,6 +217,44 @@ Reply Applier::lmove(const WriteCmd& cmd) {
   const std::string_view e = element;
   list_push(a[1], dst, to_left, std::span(&e, 1));
   return Reply::bulk(std::move(element));
+}
+
+// One attempt of a blocking pop (command.h, BlockingPop).
+Reply Applier::blocking_pop(const WriteCmd& cmd) {
+  const auto& a = cmd.args;
+  WriteCmd plain = cmd;
+  Reply r;
+  switch (cmd.op) {
+    case Op::kBLPop:
+    case Op::kBRPop:
+      // keys... timeout: as LMPOP numkeys keys... LEFT|RIGHT, one element, reshaped.
+      for (size_t i = 0; i + 1 < a.size(); ++i) {
+        Reply error;
+        Record* rec = live_typed(a[i], ValueType::kList, &error);
+        if (error.is_error()) return error;
+        if (rec == nullptr) continue;
+        std::vector<Reply> out;
+        out.push_back(Reply::bulk(std::string(a[i])));
+        out.push_back(Reply::bulk(std::move(list_pop(rec, cmd.op == Op::kBLPop, 1)[0])));
+        return Reply::array(std::move(out));
+      }
+      r = Reply::null_array();
+      break;
+    case Op::kBLMove:
+    case Op::kBRPopLPush:
+      plain.op = cmd.op == Op::kBLMove ? Op::kLMove : Op::kRPopLPush;
+      plain.args.pop_back();  // the timeout
+      r = lmove(plain);
+      break;
+    default:  // kBLMPop: timeout numkeys key... LEFT|RIGHT [COUNT n]
+      plain.op = Op::kLMPop;
+      plain.args.erase(plain.args.begin());
+      r = lmpop(plain);
+      break;
+  }
+  const bool empty = r.kind == Reply::Kind::kNull || r.kind == Reply::Kind::kNullArray;
+  if (empty && !in_transaction_) return Reply::integer_value(static_cast<int64_t>(index_));
+  return r;
 }
 
 Reply Applier::lmpop(const WriteCmd& cmd) {

@@ -143,6 +143,7 @@ Reply Store::apply_acl(const DecodedAcl& acl, uint64_t index) {
 }
 
 Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, int64_t now_ms) {
+  applier.set_in_transaction();
   for (const auto& [key, version] : batch.watched) {
     if (live_version(keys_, key, now_ms) != version) return Reply::null_array();
   }
@@ -179,6 +180,12 @@ Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, 
     }
   }
   return Reply::array(std::move(replies));
+}
+
+bool Store::list_ready(std::string_view key) const {
+  const Record* rec = keys_.find(key);
+  return rec != nullptr && rec->type == ValueType::kList &&
+         (rec->deadline_ms == 0 || rec->deadline_ms > clock_ms_);
 }
 
 Reply Store::read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const {

@@ -148,6 +148,8 @@ class Store {
   // For blocked ELECT/LOCK: true if `name` has no holder whose deadline is after clock_ms(). A
   // holder lapsed by the wall clock keeps the name until an entry past its deadline applies (the
   // leader's encode_expire_election entry, which also emits NameEvent "expired").
+  // For blocked list pops: true if `key` holds a list (judged at clock_ms(), like read()).
+  bool list_ready(std::string_view key) const;
   bool election_free(std::string_view name) const;
 
   // Active expiry, leader side: up to `max` (key, deadline) pairs with deadline <= now_ms,

@@ -224,6 +224,7 @@ void Node::apply_effects(const kv::ApplyEffects& effects, const Session* writer)
   for (const auto& ev : effects.key_events) {
     pubsub_.notify(ev.event, ev.key);
     tracking_.on_change(ev.key, writer);
+    if (!blocked_pop_keys_.empty() && blocked_pop_keys_.contains(ev.key)) wake_pops(ev.key);
   }
   last_publish_receivers_ = 0;
   for (const auto& p : effects.published) {

@@ -301,6 +301,8 @@ void Node::execute(const std::shared_ptr<Session>& session,
   const bool is_write = !is_read && kind.write_name;
   if (auto block_ms = kv::block_timeout_ms(argv)) {
     route_election(std::move(to), argv, *block_ms);
+  } else if (auto pop = is_write ? kv::blocking_pop(argv) : std::nullopt) {
+    route_blocking_pop(std::move(to), argv, *pop);
   } else if (is_write) {
     route_write(std::move(to), argv);
   } else if (is_read) {
@@ -430,6 +432,10 @@ void Node::serve_read_now(const ReplyTo& to, std::span<const std::string_view> a
 // ---- replies ---------------------------------------------------------------------------------
 
 void Node::reply(const ReplyTo& to, std::string bytes) {
+  if (to.pop_attempt != 0) {
+    on_pop_attempt(to.pop_attempt, std::move(bytes));
+    return;
+  }
   if (to.session) {
     to.session->fulfil(to.seq, std::move(bytes));
     return;
@@ -753,6 +759,7 @@ void Node::expire_timeouts() {
       ++it;
     }
   }
+  expire_blocked_pops(now);
   while (!waiting_for_leader_.empty() && waiting_for_leader_.front().deadline_ms <= now) {
     reply_error(waiting_for_leader_.front().to, no_leader);
     waiting_for_leader_.pop_front();

@@ -215,6 +215,13 @@ class Node final : private replica::Clock, private replica::Transport, private r
     std::vector<std::string> argv;
     int64_t deadline_ms;  // 0 = no limit
   };
+  struct BlockedPop {  // BLPOP ...: waits until a watched key holds a list (blocking_pops.cc)
+    ReplyTo to;
+    std::vector<std::string> argv;
+    std::vector<std::string> keys;
+    int64_t deadline_ms;  // 0 = no limit
+    bool null_array;      // the reply out of time: a nil array, else a nil bulk
+  };
 
   // Overload protection (overload.cc).
   bool over_maxmemory() const;
@@ -243,6 +250,15 @@ class Node final : private replica::Clock, private replica::Transport, private r
   static std::optional<Transaction> decode_forwarded_transaction(ByteReader& r);
   void route_election(ReplyTo to, std::span<const std::string_view> argv, int64_t block_ms);
   void wake_elections(const std::string& name);
+  // Blocking list pops (blocking_pops.cc).
+  void route_blocking_pop(ReplyTo to, std::span<const std::string_view> argv,
+                          const kv::BlockingPop& pop);
+  void attempt_pop(BlockedPop b);
+  void on_pop_attempt(uint64_t attempt, std::string bytes);
+  void block_pop(BlockedPop b);
+  bool any_list_ready(const BlockedPop& b) const;
+  void wake_pops(const std::string& key);
+  void expire_blocked_pops(int64_t now);
   void propose_pending(ReplyTo to, std::string payload);
   // MULTI, EXEC, DISCARD, WATCH, UNWATCH; and queueing inside MULTI. True if handled.
   bool execute_transaction_command(const std::shared_ptr<Session>& s, const ReplyTo& to,
@@ -445,6 +461,10 @@ class Node final : private replica::Clock, private replica::Transport, private r
 
   std::deque<Waiting> waiting_for_leader_;
   std::multimap<std::string, BlockedElection> blocked_elections_;  // by name
+  std::map<uint64_t, BlockedPop> blocked_pops_;                    // by id, oldest first
+  std::multimap<std::string, uint64_t> blocked_pop_keys_;          // key -> blocked_pops_ id
+  std::map<uint64_t, BlockedPop> pop_attempts_;                    // by ReplyTo::pop_attempt
+  uint64_t next_blocked_pop_ = 1;
   int64_t last_publish_receivers_ = 0;
   ForwardTable forwards_{0};  // re-created with the boot epoch by start()
   struct WaitCall {

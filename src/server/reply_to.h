@@ -17,6 +17,9 @@ struct ReplyTo {
   NodeId peer;
   uint64_t forward_id = 0;
   int protocol = 2;
+  // Nonzero: the reply is a blocking pop's attempt (Node::on_pop_attempt), which decides whether
+  // the client gets it or waits on.
+  uint64_t pop_attempt = 0;
 };
 
 }  // namespace bw::server

@@ -7,8 +7,10 @@ test_commands.py against both servers).
 
 Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_types.py
 """
+import threading
 import time
 
+import pytest
 import redis
 
 from conftest import wait_until
@@ -205,3 +207,77 @@ def test_pubsub_matches_redis(cluster_factory, redis_server):
         unsub_sorted = (sorted((m[0], m[1]) for m in unsub), unsub[1][2], unsub[2][2], unsub[4][2])
         seen[name] = (confirmations, state, counts, delivered, unsub_sorted, after, errors)
     assert seen["bellwether"] == seen["redis"]
+
+
+def test_blocking_pops_on_any_node(cluster_factory):
+    c = cluster_factory()
+    leader = c.wait_for_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    result = {}
+
+    def consume():
+        result["blpop"] = follower.client(socket_timeout=30).blpop(["q1", "q2"], timeout=20)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    # The consumer waits: its node holds it until an entry gives one of its lists an element.
+    wait_until(lambda: follower.client().execute_command("CLIENT", "LIST").count(b"cmd=blpop") == 1,
+               what="consumer blocked")
+    assert leader.client().rpush("q2", "job") == 1
+    t.join(timeout=20)
+    assert result["blpop"] == (b"q2", b"job")
+    assert leader.client().exists("q2") == 0
+    # Out of time: nil, after the timeout.
+    start = time.monotonic()
+    assert follower.client().blpop(["empty"], timeout=0.3) is None
+    assert time.monotonic() - start >= 0.3
+    assert follower.client().blmove("empty", "dst", 0.1, "LEFT", "RIGHT") is None
+    assert follower.client().execute_command("BLMPOP", "0.1", "1", "empty", "LEFT") is None
+    # Available at once: no waiting, every form.
+    w = leader.client()
+    w.rpush("src", "a", "b", "c", "d")
+    assert follower.client().brpop(["src"], timeout=1) == (b"src", b"d")
+    assert follower.client().blmove("src", "dst", 1, "LEFT", "RIGHT") == b"a"
+    assert follower.client().brpoplpush("src", "dst", 1) == b"c"
+    assert follower.client().execute_command("BLMPOP", "1", "1", "src", "LEFT", "COUNT", "5") == \
+        [b"src", [b"b"]]
+    assert w.lrange("dst", 0, -1) == [b"c", b"a"]
+    # Errors as Redis's, before any waiting.
+    for cmd, err in ((("BLPOP", "k", "x"), "timeout is not a float or out of range"),
+                     (("BLPOP", "k", "-1"), "timeout is negative"),
+                     (("BLMOVE", "a", "b", "UP", "LEFT", "0"), "syntax error")):
+        with pytest.raises(redis.ResponseError, match=err):
+            follower.client().execute_command(*cmd)
+    w.set("str", "v")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        follower.client().blpop(["str"], timeout=1)
+
+
+def test_blocked_consumers_on_every_node_get_each_element_once(cluster_factory):
+    c = cluster_factory()
+    leader = c.wait_for_leader()
+    got = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def consume(node):
+        cl = node.client(socket_timeout=30)
+        while not done.is_set():
+            r = cl.blpop(["jobs"], timeout=0.5)
+            if r is not None:
+                with lock:
+                    got.append(r[1])
+
+    threads = [threading.Thread(target=consume, args=(n,)) for n in c.nodes for _ in range(2)]
+    for t in threads:
+        t.start()
+    w = leader.client()
+    jobs = [f"job{i}".encode() for i in range(300)]
+    for i in range(0, len(jobs), 10):
+        w.rpush("jobs", *jobs[i:i + 10])
+    wait_until(lambda: len(got) >= len(jobs), timeout=60, what="every job consumed")
+    done.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(got) == sorted(jobs)  # each exactly once
+    assert w.llen("jobs") == 0
