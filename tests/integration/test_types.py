@@ -7,15 +7,19 @@ test_commands.py against both servers).
 
 Run: BELLWETHER_BIN=build/bellwether /usr/bin/python3 -m pytest -q tests/integration/test_types.py
 """
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import BIN, free_port_block, wait_until
 from helpers import wait_caught_up
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOTIFY_TIMEOUT_S = 10
 SNAPSHOT_ENTRIES = 200
 
@@ -281,3 +285,13 @@ def test_blocked_consumers_on_every_node_get_each_element_once(cluster_factory):
         t.join(timeout=30)
     assert sorted(got) == sorted(jobs)  # each exactly once
     assert w.llen("jobs") == 0
+
+
+def test_work_queue_example_survives_a_leader_kill():
+    base = free_port_block(3)
+    env = dict(os.environ, BELLWETHER_BIN=BIN, BELLWETHER_EXAMPLE_PORT=str(base))
+    out = subprocess.run([sys.executable, os.path.join(REPO, "examples", "work_queue.py")],
+                         env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "acknowledged jobs lost: 0; handed out twice: 0" in out.stdout
+    assert "SIGKILL the leader" in out.stdout
