@@ -149,6 +149,8 @@ Reply Applier::run(const WriteCmd& cmd) {
     case Op::kRename:
     case Op::kRenameNx:
       return rename(cmd);
+    case Op::kCopy:
+      return copy(cmd);
     case Op::kFlushAll:
     case Op::kFlushDb:
       keys_.clear();  // leases and election holders stay (only their keys go)
@@ -422,6 +424,44 @@ Reply Applier::rename(const WriteCmd& cmd) {
   keys_.erase(src);
   emit(to, "rename_to");
   return nx ? Reply::integer_value(1) : Reply::ok();
+}
+
+// COPY source destination [DB 0] [REPLACE]: a new key with the source's value (any type) and
+// deadline; the lease stays with the source. Event "copy_to" on the destination.
+Reply Applier::copy(const WriteCmd& cmd) {
+  std::string_view from = cmd.args[0];
+  std::string_view to = cmd.args[1];
+  if (from == to) return Reply::error("ERR source and destination objects are the same");
+  Record* src = live(from);
+  if (src == nullptr) return Reply::integer_value(0);
+  if (Record* dst = live(to)) {
+    if (cmd.cond != WriteCmd::Cond::kXx) return Reply::integer_value(0);
+    keys_.erase(dst);  // Redis sends no "del" for the replaced destination
+  }
+  Record* dst = create(to, src->type);
+  switch (src->type) {
+    case ValueType::kString:
+      dst->value = src->value;
+      break;
+    case ValueType::kHash:
+      for (const auto& [seq, node] : src->hash->table()) {
+        dst->hash->table().insert(node->first).first->assign(node->second.value);
+      }
+      dst->hash->resized(0, src->hash->bytes());
+      break;
+    case ValueType::kSet:
+      for (const auto& [seq, node] : src->set->table()) dst->set->table().insert(node->first);
+      dst->set->resized(0, src->set->bytes());
+      break;
+    case ValueType::kList:
+      dst->list->items() = src->list->items();
+      dst->list->resized(0, src->list->bytes());
+      break;
+  }
+  keys_.value_resized(0, Keyspace::value_size(*dst));
+  keys_.set_deadline(dst, src->deadline_ms);
+  emit(to, "copy_to");
+  return Reply::integer_value(1);
 }
 
 Reply Applier::expire_key(std::string_view key, int64_t deadline_ms) {

@@ -75,6 +75,7 @@ class Applier {
   Reply expire(const WriteCmd& cmd);
   Reply persist(const WriteCmd& cmd);
   Reply rename(const WriteCmd& cmd);
+  Reply copy(const WriteCmd& cmd);
   Reply cas(const WriteCmd& cmd);
   Reply lease_grant(const WriteCmd& cmd);
   Reply lease_keepalive(const WriteCmd& cmd);

@@ -119,6 +119,8 @@ constexpr std::array kCommands = {
     CommandSpec{"blmove", Op::kBLMove},
     CommandSpec{"brpoplpush", Op::kBRPopLPush},
     CommandSpec{"blmpop", Op::kBLMPop},
+    CommandSpec{"copy", Op::kCopy},
+    CommandSpec{"touch", Op::kTouch},
     CommandSpec{"llen", Op::kLLen},
     CommandSpec{"lrange", Op::kLRange},
     CommandSpec{"lindex", Op::kLIndex},
@@ -489,6 +491,20 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
         if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
       }
       return parse_block_timeout(cmd.args[4]);
+    case Op::kCopy:
+      // source destination [DB 0] [REPLACE]: one database only.
+      for (size_t i = 2; i < cmd.args.size(); ++i) {
+        if (is_opt(cmd.args[i], "replace")) {
+          cmd.cond = WriteCmd::Cond::kXx;  // overwrite an existing destination
+        } else if (is_opt(cmd.args[i], "db") && i + 1 < cmd.args.size()) {
+          std::optional<int64_t> db = parse_int64(cmd.args[++i]);
+          if (!db) return not_integer();
+          if (*db != 0) return Reply::error("ERR DB index is out of range");
+        } else {
+          return syntax_error();
+        }
+      }
+      return std::nullopt;
     case Op::kBLMPop:
       if (auto err = parse_block_timeout(cmd.args[0])) return err;
       return parse_mpop(std::span(cmd.args).subspan(1), "left", "right");

@@ -100,7 +100,8 @@ enum class Op : uint8_t {
   kBLMove = 67,
   kBRPopLPush = 68,
   kBLMPop = 69,
-  kWriteLast = kBLMPop,
+  kCopy = 70,
+  kWriteLast = kCopy,
   // Read-only commands (Store::read). Transactions carry them in the log, so these numbers are
   // part of the format as well: only append.
   kGet = 128,
@@ -144,7 +145,8 @@ enum class Op : uint8_t {
   kLRange,
   kLIndex,
   kLPos,
-  kReadLast = kLPos,
+  kTouch,
+  kReadLast = kTouch,
 };
 static_assert(static_cast<int>(Op::kGetVer) == 142, "read opcodes are part of the log format");
 static_assert(static_cast<int>(Op::kHGet) == 145, "read opcodes are part of the log format");

@@ -187,6 +187,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
       }
       return Reply::array(std::move(out));
     }
+    case Op::kTouch:  // the accesses themselves are the server's (Store::touch)
     case Op::kExists: {
       int64_t n = 0;
       for (size_t i = 1; i < argv.size(); ++i) n += live(keys, argv[i], expiry_ms) != nullptr;
