@@ -86,6 +86,8 @@ class Applier {
   Reply publish(const WriteCmd& cmd);
   Reply hash_write(const WriteCmd& cmd);  // hash.cc
   Reply set_write(const WriteCmd& cmd);   // set.cc
+  Reply smove(const WriteCmd& cmd);       // set.cc
+  Reply set_store(const WriteCmd& cmd);   // set.cc: SINTERSTORE SUNIONSTORE SDIFFSTORE
   // "<prefix> token 5 for 'x' is stale; the current token is 7" and its siblings.
   Reply holder_error(std::string_view prefix, std::string_view name, uint64_t token) const;
 

@@ -104,7 +104,9 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
     return;
   }
   // One key spec per '|'-separated part: part i covers the single key at first_key + i * step
-  // (RENAME's source and destination); a single part covers the whole first..last range.
+  // (RENAME's source and destination), except that when last_key counts from the end the last
+  // part covers the rest of the range (SINTERSTORE's sources after its destination); a single
+  // part covers the whole first..last range.
   const std::vector<std::string_view> parts = split(spec.key_spec_flags, '|');
   w.set(parts.size());
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -112,6 +114,9 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
     if (parts.size() == 1) {
       write_key_spec(w, flags, spec.first_key,
                      spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key,
+                     spec.key_step);
+    } else if (i + 1 == parts.size() && spec.last_key < 0) {
+      write_key_spec(w, flags, spec.first_key + static_cast<int>(i) * spec.key_step, spec.last_key,
                      spec.key_step);
     } else {
       write_key_spec(w, flags, spec.first_key + static_cast<int>(i) * spec.key_step, 0, 1);
