@@ -88,7 +88,39 @@ void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int i
   w.integer(0);
 }
 
+// A "keynum" key spec: the key count at `index`, the keys right after it.
+void write_keynum_spec(Writer& w, const std::vector<std::string_view>& flags, int index) {
+  w.map(3);
+  w.bulk("flags");
+  write_status_set(w, flags);
+  w.bulk("begin_search");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("index");
+  w.bulk("spec");
+  w.map(1);
+  w.bulk("index");
+  w.integer(index);
+  w.bulk("find_keys");
+  w.map(2);
+  w.bulk("type");
+  w.bulk("keynum");
+  w.bulk("spec");
+  w.map(3);
+  w.bulk("keynumidx");
+  w.integer(0);
+  w.bulk("firstkey");
+  w.integer(1);
+  w.bulk("keystep");
+  w.integer(1);
+}
+
 void write_key_specs(Writer& w, const CommandSpec& spec) {
+  if (spec.key_count_index > 0) {
+    w.set(1);
+    write_keynum_spec(w, split(spec.key_spec_flags, ' '), spec.key_count_index);
+    return;
+  }
   if (spec.first_key <= 0) {
     w.set(0);
     return;

@@ -352,6 +352,31 @@ TEST(RespCommandTableTest, SetCommandsWithSeveralKeySpecsMatchRedisByteForByte) 
   EXPECT_THAT(keys("sinterstore", {"SINTERSTORE", "d", "a", "b"}), ElementsAre("d", "a", "b"));
 }
 
+TEST(RespCommandTableTest, KeyCountCommandsMatchRedis) {
+  // redis-server 7.0.15, HELLO 3, COMMAND INFO sintercard: no key range, movablekeys, and a
+  // keynum key spec.
+  const std::string_view redis =
+      "*10\r\n$10\r\nsintercard\r\n:-3\r\n~2\r\n+readonly\r\n+movablekeys\r\n:0\r\n:0\r\n:"
+      "0\r\n~3\r\n+@read\r\n+@set\r\n+@slow\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+"
+      "access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n%"
+      "3\r\n$9\r\nkeynumidx\r\n:0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n~0\r\n";
+  std::string out;
+  Writer w(&out, 3);
+  write_command_info(w, find_command("sintercard"));
+  EXPECT_EQ(out, redis);
+  // The keys follow the count (Redis's COMMAND GETKEYS answers the same); LIMIT's argument is
+  // not a key.
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "2", "a", "b", "LIMIT", "1"}),
+              ElementsAre("a", "b"));
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "1", "a"}), ElementsAre("a"));
+  // A count past the end stops at the end; one that is not a count gives no keys.
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "5", "a"}), ElementsAre("a"));
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD", "x", "a"}).empty());
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD", "-1", "a"}).empty());
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD"}).empty());
+}
+
 TEST(RespCommandTableTest, CommandInfoUnknownIsNil) {
   std::string out;
   Writer w2(&out, 2);
