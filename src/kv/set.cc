@@ -61,13 +61,14 @@ std::vector<const Node*> members_in_reply_order(const Table& t, bool* intset = n
   return out;
 }
 
+// A set reply (RESP3 '~', as Redis sends SMEMBERS, SINTER, SUNION, SDIFF and SPOP with a count).
 Reply members_reply(const SetValue* s) {
   std::vector<Reply> out;
   if (s != nullptr) {
     for (const Node* node : members_in_reply_order(s->table()))
       out.push_back(Reply::bulk(node->first));
   }
-  return Reply::array(std::move(out));
+  return Reply::set(std::move(out));
 }
 
 // Adds `member`, keeping the byte count; true if it was not there.
@@ -173,7 +174,7 @@ Reply Applier::set_write(const WriteCmd& cmd) {
     }
     case Op::kSPop: {
       const bool with_count = a.size() == 2;
-      if (rec == nullptr) return with_count ? Reply::array({}) : Reply::null();
+      if (rec == nullptr) return with_count ? Reply::set({}) : Reply::null();
       const Table& t = rec->set->table();
       std::mt19937_64 rng(cmd.seed);
       if (!with_count) {
@@ -182,7 +183,7 @@ Reply Applier::set_write(const WriteCmd& cmd) {
         changed("spop");
         return Reply::bulk(std::move(member));
       }
-      if (cmd.amount == 0) return Reply::array({});
+      if (cmd.amount == 0) return Reply::set({});
       std::vector<Reply> out;
       if (static_cast<uint64_t>(cmd.amount) >= t.size()) {
         for (const Node* node : members_in_reply_order(t)) out.push_back(Reply::bulk(node->first));
@@ -193,7 +194,7 @@ Reply Applier::set_write(const WriteCmd& cmd) {
       }
       for (const Reply& r : out) erase(*rec->set, r.str);
       changed("spop");
-      return Reply::array(std::move(out));
+      return Reply::set(std::move(out));
     }
     default:
       BW_UNREACHABLE("not a set write: {}", static_cast<int>(cmd.op));
@@ -278,7 +279,10 @@ Reply srandmember(const SetValue* s, std::span<const std::string_view> argv, uin
     for (uint64_t i = 0; i < n; ++i) out.push_back(Reply::bulk(t.at(rng() % t.size())->first));
     return Reply::array(std::move(out));
   }
-  if (static_cast<uint64_t>(count) >= t.size()) return members_reply(s);
+  if (static_cast<uint64_t>(count) >= t.size()) {
+    for (const Node* node : members_in_reply_order(t)) out.push_back(Reply::bulk(node->first));
+    return Reply::array(std::move(out));
+  }
   for (const Node* node : distinct_members(t, static_cast<size_t>(count), rng)) {
     out.push_back(Reply::bulk(node->first));
   }

@@ -190,6 +190,28 @@ TEST(KvSet, IntegerSetsReplySortedUpToTheIntsetSize) {
   EXPECT_EQ(render(read(h.store(), {"SMEMBERS", "p"})), "[\"2\", \"01\"]");
 }
 
+TEST(KvSet, SetRepliesAreSetsWhereRedisSendsSets) {
+  Harness h;
+  h.run({"SADD", "s", "a", "b"});
+  // RESP3 '~' for SMEMBERS, SINTER, SUNION, SDIFF and SPOP with a count; arrays elsewhere.
+  for (std::vector<std::string_view> argv :
+       std::vector<std::vector<std::string_view>>{{"SMEMBERS", "s"},
+                                                  {"SMEMBERS", "nokey"},
+                                                  {"SINTER", "s"},
+                                                  {"SUNION", "s"},
+                                                  {"SDIFF", "s"}}) {
+    EXPECT_EQ(read(h.store(), argv).kind, Reply::Kind::kSet) << argv[0];
+  }
+  EXPECT_EQ(read(h.store(), {"SRANDMEMBER", "s", "5"}).kind, Reply::Kind::kArray);
+  EXPECT_EQ(read(h.store(), {"SRANDMEMBER", "s", "-5"}).kind, Reply::Kind::kArray);
+  EXPECT_EQ(read(h.store(), {"SMISMEMBER", "s", "a"}).kind, Reply::Kind::kArray);
+  EXPECT_EQ(read(h.store(), {"SSCAN", "s", "0"}).kind, Reply::Kind::kArray);
+  EXPECT_EQ(h.run({"SPOP", "nokey", "1"}).kind, Reply::Kind::kSet);
+  EXPECT_EQ(h.run({"SPOP", "s", "0"}).kind, Reply::Kind::kSet);
+  EXPECT_EQ(h.run({"SPOP", "s", "1"}).kind, Reply::Kind::kSet);
+  EXPECT_EQ(h.run({"SPOP", "s", "5"}).kind, Reply::Kind::kSet);
+}
+
 TEST(KvSet, MemoryEstimateFollowsTheMembers) {
   Harness h;
   h.run({"SET", "s", "x"});
