@@ -409,7 +409,10 @@ void write_command_info(Writer& w, const CommandSpec* spec) {
   w.integer(spec->last_key);
   w.integer(spec->key_step);
   write_status_set(w, acl_categories(*spec));
-  w.set(0);  // tips
+  const std::vector<std::string_view> tips =
+      spec->tips.empty() ? std::vector<std::string_view>{} : split(spec->tips, ' ');
+  w.set(tips.size());
+  for (std::string_view tip : tips) w.bulk(tip);
   write_key_specs(w, *spec);
   if (spec->subcommands.empty()) {
     w.set(0);

@@ -63,6 +63,8 @@ struct CommandSpec {
   // number n, and the keys are the n arguments after it (SINTERCARD numkeys key [key ...]). Redis
   // reports such a command with first/last/step 0 and kMovableKeys, and a "keynum" key spec.
   int key_count_index = 0;
+  // COMMAND INFO's tips, space-separated ("nondeterministic_output"); empty: none.
+  std::string_view tips;
 
   bool has(uint32_t flag) const { return (flags & flag) != 0; }
 };

@@ -312,7 +312,7 @@ TEST(RespCommandTableTest, RenameHasOneKeySpecPerKey) {
   EXPECT_EQ(v.elems[6].elems.size(), 3u);  // @keyspace @write @slow
 }
 
-TEST(RespCommandTableTest, SetCommandsWithSeveralKeySpecsMatchRedisByteForByte) {
+TEST(RespCommandTableTest, SetCommandsMatchRedisByteForByte) {
   // redis-server 7.0.15, HELLO 3, COMMAND INFO sinterstore / COMMAND INFO smove (one entry each):
   // a destination, then sources up to the last argument; a source, then a destination.
   const std::string_view sinterstore =
@@ -343,7 +343,17 @@ TEST(RespCommandTableTest, SetCommandsWithSeveralKeySpecsMatchRedisByteForByte) 
       "2\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$"
       "7\r\nlastkey\r\n:"
       "0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
-  for (auto [name, redis] : {std::pair{"sinterstore", sinterstore}, std::pair{"smove", smove}}) {
+  // COMMAND INFO smembers: a tip.
+  const std::string_view smembers =
+      "*10\r\n$8\r\nsmembers\r\n:2\r\n~1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@"
+      "set\r\n+@slow\r\n~1\r\n$29\r\nnondeterministic_output_order\r\n~1\r\n%3\r\n$5\r\nflags\r\n~"
+      "2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$"
+      "4\r\nspec\r\n%"
+      "1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$"
+      "4\r\nspec\r\n%"
+      "3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
+  for (auto [name, redis] : {std::pair{"sinterstore", sinterstore}, std::pair{"smove", smove},
+                             std::pair{"smembers", smembers}}) {
     std::string out;
     Writer w(&out, 3);
     write_command_info(w, find_command(name));
