@@ -545,8 +545,8 @@ std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> a
                                           ArgsFrom from) {
   WriteCmd cmd{.op = op, .args = std::move(args)};
   if (from == ArgsFrom::kLog && takes_seed(op)) {
-    // Every leader appends one; an entry without it was never proposed by one.
-    if (cmd.args.empty() || cmd.args.back().size() != kSeedBytes) {
+    // Every leader appends one after the key; an entry without them was never proposed by one.
+    if (cmd.args.size() < 2 || cmd.args.back().size() != kSeedBytes) {
       return Reply::error(fmt::format("ERR '{}' entry without its seed", command_spec(op).name));
     }
     ByteReader r(cmd.args.back());

@@ -96,6 +96,15 @@ TEST(KvSet, SpopSeedComesFromTheLeaderOnly) {
   w.varint(1);
   w.bytes("s");
   EXPECT_EQ(render(h.propose(payload)), "(error) ERR 'spop' entry without its seed");
+  // Nor one whose only argument is a seed (no key).
+  payload.clear();
+  ByteWriter w2(&payload);
+  write_header(w2, h.now_ms());
+  w2.u8(static_cast<uint8_t>(PayloadKind::kCommand));
+  w2.u8(static_cast<uint8_t>(Op::kSPop));
+  w2.varint(1);
+  w2.bytes(seed);
+  EXPECT_EQ(render(h.propose(payload)), "(error) ERR 'spop' entry without its seed");
   EXPECT_EQ(h.r({"SCARD", "s"}), "(integer) 80");
   // SPOP inside a transaction carries its seed too: a replica replaying the log agrees.
   EXPECT_FALSE(h.exec({{"SPOP", "s"}, {"SPOP", "s", "3"}, {"SCARD", "s"}}).is_error());
