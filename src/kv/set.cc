@@ -89,22 +89,33 @@ bool contains(const SetValue* s, std::string_view member) {
   return s != nullptr && s->table().find(member) != nullptr;
 }
 
+// The smallest of `sets` (the first of equal ones), or null if one is absent (an empty set).
+const SetValue* smallest_of(const std::vector<const SetValue*>& sets) {
+  const SetValue* smallest = nullptr;
+  for (const SetValue* s : sets) {
+    if (s == nullptr) return nullptr;
+    if (smallest == nullptr || s->table().size() < smallest->table().size()) smallest = s;
+  }
+  return smallest;
+}
+
+// Whether `member` is in every one of `sets` (null: empty) other than `skip`.
+bool in_all_but(const std::vector<const SetValue*>& sets, const SetValue* skip,
+                std::string_view member) {
+  return std::all_of(sets.begin(), sets.end(),
+                     [&](const SetValue* s) { return s == skip || contains(s, member); });
+}
+
 // SINTER / SUNION / SDIFF of `sets` (null: an absent key, an empty set) as a new set. The
 // intersection walks the smallest set (the first of equal ones), the union and the difference
 // their first set, each in its own order: the same result, in the same order, on every node.
 std::unique_ptr<SetValue> combine(Op op, const std::vector<const SetValue*>& sets) {
   auto out = std::make_unique<SetValue>();
   if (op == Op::kSInter || op == Op::kSInterStore) {
-    const SetValue* smallest = nullptr;
-    for (const SetValue* s : sets) {
-      if (s == nullptr) return out;
-      if (smallest == nullptr || s->table().size() < smallest->table().size()) smallest = s;
-    }
+    const SetValue* smallest = smallest_of(sets);
+    if (smallest == nullptr) return out;
     for (const auto& [seq, node] : smallest->table()) {
-      const bool everywhere = std::all_of(sets.begin(), sets.end(), [&](const SetValue* s) {
-        return s == smallest || contains(s, node->first);
-      });
-      if (everywhere) add(*out, node->first);
+      if (in_all_but(sets, smallest, node->first)) add(*out, node->first);
     }
   } else if (op == Op::kSUnion || op == Op::kSUnionStore) {
     for (const SetValue* s : sets) {
@@ -114,10 +125,10 @@ std::unique_ptr<SetValue> combine(Op op, const std::vector<const SetValue*>& set
   } else {
     if (sets.front() == nullptr) return out;
     for (const auto& [seq, node] : sets.front()->table()) {
-      const bool elsewhere = std::any_of(sets.begin() + 1, sets.end(), [&](const SetValue* s) {
-        return contains(s, node->first);
-      });
-      if (!elsewhere) add(*out, node->first);
+      const std::string_view member = node->first;
+      const bool elsewhere = std::any_of(sets.begin() + 1, sets.end(),
+                                         [&](const SetValue* s) { return contains(s, member); });
+      if (!elsewhere) add(*out, member);
     }
   }
   return out;
@@ -395,18 +406,12 @@ Reply evaluate_set_read(const Keyspace& keys, Op op, std::span<const std::string
       return members_reply(result.get());
     }
     case Op::kSInterCard: {
-      const SetValue* smallest = nullptr;
-      for (const SetValue* set : sets) {
-        if (set == nullptr) return Reply::integer_value(0);
-        if (smallest == nullptr || set->table().size() < smallest->table().size()) smallest = set;
-      }
+      const SetValue* smallest = smallest_of(sets);
       int64_t count = 0;
+      if (smallest == nullptr) return Reply::integer_value(0);
       for (const auto& [seq, node] : smallest->table()) {
         if (limit != 0 && count == limit) break;
-        const bool everywhere = std::all_of(sets.begin(), sets.end(), [&](const SetValue* set) {
-          return set == smallest || contains(set, node->first);
-        });
-        count += everywhere;
+        count += in_all_but(sets, smallest, node->first) ? 1 : 0;
       }
       return Reply::integer_value(count);
     }
