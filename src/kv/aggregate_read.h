@@ -37,9 +37,11 @@ Reply evaluate_list_read(const Keyspace& keys, Op op, std::span<const std::strin
 
 // HSCAN/SSCAN key cursor [MATCH pattern] [COUNT count] over `table` (null: the key is absent).
 // The cursor is a sequence number (collections.h); emit(node, &out) appends one member's replies.
+// A table of at most `whole_max` members is returned whole.
 // REQUIRES: argv[2] parses as a cursor.
 template <typename Table, typename Emit>
-Reply scan_members(const Table* table, std::span<const std::string_view> argv, Emit emit) {
+Reply scan_members(const Table* table, std::span<const std::string_view> argv, Emit emit,
+                   size_t whole_max = kScanWholeMembersMax) {
   const uint64_t cursor = *parse_scan_cursor(argv[2]);
   int64_t count = 10;
   std::string_view pattern = "*";
@@ -59,7 +61,7 @@ Reply scan_members(const Table* table, std::span<const std::string_view> argv, E
   std::vector<Reply> found;
   uint64_t next = 0;
   if (table != nullptr) {
-    const bool whole = table->size() <= kScanWholeMembersMax;
+    const bool whole = table->size() <= whole_max;
     auto it = whole ? table->begin() : table->lower_bound(cursor);
     auto budget = static_cast<size_t>(std::min<int64_t>(count, kScanCountMax));
     for (size_t visited = 0; it != table->end() && (whole || visited < budget); ++it, ++visited) {

@@ -89,6 +89,8 @@ class Applier {
   Reply publish(const WriteCmd& cmd);
   Reply hash_write(const WriteCmd& cmd);  // hash.cc
   Reply set_write(const WriteCmd& cmd);   // set.cc
+  Reply smove(const WriteCmd& cmd);       // set.cc
+  Reply set_store(const WriteCmd& cmd);   // set.cc: SINTERSTORE SUNIONSTORE SDIFFSTORE
   Reply list_write(const WriteCmd& cmd);  // list.cc
   Reply lmove(const WriteCmd& cmd);
   Reply lmpop(const WriteCmd& cmd);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <random>
 
 #include "common/assert.h"
 #include "common/codec.h"
@@ -13,19 +14,6 @@
 namespace bw::kv {
 
 namespace {
-
-enum class PayloadKind : uint8_t {
-  kCommand = 1,
-  kExpireKey = 2,
-  kBatch = 3,
-  kFenced = 4,
-  kExpireLease = 5,
-  kExpireElection = 6,
-  kExtend = 7,
-  kEvict = 8,
-  kAclUsers = 9,
-};
-static_assert(static_cast<uint8_t>(PayloadKind::kAclUsers) == kAclPayloadKind);
 
 // The names kv encodes, with their opcodes. Arity, flags and key positions: THE command table
 // (resp/command_data.cc); the server checks them before a command gets here.
@@ -125,6 +113,23 @@ constexpr std::array kCommands = {
     CommandSpec{"lrange", Op::kLRange},
     CommandSpec{"lindex", Op::kLIndex},
     CommandSpec{"lpos", Op::kLPos},
+    CommandSpec{"sadd", Op::kSAdd},
+    CommandSpec{"srem", Op::kSRem},
+    CommandSpec{"spop", Op::kSPop},
+    CommandSpec{"smove", Op::kSMove},
+    CommandSpec{"sinterstore", Op::kSInterStore},
+    CommandSpec{"sunionstore", Op::kSUnionStore},
+    CommandSpec{"sdiffstore", Op::kSDiffStore},
+    CommandSpec{"smembers", Op::kSMembers},
+    CommandSpec{"sismember", Op::kSIsMember},
+    CommandSpec{"smismember", Op::kSMIsMember},
+    CommandSpec{"scard", Op::kSCard},
+    CommandSpec{"srandmember", Op::kSRandMember},
+    CommandSpec{"sinter", Op::kSInter},
+    CommandSpec{"sunion", Op::kSUnion},
+    CommandSpec{"sdiff", Op::kSDiff},
+    CommandSpec{"sintercard", Op::kSInterCard},
+    CommandSpec{"sscan", Op::kSScan},
 };
 // LEASE without its subcommand: what find_command("lease") answers (write routing).
 constexpr CommandSpec kLeaseParent{"lease", Op::kLeaseGrant};
@@ -508,6 +513,15 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
     case Op::kBLMPop:
       if (auto err = parse_block_timeout(cmd.args[0])) return err;
       return parse_mpop(std::span(cmd.args).subspan(1), "left", "right");
+    case Op::kSPop: {
+      // key [count]: Redis checks the count before the key.
+      if (cmd.args.size() > 2) return syntax_error();
+      if (cmd.args.size() == 1) return std::nullopt;
+      std::optional<int64_t> v = parse_int64(cmd.args[1]);
+      if (!v || *v < 0) return Reply::error("ERR value is out of range, must be positive");
+      cmd.amount = *v;
+      return std::nullopt;
+    }
     default:
       return std::nullopt;
   }
@@ -521,6 +535,13 @@ Reply unknown_command(std::span<const std::string_view> argv) {
   }
   return Reply::error(fmt::format("ERR unknown command '{}', with args beginning with: {}",
                                   argv.empty() ? "" : argv[0].substr(0, 128), args));
+}
+
+// The seed of a command whose effect is random (SPOP): chosen here, once, so that every replica
+// applying the entry makes the same choice. The only impure part of encode_write.
+uint64_t random_seed() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
 }
 
 // A kind 1 body (or kind 4 around it when fenced) for a command line that is known to be valid.
@@ -562,12 +583,21 @@ std::optional<Reply> encode_command(std::string* out, std::span<const std::strin
     if (!t) return not_integer();
     token = *t;
   }
+  std::vector<std::string_view> seeded;
+  std::string seed;
   if (spec->write()) {
-    auto parsed =
-        parse_write(spec->op, std::vector<std::string_view>(args.begin(), args.end()), now_ms);
+    auto parsed = parse_write(spec->op, std::vector<std::string_view>(args.begin(), args.end()),
+                              now_ms, ArgsFrom::kClient);
     if (Reply* err = std::get_if<Reply>(&parsed)) return std::move(*err);
     // BLOCK is the proposing server's business: the entry is a plain campaign.
     if (spec->op == Op::kElect || spec->op == Op::kLock) args = args.first(3);
+    if (takes_seed(spec->op)) {
+      ByteWriter sw(&seed);
+      sw.u64(random_seed());
+      seeded.assign(args.begin(), args.end());
+      seeded.push_back(seed);
+      args = seeded;
+    }
   }
   size_t bytes = 16 + fence.name.size() + fence.token_text.size();
   for (std::string_view a : args) bytes += a.size() + 5;
@@ -589,7 +619,7 @@ std::optional<BlockingPop> blocking_pop(std::span<const std::string_view> argv) 
   }
   BlockingPop pop;
   std::vector<std::string_view> args(argv.begin() + 1, argv.end());
-  auto parsed = parse_write(op, args, 0);
+  auto parsed = parse_write(op, args, 0, ArgsFrom::kClient);
   if (std::holds_alternative<Reply>(parsed)) return pop;
   pop.valid = true;
   pop.null_array = op == Op::kBLPop || op == Op::kBRPop || op == Op::kBLMPop;
@@ -657,9 +687,18 @@ std::optional<Reply> check_lease_args(const CommandSpec& spec, size_t argc) {
   return arity_error(spec);
 }
 
-std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
-                                          int64_t now_ms) {
+std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args, int64_t now_ms,
+                                          ArgsFrom from) {
   WriteCmd cmd{.op = op, .args = std::move(args)};
+  if (from == ArgsFrom::kLog && takes_seed(op)) {
+    // Every leader appends one after the key; an entry without them was never proposed by one.
+    if (cmd.args.size() < 2 || cmd.args.back().size() != kSeedBytes) {
+      return Reply::error(fmt::format("ERR '{}' entry without its seed", command_spec(op).name));
+    }
+    ByteReader r(cmd.args.back());
+    cmd.seed = *r.u64();
+    cmd.args.pop_back();
+  }
   if (std::optional<Reply> err = parse_args(cmd, now_ms)) return std::move(*err);
   return cmd;
 }
@@ -805,160 +844,6 @@ CommandKind command_kind(std::span<const std::string_view> argv) {
   if (spec == nullptr) return {};
   if (spec != &kLeaseParent) return {.write_name = spec->write(), .read = !spec->write()};
   return {.write_name = true, .read = is_read_argv(argv)};  // LEASE TTL is a read
-}
-
-namespace {
-
-// After the kind byte of a kind 1 body.
-Result<DecodedCommand> decode_command(ByteReader& r, bool reads_allowed) {
-  DecodedCommand cmd;
-  BW_ASSIGN_OR_RETURN(uint8_t op, r.u8());
-  if (!is_write_opcode(op) && !(reads_allowed && is_read_opcode(op))) {
-    return absl::DataLossError(fmt::format("bad opcode {}", op));
-  }
-  cmd.op = static_cast<Op>(op);
-  BW_ASSIGN_OR_RETURN(uint64_t argc, r.varint());
-  // Each argument takes at least one byte, which bounds the reservation by the input size.
-  if (argc > kPayloadArgsMax || argc > r.remaining()) {
-    return absl::DataLossError(fmt::format("bad argument count {}", argc));
-  }
-  cmd.args.reserve(argc);
-  for (uint64_t i = 0; i < argc; ++i) {
-    BW_ASSIGN_OR_RETURN(std::string_view a, r.bytes(kPayloadArgBytesMax));
-    cmd.args.push_back(a);
-  }
-  return cmd;
-}
-
-// After the kind byte of a kind 4 body: the fence, then a whole kind 1 body (writes only).
-Result<DecodedCommand> decode_fenced(ByteReader& r) {
-  BW_ASSIGN_OR_RETURN(std::string_view name, r.bytes(kPayloadArgBytesMax));
-  BW_ASSIGN_OR_RETURN(uint64_t token, r.varint());
-  BW_ASSIGN_OR_RETURN(uint8_t kind, r.u8());
-  if (kind != static_cast<uint8_t>(PayloadKind::kCommand)) {
-    return absl::DataLossError(fmt::format("fenced kind {}", kind));
-  }
-  BW_ASSIGN_OR_RETURN(DecodedCommand cmd, decode_command(r, false));
-  cmd.fenced = true;
-  cmd.fence_name = name;
-  cmd.fence_token = token;
-  return cmd;
-}
-
-Result<DecodedBatch> decode_batch(ByteReader& r) {
-  DecodedBatch batch;
-  BW_ASSIGN_OR_RETURN(uint64_t watch_count, r.varint());
-  // A watched key takes at least two bytes.
-  if (watch_count > kWatchedKeysMax || watch_count > r.remaining() / 2) {
-    return absl::DataLossError(fmt::format("bad watch count {}", watch_count));
-  }
-  batch.watched.reserve(watch_count);
-  for (uint64_t i = 0; i < watch_count; ++i) {
-    BW_ASSIGN_OR_RETURN(std::string_view key, r.bytes(kPayloadArgBytesMax));
-    BW_ASSIGN_OR_RETURN(uint64_t version, r.varint());
-    batch.watched.emplace_back(key, version);
-  }
-  BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
-  if (count > kTransactionCommandsMax || count > r.remaining()) {
-    return absl::DataLossError(fmt::format("bad command count {}", count));
-  }
-  batch.commands.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    BW_ASSIGN_OR_RETURN(std::string_view item, r.bytes(kPayloadArgBytesMax));
-    ByteReader ir(item);
-    BW_ASSIGN_OR_RETURN(uint8_t kind, ir.u8());
-    Result<DecodedCommand> cmd = absl::DataLossError(fmt::format("batch item kind {}", kind));
-    if (kind == static_cast<uint8_t>(PayloadKind::kCommand)) cmd = decode_command(ir, true);
-    if (kind == static_cast<uint8_t>(PayloadKind::kFenced)) cmd = decode_fenced(ir);
-    if (!cmd.ok()) return cmd.status();
-    if (!ir.done()) return absl::DataLossError("trailing bytes after a batch item");
-    batch.commands.push_back(*std::move(cmd));
-  }
-  return batch;
-}
-
-}  // namespace
-
-void write_header(ByteWriter& w, int64_t now_ms) {
-  w.u8(kPayloadFormatVersion);
-  w.u64(static_cast<uint64_t>(now_ms));
-}
-
-Result<DecodedPayload> decode_payload(std::string_view payload) {
-  ByteReader r(payload);
-  BW_ASSIGN_OR_RETURN(uint8_t version, r.u8());
-  if (version != kPayloadFormatVersion) {
-    return absl::DataLossError(fmt::format("unknown kv payload version {}", version));
-  }
-  DecodedPayload out;
-  BW_ASSIGN_OR_RETURN(uint64_t now, r.u64());
-  out.now_ms = static_cast<int64_t>(now);
-  BW_ASSIGN_OR_RETURN(uint8_t kind, r.u8());
-  switch (static_cast<PayloadKind>(kind)) {
-    case PayloadKind::kCommand: {
-      BW_ASSIGN_OR_RETURN(out.body, decode_command(r, false));
-      break;
-    }
-    case PayloadKind::kExpireKey: {
-      DecodedExpire exp;
-      BW_ASSIGN_OR_RETURN(exp.key, r.bytes(kPayloadArgBytesMax));
-      BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
-      exp.deadline_ms = static_cast<int64_t>(deadline);
-      out.body = exp;
-      break;
-    }
-    case PayloadKind::kBatch: {
-      BW_ASSIGN_OR_RETURN(out.body, decode_batch(r));
-      break;
-    }
-    case PayloadKind::kFenced: {
-      BW_ASSIGN_OR_RETURN(out.body, decode_fenced(r));
-      break;
-    }
-    case PayloadKind::kExpireLease: {
-      DecodedExpireLease exp;
-      BW_ASSIGN_OR_RETURN(exp.id, r.varint());
-      BW_ASSIGN_OR_RETURN(uint64_t deadline, r.u64());
-      exp.deadline_ms = static_cast<int64_t>(deadline);
-      out.body = exp;
-      break;
-    }
-    case PayloadKind::kExpireElection: {
-      DecodedExpireElection exp;
-      BW_ASSIGN_OR_RETURN(exp.name, r.bytes(kPayloadArgBytesMax));
-      BW_ASSIGN_OR_RETURN(exp.token, r.varint());
-      out.body = exp;
-      break;
-    }
-    case PayloadKind::kExtend: {
-      BW_ASSIGN_OR_RETURN(uint64_t extra, r.u64());
-      out.body = DecodedExtend{static_cast<int64_t>(extra)};
-      break;
-    }
-    case PayloadKind::kEvict: {
-      DecodedEvict evict;
-      BW_ASSIGN_OR_RETURN(uint64_t count, r.varint());
-      // Each key takes at least one byte, which bounds the reservation by the input size.
-      if (count > kEvictKeysMax || count > r.remaining()) {
-        return absl::DataLossError(fmt::format("bad evicted key count {}", count));
-      }
-      evict.keys.reserve(count);
-      for (uint64_t i = 0; i < count; ++i) {
-        BW_ASSIGN_OR_RETURN(std::string_view key, r.bytes(kPayloadArgBytesMax));
-        evict.keys.push_back(key);
-      }
-      out.body = std::move(evict);
-      break;
-    }
-    case PayloadKind::kAclUsers: {
-      BW_ASSIGN_OR_RETURN(out.body, decode_acl_body(r));
-      break;
-    }
-    default:
-      return absl::DataLossError(fmt::format("unknown kv payload kind {}", kind));
-  }
-  if (!r.done()) return absl::DataLossError("trailing bytes after kv payload");
-  return out;
 }
 
 }  // namespace bw::kv

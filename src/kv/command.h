@@ -7,6 +7,8 @@
 //   payload  := format_version:u8 (=1)  now_ms:u64le  body
 //   body     := kind:u8 ...
 //     kind 1 (command): opcode:u8  argc:varint  (len:varint bytes){argc}    args after the name
+//                       SPOP's args end with one the client did not write: the leader's seed
+//                       (u64le, 8 bytes), from which every replica derives the same choice.
 //     kind 2 (expire) : key:bytes  deadline_ms:u64le   delete key iff its deadline == deadline_ms
 //     kind 3 (batch)  : watch_count:varint  (key:bytes version:varint){watch_count}
 //                       count:varint  (item:bytes){count}                    MULTI/EXEC
@@ -52,7 +54,9 @@ inline constexpr uint64_t kValueBytesMax = 512ull * 1024 * 1024;
 // "ERR invalid expire time in 'set' command") so bad commands never reach the log.
 // REQUIRES: argv without a trailing FENCE fits the arity THE command table (resp) gives its
 // name; kv keeps no copy of it (the server checks, as Redis does before calling a command).
-// Thread safe (pure function).
+// Thread safe. Pure except for one thing: a command whose effect is random (SPOP) gets a 64-bit
+// seed from a per-thread generator seeded by std::random_device, appended to its arguments in
+// the entry, from which every replica derives the same choice.
 std::variant<std::string, Reply> encode_write(std::span<const std::string_view> argv,
                                               int64_t now_ms);
 
@@ -105,7 +109,7 @@ std::optional<int64_t> block_timeout_ms(std::span<const std::string_view> argv);
 // command not allowed in a transaction: LEASE GRANT, ELECT, LOCK, since their id is the entry's
 // index). Reads (GET, MGET, GETVER, ELECT.LEADER, ...) are allowed and answered at apply.
 // REQUIRES: each command fits THE command table's arity, as for encode_write (the server checks
-// it when the command is queued). Thread safe (pure function).
+// it when the command is queued). Thread safe; pure except for SPOP's seeds (encode_write).
 std::variant<std::string, Reply> encode_transaction(
     const std::vector<std::vector<std::string>>& commands,
     const std::vector<std::pair<std::string, uint64_t>>& watched, int64_t now_ms);

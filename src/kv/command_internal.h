@@ -221,15 +221,26 @@ struct WriteCmd {
   uint64_t token = 0;              // ELECT.KEEPALIVE/RESIGN, UNLOCK
   int64_t ttl_ms = 0;              // LEASE GRANT, ELECT, LOCK
   int64_t block_ms = -1;           // ELECT/LOCK BLOCK option (leader side only; not encoded)
+  uint64_t seed = 0;               // SPOP: the leader's random seed (kSeedBytes in the entry)
 };
 inline constexpr uint8_t kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt = 8;
 
+// Where a write's arguments come from. An entry may carry arguments the leader added after the
+// client's: SPOP's seed (kSeedBytes, little-endian), the last argument, which a client cannot
+// pass (the leader parses the client's words alone and then appends its own seed).
+enum class ArgsFrom : uint8_t { kClient, kLog };
+inline constexpr size_t kSeedBytes = 8;
+// True for the commands whose entry carries a seed.
+inline bool takes_seed(Op op) {
+  return op == Op::kSPop;
+}
+
 // Syntax checks and parsing of a write command's arguments (after the name); the error Reply is
-// what the client gets. Pure: the same (op, args, now_ms) always gives the same result, which is
-// what lets the leader check once and every replica parse again at apply.
+// what the client gets. Pure: the same (op, args, now_ms, from) always gives the same result,
+// which is what lets the leader check once and every replica parse again at apply.
 // REQUIRES: the command's arity fits THE command table (the server checked it).
-std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args,
-                                          int64_t now_ms);
+std::variant<WriteCmd, Reply> parse_write(Op op, std::vector<std::string_view> args, int64_t now_ms,
+                                          ArgsFrom from);
 // A blocking command's timeout (BLPOP ... timeout): seconds, fractions allowed, 0 = no limit.
 // The time in ms (rounded up), -1 if negative, nullopt if not a number or above
 // kBlockTimeoutMsMax. parse_block_timeout: the same as Redis's error reply.
@@ -295,6 +306,19 @@ Result<DecodedPayload> decode_payload(std::string_view payload);
 
 // Shared by the encoders of command.cc and acl_payload.cc.
 inline constexpr uint8_t kAclPayloadKind = 9;
+// The kind byte of a payload body (command.h), shared by the encoders and decode.cc.
+enum class PayloadKind : uint8_t {
+  kCommand = 1,
+  kExpireKey = 2,
+  kBatch = 3,
+  kFenced = 4,
+  kExpireLease = 5,
+  kExpireElection = 6,
+  kExtend = 7,
+  kEvict = 8,
+  kAclUsers = 9,
+};
+static_assert(static_cast<uint8_t>(PayloadKind::kAclUsers) == kAclPayloadKind);
 // The payload prefix every kind shares: format version and the leader's now_ms.
 void write_header(ByteWriter& w, int64_t now_ms);
 // After the kind byte of a kind 9 body.

@@ -58,6 +58,13 @@ Reply Reply::map(std::vector<Reply> keys_and_values) {
   return r;
 }
 
+Reply Reply::set(std::vector<Reply> elements) {
+  Reply r;
+  r.kind = Kind::kSet;
+  r.elements = std::move(elements);
+  return r;
+}
+
 Reply Reply::double_value(double v) {
   Reply r;
   r.kind = Kind::kDouble;
@@ -82,13 +89,14 @@ std::string to_string(const Reply& r) {
     case Reply::Kind::kDouble:
       return fmt::format("(double) {}", r.dbl);
     case Reply::Kind::kArray:
+    case Reply::Kind::kSet:
     case Reply::Kind::kMap: {
-      std::string out = r.kind == Reply::Kind::kArray ? "[" : "{";
+      std::string out = r.kind == Reply::Kind::kMap ? "{" : "[";
       for (size_t i = 0; i < r.elements.size(); ++i) {
         if (i > 0) out += ", ";
         out += to_string(r.elements[i]);
       }
-      out += r.kind == Reply::Kind::kArray ? "]" : "}";
+      out += r.kind == Reply::Kind::kMap ? "}" : "]";
       return out;
     }
   }

@@ -20,6 +20,7 @@ struct Reply {
     kArray,      // elements
     kMap,        // elements: key, value, key, value, ...
     kDouble,     // dbl (RESP3 ','; RESP2 encodes as a bulk string)
+    kSet,        // elements (RESP3 '~'; RESP2 an array)
   };
 
   Kind kind = Kind::kNull;
@@ -38,6 +39,7 @@ struct Reply {
   static Reply null_array();
   static Reply array(std::vector<Reply> elements);
   static Reply map(std::vector<Reply> keys_and_values);
+  static Reply set(std::vector<Reply> elements);
   static Reply double_value(double v);
   static Reply ok() { return simple("OK"); }
 

@@ -19,7 +19,7 @@ Reply run_write(Applier& applier, DecodedCommand& cmd, int64_t now_ms) {
       return std::move(*err);
     }
   }
-  auto parsed = parse_write(cmd.op, std::move(cmd.args), now_ms);
+  auto parsed = parse_write(cmd.op, std::move(cmd.args), now_ms, ArgsFrom::kLog);
   // The leader parsed the same bytes before proposing, with its own clock, which may be behind
   // the entry's time (Store::apply). So an error here means a relative deadline that overflows
   // at the later time, or nodes running different parsers; every replica parses at the same

@@ -49,6 +49,7 @@ std::string render(const Reply& r) {
     case Reply::Kind::kDouble:
       return fmt::format("(double) {}", r.dbl);
     case Reply::Kind::kArray:
+    case Reply::Kind::kSet:
     case Reply::Kind::kMap: {
       std::string out = "[";
       for (size_t i = 0; i < r.elements.size(); ++i) {

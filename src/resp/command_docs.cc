@@ -88,7 +88,7 @@ void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int i
   w.integer(0);
 }
 
-// A numkeys argument at `index` followed by the keys (kMovableKeys).
+// A "keynum" key spec: the key count at `index`, the keys right after it.
 void write_keynum_spec(Writer& w, const std::vector<std::string_view>& flags, int index) {
   w.map(3);
   w.bulk("flags");
@@ -116,13 +116,13 @@ void write_keynum_spec(Writer& w, const std::vector<std::string_view>& flags, in
 }
 
 void write_key_specs(Writer& w, const CommandSpec& spec) {
-  if (spec.first_key <= 0) {
-    w.set(0);
+  if (spec.key_count_index > 0) {
+    w.set(1);
+    write_keynum_spec(w, split(spec.key_spec_flags, ' '), spec.key_count_index);
     return;
   }
-  if (spec.has(kMovableKeys)) {
-    w.set(1);
-    write_keynum_spec(w, split(spec.key_spec_flags, ' '), spec.first_key);
+  if (spec.first_key <= 0) {
+    w.set(0);
     return;
   }
   if (spec.key_spec_flags.empty()) {
@@ -136,7 +136,9 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
     return;
   }
   // One key spec per '|'-separated part: part i covers the single key at first_key + i * step
-  // (RENAME's source and destination); a single part covers the whole first..last range.
+  // (RENAME's source and destination), except that when last_key counts from the end the last
+  // part covers the rest of the range (SINTERSTORE's sources after its destination); a single
+  // part covers the whole first..last range.
   const std::vector<std::string_view> parts = split(spec.key_spec_flags, '|');
   w.set(parts.size());
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -144,6 +146,9 @@ void write_key_specs(Writer& w, const CommandSpec& spec) {
     if (parts.size() == 1) {
       write_key_spec(w, flags, spec.first_key,
                      spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key,
+                     spec.key_step);
+    } else if (i + 1 == parts.size() && spec.last_key < 0) {
+      write_key_spec(w, flags, spec.first_key + static_cast<int>(i) * spec.key_step, spec.last_key,
                      spec.key_step);
     } else {
       write_key_spec(w, flags, spec.first_key + static_cast<int>(i) * spec.key_step, 0, 1);
@@ -400,12 +405,14 @@ void write_command_info(Writer& w, const CommandSpec* spec) {
   w.bulk(spec->name);
   w.integer(spec->arity);
   write_status_set(w, flag_names(*spec));
-  const bool movable = spec->has(kMovableKeys);  // keys follow a numkeys argument
-  w.integer(movable ? 0 : spec->first_key);
-  w.integer(movable ? 0 : spec->last_key);
-  w.integer(movable ? 0 : spec->key_step);
+  w.integer(spec->first_key);
+  w.integer(spec->last_key);
+  w.integer(spec->key_step);
   write_status_set(w, acl_categories(*spec));
-  w.set(0);  // tips
+  const std::vector<std::string_view> tips =
+      spec->tips.empty() ? std::vector<std::string_view>{} : split(spec->tips, ' ');
+  w.set(tips.size());
+  for (std::string_view tip : tips) w.bulk(tip);
   write_key_specs(w, *spec);
   if (spec->subcommands.empty()) {
     w.set(0);

@@ -54,20 +54,20 @@ bool arity_ok(const CommandSpec& spec, size_t argc) {
 std::vector<size_t> command_key_indexes(const CommandSpec& spec,
                                         std::span<const std::string_view> argv) {
   std::vector<size_t> indexes;
-  if (spec.first_key <= 0 || spec.key_step <= 0) return indexes;
   const int64_t argc = static_cast<int64_t>(argv.size());
-  if (spec.has(kMovableKeys)) {
-    // numkeys at first_key, then that many keys; a bad count names no keys (the command's own
-    // parse refuses it).
-    if (spec.first_key >= argc) return indexes;
-    const std::string_view text = argv[static_cast<size_t>(spec.first_key)];
+  if (spec.key_count_index > 0) {
+    const auto at = static_cast<size_t>(spec.key_count_index);
+    if (at >= argv.size()) return indexes;
     int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || ptr != text.data() + text.size() || n <= 0) return indexes;
-    const int64_t last = std::min(spec.first_key + n, argc - 1);
-    for (int64_t i = spec.first_key + 1; i <= last; ++i) indexes.push_back(static_cast<size_t>(i));
+    const std::string_view count = argv[at];
+    auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || end != count.data() + count.size() || n < 0) return indexes;
+    for (size_t i = at + 1; i < argv.size() && i <= at + static_cast<uint64_t>(n); ++i) {
+      indexes.push_back(i);
+    }
     return indexes;
   }
+  if (spec.first_key <= 0 || spec.key_step <= 0) return indexes;
   int64_t last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
   last = std::min(last, argc - 1);
   for (int64_t i = spec.first_key; i <= last; i += spec.key_step) {

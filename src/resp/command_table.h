@@ -61,6 +61,12 @@ struct CommandSpec {
   // when keys have different roles (RENAME: "RW access delete|OW update"); empty: derived.
   std::string_view key_spec_flags;
   std::span<const CommandSpec> subcommands = {};
+  // > 0: the keys are not first..last but follow a key count: argv[key_count_index] holds their
+  // number n, and the keys are the n arguments after it (SINTERCARD numkeys key [key ...]). Redis
+  // reports such a command with first/last/step 0 and kMovableKeys, and a "keynum" key spec.
+  int key_count_index = 0;
+  // COMMAND INFO's tips, space-separated ("nondeterministic_output"); empty: none.
+  std::string_view tips;
 
   bool has(uint32_t flag) const { return (flags & flag) != 0; }
 };
@@ -74,7 +80,8 @@ std::span<const CommandSpec> all_commands();
 bool arity_ok(const CommandSpec& spec, size_t argc);
 
 // argv indexes of the keys of a command per its spec (argv[0] is the command name). Stops at the
-// end of argv, so a short argv gives fewer keys rather than reading past it.
+// end of argv, so a short argv gives fewer keys rather than reading past it; a key count that is
+// not a non-negative integer gives none.
 std::vector<size_t> command_key_indexes(const CommandSpec& spec,
                                         std::span<const std::string_view> argv);
 std::vector<std::string_view> command_key_positions(const CommandSpec& spec,

@@ -312,6 +312,81 @@ TEST(RespCommandTableTest, RenameHasOneKeySpecPerKey) {
   EXPECT_EQ(v.elems[6].elems.size(), 3u);  // @keyspace @write @slow
 }
 
+TEST(RespCommandTableTest, SetCommandsMatchRedisByteForByte) {
+  // redis-server 7.0.15, HELLO 3, COMMAND INFO sinterstore / COMMAND INFO smove (one entry each):
+  // a destination, then sources up to the last argument; a source, then a destination.
+  const std::string_view sinterstore =
+      "*10\r\n$11\r\nsinterstore\r\n:-3\r\n~2\r\n+write\r\n+denyoom\r\n:1\r\n:-1\r\n:1\r\n~3\r\n+@"
+      "write\r\n+@set\r\n+@slow\r\n~0\r\n~2\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RW\r\n+update\r\n$"
+      "12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:"
+      "1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$"
+      "7\r\nlastkey\r\n:"
+      "0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+"
+      "access\r\n$"
+      "12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:"
+      "2\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$"
+      "7\r\nlastkey\r\n:-"
+      "1\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
+  const std::string_view smove =
+      "*10\r\n$5\r\nsmove\r\n:4\r\n~2\r\n+write\r\n+fast\r\n:1\r\n:2\r\n:1\r\n~3\r\n+@write\r\n+@"
+      "set\r\n+@fast\r\n~0\r\n~2\r\n%3\r\n$5\r\nflags\r\n~3\r\n+RW\r\n+access\r\n+delete\r\n$"
+      "12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:"
+      "1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$"
+      "7\r\nlastkey\r\n:"
+      "0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RW\r\n+"
+      "insert\r\n$"
+      "12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:"
+      "2\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$"
+      "7\r\nlastkey\r\n:"
+      "0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
+  // COMMAND INFO smembers: a tip.
+  const std::string_view smembers =
+      "*10\r\n$8\r\nsmembers\r\n:2\r\n~1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@"
+      "set\r\n+@slow\r\n~1\r\n$29\r\nnondeterministic_output_order\r\n~1\r\n%3\r\n$5\r\nflags\r\n~"
+      "2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$"
+      "4\r\nspec\r\n%"
+      "1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$"
+      "4\r\nspec\r\n%"
+      "3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
+  for (auto [name, redis] : {std::pair{"sinterstore", sinterstore}, std::pair{"smove", smove},
+                             std::pair{"smembers", smembers}}) {
+    std::string out;
+    Writer w(&out, 3);
+    write_command_info(w, find_command(name));
+    EXPECT_EQ(out, redis) << name;
+  }
+  EXPECT_THAT(keys("sinterstore", {"SINTERSTORE", "d", "a", "b"}), ElementsAre("d", "a", "b"));
+}
+
+TEST(RespCommandTableTest, KeyCountCommandsMatchRedis) {
+  // redis-server 7.0.15, HELLO 3, COMMAND INFO sintercard: no key range, movablekeys, and a
+  // keynum key spec.
+  const std::string_view redis =
+      "*10\r\n$10\r\nsintercard\r\n:-3\r\n~2\r\n+readonly\r\n+movablekeys\r\n:0\r\n:0\r\n:"
+      "0\r\n~3\r\n+@read\r\n+@set\r\n+@slow\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+"
+      "access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$"
+      "5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n%"
+      "3\r\n$9\r\nkeynumidx\r\n:0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n~0\r\n";
+  std::string out;
+  Writer w(&out, 3);
+  write_command_info(w, find_command("sintercard"));
+  EXPECT_EQ(out, redis);
+  // The keys follow the count (Redis's COMMAND GETKEYS answers the same); LIMIT's argument is
+  // not a key.
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "2", "a", "b", "LIMIT", "1"}),
+              ElementsAre("a", "b"));
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "1", "a"}), ElementsAre("a"));
+  // A count past the end stops at the end; one that is not a count gives no keys.
+  EXPECT_THAT(keys("sintercard", {"SINTERCARD", "5", "a"}), ElementsAre("a"));
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD", "x", "a"}).empty());
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD", "-1", "a"}).empty());
+  EXPECT_TRUE(keys("sintercard", {"SINTERCARD"}).empty());
+}
+
 TEST(RespCommandTableTest, CommandInfoUnknownIsNil) {
   std::string out;
   Writer w2(&out, 2);

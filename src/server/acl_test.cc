@@ -126,6 +126,18 @@ TEST_F(AclTest, ChecksByCommandCategoryKeyAndChannel) {
   EXPECT_TRUE(check(all, {"psubscribe", "x*"}).allowed());
 }
 
+TEST_F(AclTest, KeysOfSetCommandsByRole) {
+  AclUser u = make("on ~k* %R~r* +@set");
+  // SINTERCARD's keys follow its key count; LIMIT's argument is not a key.
+  EXPECT_TRUE(check(u, {"sintercard", "2", "k1", "r1", "LIMIT", "5"}).allowed());
+  EXPECT_EQ(check(u, {"sintercard", "2", "k1", "x"}).object, "x");
+  // A *STORE writes its destination and reads its sources; SMOVE writes both.
+  EXPECT_TRUE(check(u, {"sinterstore", "k1", "r1", "k2"}).allowed());
+  EXPECT_EQ(check(u, {"sinterstore", "r1", "k1"}).denial, AclDenial::kKey);
+  EXPECT_EQ(check(u, {"smove", "k1", "r1", "m"}).object, "r1");
+  EXPECT_TRUE(check(u, {"smove", "k1", "k2", "m"}).allowed());
+}
+
 TEST_F(AclTest, CategoriesComeFromTheCommandTable) {
   std::vector<size_t> ids;
   ASSERT_TRUE(index_.category("string", &ids));

@@ -468,7 +468,7 @@ AclVerdict AclUser::check(const resp::CommandSpec& spec,
   if (!spec.subcommands.empty() && argv.size() > 1) {
     if (const resp::CommandSpec* sub = resp::find_subcommand(spec, argv[1])) keyed = sub;
   }
-  if (!all_keys_ && keyed->first_key > 0) {
+  if (!all_keys_ && (keyed->first_key > 0 || keyed->key_count_index > 0)) {
     const std::vector<size_t> indexes = resp::command_key_indexes(*keyed, argv);
     for (size_t k = 0; k < indexes.size(); ++k) {
       const std::string_view flags = key_flags(*keyed, k);

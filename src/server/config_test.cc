@@ -168,6 +168,14 @@ TEST(Reply, KvRepliesEncodeForBothProtocols) {
   write_reply(w3, r);
   EXPECT_EQ(two, "*3\r\n$1\r\nv\r\n:7\r\n$-1\r\n");
   EXPECT_EQ(three, "*3\r\n$1\r\nv\r\n:7\r\n_\r\n");
+  // A set (SMEMBERS): RESP3's set type, an array in RESP2.
+  kv::Reply s = kv::Reply::set({kv::Reply::bulk("1"), kv::Reply::bulk("2")});
+  two.clear();
+  three.clear();
+  write_reply(w2, s);
+  write_reply(w3, s);
+  EXPECT_EQ(two, "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+  EXPECT_EQ(three, "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
 }
 
 }  // namespace

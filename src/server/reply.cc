@@ -52,6 +52,10 @@ void write_reply(resp::Writer& w, const kv::Reply& r) {
     case K::kDouble:
       w.double_value(r.dbl);
       return;
+    case K::kSet:
+      w.set(r.elements.size());
+      for (const auto& e : r.elements) write_reply(w, e);
+      return;
   }
   BW_UNREACHABLE("reply kind {}", static_cast<int>(r.kind));
 }

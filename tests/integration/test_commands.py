@@ -331,3 +331,66 @@ def test_getver(target):
     run(c, "EXPIRE", "k", "100")
     assert run(c, "GETVER", "k")[1] > v2
     assert str(run(c, "GETVER")) == "ERR wrong number of arguments for 'getver' command"
+
+
+# ---------------------------------------------------------------- sets
+
+def test_set_unordered_replies(target):
+    """Set replies whose order Redis leaves to its hash table, compared as sets."""
+    _, c = target
+    members = {f"m{i}".encode() for i in range(300)}
+    assert run(c, "SADD", "s", *sorted(members)) == 300
+    assert set(run(c, "SMEMBERS", "s")) == members
+    popped = run(c, "SPOP", "s", 10)
+    assert len(set(popped)) == 10 and set(popped) <= members
+    one = run(c, "SPOP", "s")
+    assert one in members and one not in popped
+    left = members - set(popped) - {one}
+    assert set(run(c, "SMEMBERS", "s")) == left
+    picked = run(c, "SRANDMEMBER", "s", 20)
+    assert len(set(picked)) == 20 and set(picked) <= left
+    repeated = run(c, "SRANDMEMBER", "s", -500)
+    assert len(repeated) == 500 and set(repeated) <= left
+    assert run(c, "SRANDMEMBER", "s") in left
+    run(c, "SADD", "t", "m1", "m2", "m3", "other")
+    assert set(run(c, "SINTER", "s", "t")) == {b"m1", b"m2", b"m3"} & left
+    assert set(run(c, "SUNION", "t", "s")) == left | {b"m1", b"m2", b"m3", b"other"}
+    assert set(run(c, "SDIFF", "t", "s")) == {b"m1", b"m2", b"m3", b"other"} - left
+    # SSCAN returns every member present for the whole scan, while others come and go.
+    seen, cursor, step = set(), b"0", 0
+    while True:
+        cursor, batch = run(c, "SSCAN", "s", cursor, "COUNT", 7)
+        seen.update(batch)
+        run(c, "SADD", "s", f"new{step}")
+        run(c, "SREM", "s", f"new{step - 3}")
+        step += 1
+        assert step < 10000
+        if cursor == b"0":
+            break
+    assert left <= seen
+
+
+def test_spop_is_the_same_on_every_node(bellwether_cluster):
+    """SPOP's choice is the leader's, written into the entry: every node holds the same set."""
+    clients = []
+    for endpoint in bellwether_cluster:
+        host, port = endpoint.rsplit(":", 1)
+        client = redis.Redis(host=host, port=int(port), socket_timeout=10)
+        client.response_callbacks = {}
+        clients.append(client)
+    try:
+        c = clients[0]
+        c.delete("pop")
+        c.sadd("pop", *[f"m{i}" for i in range(200)])
+        popped = c.execute_command("SPOP", "pop", 50)
+        assert len(set(popped)) == 50
+        c.execute_command("SPOP", "pop")
+        # Linearizable reads on each node are served from its own applied state: the same
+        # members in the same order.
+        replies = [cl.execute_command("SMEMBERS", "pop") for cl in clients]
+        assert len(replies[0]) == 149
+        assert all(r == replies[0] for r in replies)
+        assert not set(popped) & set(replies[0])
+    finally:
+        for cl in clients:
+            cl.close()
