@@ -189,6 +189,9 @@ const CommandSpec* find_command(std::string_view name);
 const CommandSpec* find_argv(std::span<const std::string_view> argv, Reply* error);
 // REQUIRES: op is a defined opcode.
 const CommandSpec& command_spec(Op op);
+// Redis's replies to a command line with too few or too many words, and to an unknown name.
+Reply arity_error(const CommandSpec& spec);
+Reply unknown_command(std::span<const std::string_view> argv);
 
 // "ERR wrong number of arguments for 'lease|grant' command" when a LEASE subcommand does not have
 // its one argument (`argc` counts the name words). Node::execute checks LEASE's own arity from
