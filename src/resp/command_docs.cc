@@ -1,5 +1,7 @@
 // COMMAND INFO / COMMAND DOCS replies in Redis 7's formats, derived from the command table.
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -61,8 +63,11 @@ void write_status_set(Writer& w, const std::vector<std::string_view>& items) {
   for (std::string_view s : items) w.simple(s);
 }
 
-void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int index, int last_key,
-                    int key_step) {
+// A key spec found from argv[index]: its flags and begin_search, then the find_keys map of
+// `find_type` with its three (name, value) parameters.
+void write_key_spec_of(Writer& w, const std::vector<std::string_view>& flags, int index,
+                       std::string_view find_type,
+                       std::initializer_list<std::pair<std::string_view, int>> params) {
   w.map(3);
   w.bulk("flags");
   write_status_set(w, flags);
@@ -77,42 +82,24 @@ void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int i
   w.bulk("find_keys");
   w.map(2);
   w.bulk("type");
-  w.bulk("range");
+  w.bulk(find_type);
   w.bulk("spec");
-  w.map(3);
-  w.bulk("lastkey");
-  w.integer(last_key);
-  w.bulk("keystep");
-  w.integer(key_step);
-  w.bulk("limit");
-  w.integer(0);
+  w.map(params.size());
+  for (const auto& [name, value] : params) {
+    w.bulk(name);
+    w.integer(value);
+  }
+}
+
+void write_key_spec(Writer& w, const std::vector<std::string_view>& flags, int index, int last_key,
+                    int key_step) {
+  write_key_spec_of(w, flags, index, "range",
+                    {{"lastkey", last_key}, {"keystep", key_step}, {"limit", 0}});
 }
 
 // A "keynum" key spec: the key count at `index`, the keys right after it.
 void write_keynum_spec(Writer& w, const std::vector<std::string_view>& flags, int index) {
-  w.map(3);
-  w.bulk("flags");
-  write_status_set(w, flags);
-  w.bulk("begin_search");
-  w.map(2);
-  w.bulk("type");
-  w.bulk("index");
-  w.bulk("spec");
-  w.map(1);
-  w.bulk("index");
-  w.integer(index);
-  w.bulk("find_keys");
-  w.map(2);
-  w.bulk("type");
-  w.bulk("keynum");
-  w.bulk("spec");
-  w.map(3);
-  w.bulk("keynumidx");
-  w.integer(0);
-  w.bulk("firstkey");
-  w.integer(1);
-  w.bulk("keystep");
-  w.integer(1);
+  write_key_spec_of(w, flags, index, "keynum", {{"keynumidx", 0}, {"firstkey", 1}, {"keystep", 1}});
 }
 
 void write_key_specs(Writer& w, const CommandSpec& spec) {
