@@ -50,9 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // A payload that decodes and passes arity and syntax is one the leader could have written, so
   // it must apply without tripping an assertion: to an empty store, and to one holding leases,
-  // attached keys, election holders and a hash, so every payload kind (commands, fenced commands,
-  // transactions, expiry of keys/leases/holders, the failover extension, evictions) meets real
-  // state.
+  // attached keys, election holders, a hash, a list and a set, so every payload kind (commands,
+  // fenced commands, transactions, expiry of keys/leases/holders, the failover extension,
+  // evictions) meets real state.
   auto decoded = bw::kv::decode_payload(input);
   if (!decoded.ok()) return 0;
   // SETRANGE may legitimately grow a value to 512 MiB; keep fuzz iterations small.
@@ -77,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {"LEASE", "GRANT", "1000"},        {"SET", "a", "v", "LEASE", "1"},
       {"SET", "b", "v", "PX", "5"},      {"ELECT", "w", "c", "1000"},
       {"LOCK", "l", "o", "10"},          {"SET", "c", "v", "LEASE", "1", "FENCE", "w", "4"},
-      {"HSET", "h", "f", "1", "g", "x"},
+      {"HSET", "h", "f", "1", "g", "x"}, {"RPUSH", "l", "a", "b"},
+      {"SADD", "s", "1", "x"},
   };
   uint64_t index = 0;
   for (const auto& argv : seed) {
