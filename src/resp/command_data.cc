@@ -154,6 +154,16 @@ constexpr CommandSpec kPubsubSubcommands[] = {
      "[shardchannel [shardchannel ...]]", "@pubsub @slow", ""},
 };
 
+constexpr CommandSpec kObjectSubcommands[] = {
+    {"object|encoding", 3, kReadonly, 2, 2, 1, "generic", "2.2.3",
+     "Returns how Redis would encode a key's value (this node's applied value).", "key",
+     "@keyspace @read @slow", "RO"},
+    {"object|help", 2, kLoading | kStale, 0, 0, 0, "generic", "6.2.0",
+     "Returns helpful text about the different subcommands.", "", "@keyspace @slow", ""},
+    {"object|refcount", 3, kReadonly, 2, 2, 1, "generic", "2.2.3",
+     "Returns the reference count of a key's value.", "key", "@keyspace @read @slow", "RO"},
+};
+
 constexpr CommandSpec kSlowlogSubcommands[] = {
     {"slowlog|get", -2, kAdmin | kLoading | kStale, 0, 0, 0, "server", "2.2.12",
      "Returns the newest slow log entries.", "[count]", "@admin @slow @dangerous", ""},
@@ -462,6 +472,8 @@ constexpr CommandSpec kCommands[] = {
      "@write @string @slow", "OW insert"},
     {"multi", 1, kNoScript | kLoading | kStale | kFast | kAllowBusy | kConnection, 0, 0, 0,
      "transactions", "1.2.0", "Starts a transaction.", "", "@fast @transaction", ""},
+    {"object", -2, kConnection, 0, 0, 0, "generic", "2.2.3",
+     "Inspects a key's value (OBJECT ENCODING, REFCOUNT).", "", "@slow", "", kObjectSubcommands},
     {"persist", 2, kWrite | kFast, 1, 1, 1, "generic", "2.2.0", "Removes a key's expiry.", "key",
      "@keyspace @write @fast", "RW update"},
     {"pexpire", -3, kWrite | kFast, 1, 1, 1, "generic", "2.6.0",

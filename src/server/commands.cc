@@ -16,6 +16,7 @@
 #include "server/info.h"
 #include "server/node.h"
 #include "server/node_call.h"
+#include "server/object.h"
 #include "server/reply.h"
 
 namespace bw::server {
@@ -67,6 +68,7 @@ void Node::execute_node_command(const std::shared_ptr<Session>& s, uint64_t seq,
       {"latency", &Node::latency_command},
       {"member", &Node::member_command},
       {"monitor", &Node::monitor_command},
+      {"object", &Node::debug_command},
       {"ping", &Node::ping_command},
       {"psubscribe", &Node::subscribe_command},
       {"pubsub", &Node::pubsub_command},
@@ -254,6 +256,10 @@ void Node::sentinel_command(NodeCall& c) {
 }
 
 void Node::debug_command(NodeCall& c) {
+  if (c.name == "object") {  // OBJECT shares DEBUG OBJECT's local view of the value
+    write_object_reply(store(), c.argv, c.w);
+    return;
+  }
   c.answered = true;  // execute_debug answers, maybe later (FSYNC-DELAY, SLEEP)
   execute_debug(c.s, c.seq, c.argv);
 }

@@ -295,3 +295,37 @@ def test_work_queue_example_survives_a_leader_kill():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "acknowledged jobs lost: 0; handed out twice: 0" in out.stdout
     assert "SIGKILL the leader" in out.stdout
+
+
+OBJECT_SETUP = [
+    ("SET", "int", "12345"), ("SET", "big", "123456789012345678901"), ("SET", "emb", "x" * 44),
+    ("SET", "raw", "x" * 45), ("SET", "neg", "-7"), ("SET", "lead", "007"),
+    ("HSET", "hsmall", "f", "v"), ("HSET", "hlong", "f", "v" * 65),
+    ("HSET", "hmany", *[str(i) for i in range(2 * 513)]), ("HSET", "h129", *[str(i) for i in range(2 * 129)]),
+    ("RPUSH", "list", "a"), ("SADD", "ints", "3", "1", "2"), ("SADD", "strs", "a", "1"),
+    ("SADD", "manyints", *[str(i) for i in range(513)]),
+]
+OBJECT_QUERIES = [("OBJECT", "ENCODING", k) for k in
+                  ("int", "big", "emb", "raw", "neg", "lead", "hsmall", "hlong", "hmany", "list",
+                   "ints", "strs", "manyints", "h129", "nokey")] + [
+    ("OBJECT", "REFCOUNT", "int"), ("OBJECT", "REFCOUNT", "big"), ("OBJECT", "REFCOUNT", "nokey"),
+    ("OBJECT", "ENCODING"), ("OBJECT", "ENCODING", "a", "b"), ("OBJECT", "NOPE", "x"),
+]
+
+
+def test_object_encoding_matches_redis(cluster_factory, redis_server):
+    c = cluster_factory()
+    answers = {}
+    for name, client in (("redis", redis.Redis(port=redis_server)),
+                         ("bellwether", c.wait_for_leader().client())):
+        client.response_callbacks = {}
+        for cmd in OBJECT_SETUP:
+            client.execute_command(*cmd)
+        got = []
+        for q in OBJECT_QUERIES:
+            try:
+                got.append(client.execute_command(*q))
+            except redis.ResponseError as e:
+                got.append(f"(error) {e}")
+        answers[name] = got
+    assert answers["bellwether"] == answers["redis"]
