@@ -126,6 +126,11 @@ Reply hrandfield(const HashValue* h, std::span<const std::string_view> argv, uin
   }
   std::optional<int64_t> count = parse_int64(argv[2]);
   if (!count) return Reply::error("ERR value is not an integer or out of range");
+  if (*count == INT64_MIN) {
+    return Reply::error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+  }
   bool with_values = false;
   if (argv.size() == 4 && equals_ignore_case(argv[3], "withvalues")) {
     with_values = true;
