@@ -23,6 +23,10 @@ inline constexpr uint64_t kRandomRepliesMax = 1'000'000;
 // says: what Redis does for its small encodings (listpack, intset), so replies match Redis's.
 inline constexpr size_t kScanWholeMembersMax = 128;
 
+// The count of HRANDFIELD / SRANDMEMBER: an integer other than the lowest (Redis takes
+// -LONG_MAX..LONG_MAX, so negating it never overflows). nullopt if valid, else Redis's error.
+std::optional<Reply> check_random_count(std::string_view text);
+
 // Redis's parseScanCursorOrReply: strtoul over the whole string, no leading space (read.cc).
 std::optional<uint64_t> parse_scan_cursor(std::string_view text);
 

@@ -127,6 +127,9 @@ struct ReadClock {
   }
 };
 
+// The record of `key` unless absent or its deadline is at or before `expiry_ms` (read.cc).
+const Record* live_record(const Keyspace& keys, std::string_view key, int64_t expiry_ms);
+
 // Evaluates a read-only command (Store::read's contract).
 Reply evaluate_read(const Keyspace& keys, const Coordination& coord,
                     std::span<const std::string_view> argv, ReadClock clock, uint64_t random);

@@ -124,13 +124,8 @@ Reply hrandfield(const HashValue* h, std::span<const std::string_view> argv, uin
     if (h == nullptr) return Reply::null();
     return Reply::bulk(h->table().at(random % h->table().size())->first);
   }
-  std::optional<int64_t> count = parse_int64(argv[2]);
-  if (!count) return Reply::error("ERR value is not an integer or out of range");
-  if (*count == INT64_MIN) {
-    return Reply::error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-  }
+  if (auto err = check_random_count(argv[2])) return std::move(*err);
+  const std::optional<int64_t> count = parse_int64(argv[2]);
   bool with_values = false;
   if (argv.size() == 4 && equals_ignore_case(argv[3], "withvalues")) {
     with_values = true;
@@ -171,8 +166,7 @@ Reply evaluate_hash_read(const Keyspace& keys, Op op, std::span<const std::strin
                          int64_t expiry_ms, uint64_t random) {
   // Redis checks a scan's cursor before the key's type.
   if (op == Op::kHScan && !parse_scan_cursor(argv[2])) return Reply::error("ERR invalid cursor");
-  const Record* rec = keys.find(argv[1]);
-  if (rec != nullptr && rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) rec = nullptr;
+  const Record* rec = live_record(keys, argv[1], expiry_ms);
   if (rec != nullptr && rec->type != ValueType::kHash) return wrong_type();
   const HashValue* h = rec == nullptr ? nullptr : rec->hash.get();
   auto field = [&](std::string_view name) -> const std::string* {

@@ -333,8 +333,7 @@ Reply lpos(const ListValue* list, std::span<const std::string_view> argv) {
 
 Reply evaluate_list_read(const Keyspace& keys, Op op, std::span<const std::string_view> argv,
                          int64_t expiry_ms) {
-  const Record* rec = keys.find(argv[1]);
-  if (rec != nullptr && rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) rec = nullptr;
+  const Record* rec = live_record(keys, argv[1], expiry_ms);
   // LPOS checks its options before the key's type, as Redis does.
   if (op == Op::kLPos && (rec == nullptr || rec->type == ValueType::kList)) {
     return lpos(rec == nullptr ? nullptr : rec->list.get(), argv);

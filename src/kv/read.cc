@@ -21,19 +21,12 @@ Reply not_integer() {
   return Reply::error("ERR value is not an integer or out of range");
 }
 
-const Record* live(const Keyspace& keys, std::string_view key, int64_t expiry_ms) {
-  const Record* rec = keys.find(key);
-  if (rec == nullptr) return nullptr;
-  if (rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) return nullptr;
-  return rec;
-}
-
 bool hidden(const Record& rec, int64_t expiry_ms) {
   return rec.deadline_ms != 0 && rec.deadline_ms <= expiry_ms;
 }
 
 Reply ttl(const Keyspace& keys, std::string_view key, ReadClock clock, bool ms, bool absolute) {
-  const Record* rec = live(keys, key, clock.expiry_ms);
+  const Record* rec = live_record(keys, key, clock.expiry_ms);
   if (rec == nullptr) return Reply::integer_value(-2);
   if (rec->deadline_ms == 0) return Reply::integer_value(-1);
   if (absolute) return Reply::integer_value(ms ? rec->deadline_ms : rec->deadline_ms / 1000);
@@ -46,7 +39,7 @@ Reply getrange(const Keyspace& keys, std::span<const std::string_view> argv, int
   std::optional<int64_t> start = parse_int64(argv[2]);
   std::optional<int64_t> end = parse_int64(argv[3]);
   if (!start || !end) return not_integer();
-  const Record* rec = live(keys, argv[1], expiry_ms);
+  const Record* rec = live_record(keys, argv[1], expiry_ms);
   if (rec == nullptr) return Reply::bulk("");
   if (rec->type != ValueType::kString) return wrong_type();
   // Redis's arithmetic, negative indexes counting from the end.
@@ -74,6 +67,24 @@ Reply keys_cmd(const Keyspace& keys, std::string_view pattern, int64_t expiry_ms
 }
 
 }  // namespace
+
+std::optional<Reply> check_random_count(std::string_view text) {
+  std::optional<int64_t> count = parse_int64(text);
+  if (!count) return not_integer();
+  if (*count == INT64_MIN) {
+    return Reply::error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+  }
+  return std::nullopt;
+}
+
+const Record* live_record(const Keyspace& keys, std::string_view key, int64_t expiry_ms) {
+  const Record* rec = keys.find(key);
+  if (rec == nullptr) return nullptr;
+  if (rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) return nullptr;
+  return rec;
+}
 
 std::optional<uint64_t> parse_scan_cursor(std::string_view text) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
@@ -172,7 +183,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     case Op::kElectLeader:
       return elect_leader(coord, argv[1], clock);
     case Op::kGet: {
-      const Record* rec = live(keys, argv[1], expiry_ms);
+      const Record* rec = live_record(keys, argv[1], expiry_ms);
       if (rec == nullptr) return Reply::null();
       return rec->type == ValueType::kString ? Reply::bulk(rec->value) : wrong_type();
     }
@@ -180,7 +191,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
       std::vector<Reply> out;
       out.reserve(argv.size() - 1);
       for (size_t i = 1; i < argv.size(); ++i) {
-        const Record* rec = live(keys, argv[i], expiry_ms);
+        const Record* rec = live_record(keys, argv[i], expiry_ms);
         // Like Redis, a key of another type reads as absent.
         bool string = rec != nullptr && rec->type == ValueType::kString;
         out.push_back(string ? Reply::bulk(rec->value) : Reply::null());
@@ -190,11 +201,12 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     case Op::kTouch:  // the accesses themselves are the server's (Store::touch)
     case Op::kExists: {
       int64_t n = 0;
-      for (size_t i = 1; i < argv.size(); ++i) n += live(keys, argv[i], expiry_ms) != nullptr;
+      for (size_t i = 1; i < argv.size(); ++i)
+        n += live_record(keys, argv[i], expiry_ms) != nullptr;
       return Reply::integer_value(n);
     }
     case Op::kStrLen: {
-      const Record* rec = live(keys, argv[1], expiry_ms);
+      const Record* rec = live_record(keys, argv[1], expiry_ms);
       if (rec != nullptr && rec->type != ValueType::kString) return wrong_type();
       return Reply::integer_value(rec == nullptr ? 0 : static_cast<int64_t>(rec->value.size()));
     }
@@ -209,7 +221,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
     case Op::kPExpireTime:
       return ttl(keys, argv[1], clock, true, true);
     case Op::kType: {
-      const Record* rec = live(keys, argv[1], expiry_ms);
+      const Record* rec = live_record(keys, argv[1], expiry_ms);
       return Reply::simple(std::string(rec == nullptr ? "none" : type_name(rec->type)));
     }
     case Op::kKeys:
@@ -222,7 +234,7 @@ Reply evaluate(const Keyspace& keys, const Coordination& coord, Op op,
       // Like Redis, counts keys whose deadline passed but that are not removed yet.
       return Reply::integer_value(static_cast<int64_t>(keys.size()));
     case Op::kGetVer: {
-      const Record* rec = live(keys, argv[1], expiry_ms);
+      const Record* rec = live_record(keys, argv[1], expiry_ms);
       if (rec == nullptr) return Reply::null();
       if (rec->type != ValueType::kString) return wrong_type();
       std::vector<Reply> out;

@@ -310,14 +310,7 @@ std::optional<Reply> check_read_args(Op op, std::span<const std::string_view> ar
     case Op::kSRandMember: {
       if (argv.size() > 3) return Reply::error("ERR syntax error");
       if (argv.size() == 2) return std::nullopt;
-      std::optional<int64_t> count = parse_int64(argv[2]);
-      if (!count) return Reply::error("ERR value is not an integer or out of range");
-      if (*count == INT64_MIN) {
-        return Reply::error(
-            "ERR value is out of range, value must between -9223372036854775807 and "
-            "9223372036854775807");
-      }
-      return std::nullopt;
+      return check_random_count(argv[2]);
     }
     case Op::kSInterCard: {
       std::optional<int64_t> numkeys = parse_int64(argv[1]);
@@ -377,8 +370,7 @@ Reply evaluate_set_read(const Keyspace& keys, Op op, std::span<const std::string
   }
   std::vector<const SetValue*> sets;
   for (size_t i = first; i <= last; ++i) {
-    const Record* rec = keys.find(argv[i]);
-    if (rec != nullptr && rec->deadline_ms != 0 && rec->deadline_ms <= expiry_ms) rec = nullptr;
+    const Record* rec = live_record(keys, argv[i], expiry_ms);
     if (rec != nullptr && rec->type != ValueType::kSet) return wrong_type();
     sets.push_back(rec == nullptr ? nullptr : rec->set.get());
   }

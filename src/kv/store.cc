@@ -183,9 +183,8 @@ Reply Store::apply_batch(Applier& applier, DecodedBatch& batch, uint64_t index, 
 }
 
 bool Store::list_ready(std::string_view key) const {
-  const Record* rec = keys_.find(key);
-  return rec != nullptr && rec->type == ValueType::kList &&
-         (rec->deadline_ms == 0 || rec->deadline_ms > clock_ms_);
+  const Record* rec = live_record(keys_, key, clock_ms_);
+  return rec != nullptr && rec->type == ValueType::kList;
 }
 
 Reply Store::read(std::span<const std::string_view> argv, int64_t now_ms, uint64_t random) const {

@@ -17,6 +17,22 @@
 
 namespace bw::server {
 
+namespace {
+// Takes waiter `id` off the key index under each of its keys.
+void unindex(std::multimap<std::string, uint64_t>& index, const std::vector<std::string>& keys,
+             uint64_t id) {
+  for (const std::string& k : keys) {
+    auto [first, last] = index.equal_range(k);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == id) {
+        index.erase(it);
+        break;
+      }
+    }
+  }
+}
+}  // namespace
+
 void Node::route_blocking_pop(ReplyTo to, std::span<const std::string_view> argv,
                               const kv::BlockingPop& pop) {
   if (!pop.valid) {  // the leader's parse answers the error, before the log
@@ -95,15 +111,7 @@ void Node::wake_pops(const std::string& key) {
     if (it == blocked_pops_.end()) continue;
     BlockedPop b = std::move(it->second);
     blocked_pops_.erase(it);
-    for (const std::string& k : b.keys) {
-      auto [kf, kl] = blocked_pop_keys_.equal_range(k);
-      for (auto kit = kf; kit != kl; ++kit) {
-        if (kit->second == id) {
-          blocked_pop_keys_.erase(kit);
-          break;
-        }
-      }
-    }
+    unindex(blocked_pop_keys_, b.keys, id);
     if (b.to.session != nullptr && b.to.session->closed()) continue;  // pops nothing for nobody
     attempt_pop(std::move(b));
   }
@@ -118,15 +126,7 @@ void Node::expire_blocked_pops(int64_t now) {
       continue;
     }
     if (!gone) reply_value(b.to, b.null_array ? kv::Reply::null_array() : kv::Reply::null());
-    for (const std::string& k : b.keys) {
-      auto [kf, kl] = blocked_pop_keys_.equal_range(k);
-      for (auto kit = kf; kit != kl; ++kit) {
-        if (kit->second == it->first) {
-          blocked_pop_keys_.erase(kit);
-          break;
-        }
-      }
-    }
+    unindex(blocked_pop_keys_, b.keys, it->first);
     it = blocked_pops_.erase(it);
   }
 }
