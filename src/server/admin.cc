@@ -65,15 +65,6 @@ std::string_view error_prefix(std::string_view reply) {
   return space == std::string_view::npos ? std::string_view("ERR") : text.substr(0, space);
 }
 
-void write_help(resp::Writer& w, std::string_view container,
-                std::initializer_list<std::string_view> lines) {
-  w.array(lines.size() + 3);
-  w.simple(fmt::format("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", container));
-  for (std::string_view l : lines) w.simple(l);
-  w.simple("HELP");
-  w.simple("    Prints this help.");
-}
-
 }  // namespace
 
 // ---- command statistics ----------------------------------------------------------------------

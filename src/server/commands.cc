@@ -138,25 +138,17 @@ void Node::pubsub_command(NodeCall& c) {
   } else if (iequals(sub, "numpat") && argc == 2) {
     c.w.integer(static_cast<int64_t>(pubsub_.pattern_count()));
   } else if (iequals(sub, "help") && argc == 2) {
-    static constexpr std::string_view kHelp[] = {
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CHANNELS [<pattern>]",
-        "    Return the currently active channels matching a <pattern> (default: '*').",
-        "NUMPAT",
-        "    Return number of subscriptions to patterns.",
-        "NUMSUB [<channel> ...]",
-        "    Return the number of subscribers for the specified channels, excluding",
-        "    pattern subscriptions(default: no channels).",
-        "SHARDCHANNELS [<pattern>]",
-        "    Return the currently active shard level channels matching a <pattern> (default: "
-        "'*').",
-        "SHARDNUMSUB [<shardchannel> ...]",
-        "    Return the number of subscribers for the specified shard level channel(s)",
-        "HELP",
-        "    Prints this help.",
-    };
-    c.w.array(std::size(kHelp));
-    for (std::string_view line : kHelp) c.w.simple(line);
+    write_help(
+        c.w, "PUBSUB",
+        {"CHANNELS [<pattern>]",
+         "    Return the currently active channels matching a <pattern> (default: '*').", "NUMPAT",
+         "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]",
+         "    Return the number of subscribers for the specified channels, excluding",
+         "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]",
+         "    Return the currently active shard level channels matching a <pattern> "
+         "(default: '*').",
+         "SHARDNUMSUB [<shardchannel> ...]",
+         "    Return the number of subscribers for the specified shard level channel(s)"});
   } else if ((iequals(sub, "numpat") || iequals(sub, "help")) && argc != 2) {
     c.w.error(fmt::format("ERR wrong number of arguments for 'pubsub|{}' command",
                           absl::AsciiStrToLower(absl::string_view(sub.data(), sub.size()))));

@@ -78,19 +78,12 @@ void write_object_reply(const kv::Store& store, std::span<const std::string_view
       w.integer(*enc == "int" && n >= 0 && n < 10000 ? 2147483647 : 1);
     }
   } else if (iequals(sub, "help") && argv.size() == 2) {
-    static constexpr std::string_view kHelp[] = {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Prints this help.",
-    };
-    w.array(std::size(kHelp));
-    for (std::string_view line : kHelp) w.simple(line);
+    write_help(w, "OBJECT",
+               {"ENCODING <key>",
+                "    Return the kind of internal representation used in order to store the value",
+                "    associated with a <key>.", "REFCOUNT <key>",
+                "    Return the number of references of the value associated with the specified",
+                "    <key>."});
   } else {
     w.error(unknown_subcommand_message("object", sub));
   }

@@ -76,4 +76,13 @@ std::string unknown_subcommand_message(std::string_view container, std::string_v
   return fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", printable(sub), upper);
 }
 
+void write_help(resp::Writer& w, std::string_view container,
+                std::initializer_list<std::string_view> lines) {
+  w.array(lines.size() + 3);
+  w.simple(fmt::format("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", container));
+  for (std::string_view l : lines) w.simple(l);
+  w.simple("HELP");
+  w.simple("    Prints this help.");
+}
+
 }  // namespace bw::server

@@ -1,6 +1,7 @@
 // Encoding of kv replies and the error texts the node writes itself.
 #pragma once
 
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,5 +19,9 @@ void write_reply(resp::Writer& w, const kv::Reply& r);
 std::string unknown_command_message(std::span<const std::string_view> argv);
 // "ERR unknown subcommand 'foo'. Try CLIENT HELP."
 std::string unknown_subcommand_message(std::string_view container, std::string_view sub);
+// A container's HELP reply as Redis writes it: the header naming `container`, `lines`, then
+// "HELP" and "    Prints this help.".
+void write_help(resp::Writer& w, std::string_view container,
+                std::initializer_list<std::string_view> lines);
 
 }  // namespace bw::server
