@@ -197,6 +197,14 @@ std::optional<Reply> parse_flush(WriteCmd& cmd) {
   return std::nullopt;
 }
 
+// LMOVE/BLMOVE source destination wherefrom whereto: each end LEFT or RIGHT.
+std::optional<Reply> check_move_ends(const std::vector<std::string_view>& args) {
+  for (std::string_view where : {args[2], args[3]}) {
+    if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
+  }
+  return std::nullopt;
+}
+
 // LPOP/RPOP key [count]: the count as Redis's getPositiveLongFromObjectOrReply checks it.
 std::optional<Reply> parse_pop_count(WriteCmd& cmd) {
   if (cmd.args.size() > 2) return arity_error(command_spec(cmd.op));
@@ -356,10 +364,7 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
       if (!is_opt(cmd.args[1], "before") && !is_opt(cmd.args[1], "after")) return syntax_error();
       return std::nullopt;
     case Op::kLMove:
-      for (std::string_view where : {cmd.args[2], cmd.args[3]}) {
-        if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
-      }
-      return std::nullopt;
+      return check_move_ends(cmd.args);
     case Op::kLMPop:
       return parse_mpop(cmd.args, "left", "right");
     case Op::kBLPop:
@@ -367,9 +372,7 @@ std::optional<Reply> parse_args(WriteCmd& cmd, int64_t now_ms) {
     case Op::kBRPopLPush:
       return parse_block_timeout(cmd.args.back());
     case Op::kBLMove:
-      for (std::string_view where : {cmd.args[2], cmd.args[3]}) {
-        if (!is_opt(where, "left") && !is_opt(where, "right")) return syntax_error();
-      }
+      if (auto err = check_move_ends(cmd.args)) return err;
       return parse_block_timeout(cmd.args[4]);
     case Op::kCopy:
       // source destination [DB 0] [REPLACE]: one database only.
